@@ -1,0 +1,49 @@
+import Card from 'react-bootstrap/Card';
+import { formatAgo, formatDuration, formatLocalTime, maskToken } from '../lib/format';
+import { useNow } from '../lib/useNow';
+import { useSSE } from '../sse';
+import { LiveBadge } from './LiveBadge';
+
+/** "Your SSE connection": the state of this tab's own stream. */
+export function ConnectionStatusCard() {
+  const sse = useSSE();
+  const now = useNow(1000);
+  const rows: [string, React.ReactNode][] = [
+    ['Status', <LiveBadge key="b" />],
+    [
+      'Connection id',
+      <span key="id" className="font-monospace" title="Disconnect token of this tab (kept private)">
+        {maskToken(sse.connectionId)}
+      </span>,
+    ],
+    ['Connected for', sse.state === 'open' && sse.connectedAt ? formatDuration((now - sse.connectedAt) / 1000) : '—'],
+    ['Last ping', sse.lastPingAt ? `${formatAgo(sse.lastPingAt, now)} (${formatLocalTime(sse.lastPingAt)})` : '—'],
+    ['Events received', String(sse.eventsReceived)],
+  ];
+  if (sse.state === 'error') {
+    rows.push(['Problem', sse.lastError ?? 'Connection lost']);
+    rows.push([
+      'Next attempt',
+      sse.nextRetryAt ? `in ${formatDuration(Math.max(0, sse.nextRetryAt - now) / 1000)} (attempt ${sse.attempt})` : '—',
+    ]);
+  }
+  if (sse.state === 'closed' && sse.closedReason === 'manual') rows.push(['Note', 'Disconnected by you; not reconnecting.']);
+  if (sse.state === 'closed' && sse.closedReason === 'superseded') rows.push(['Note', 'Replaced by a newer connection of this tab.']);
+  return (
+    <Card className="h-100 shadow-sm" as="section" aria-labelledby="own-conn-title">
+      <Card.Header as="h2" className="h6 mb-0" id="own-conn-title">
+        Your SSE connection
+      </Card.Header>
+      <Card.Body>
+        <dl className="row mb-0 small" data-testid="own-connection">
+          {rows.map(([k, v]) => (
+            <div className="d-contents" key={k}>
+              <dt className="col-5 text-body-secondary fw-normal">{k}</dt>
+              <dd className="col-7 mb-1">{v}</dd>
+            </div>
+          ))}
+        </dl>
+      </Card.Body>
+    </Card>
+  );
+}

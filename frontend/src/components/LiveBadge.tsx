@@ -1,0 +1,45 @@
+import Badge from 'react-bootstrap/Badge';
+import type { SSEState } from '../sse';
+import { useSSE } from '../sse';
+
+const STATE_LABEL: Record<SSEState, string> = {
+  idle: 'Offline',
+  connecting: 'Connecting',
+  open: 'Live',
+  error: 'Error',
+  closed: 'Offline',
+};
+
+const STATE_BG: Record<SSEState, string> = {
+  idle: 'secondary',
+  connecting: 'warning',
+  open: 'success',
+  error: 'danger',
+  closed: 'secondary',
+};
+
+/** The tab's stream state: Live / Connecting / Error / Offline. */
+export function LiveBadge({ className }: { className?: string }) {
+  const { state, lastError, nextRetryAt } = useSSE();
+  const label = STATE_LABEL[state];
+  const detail =
+    state === 'error' && nextRetryAt
+      ? `${lastError ?? 'Connection lost'}; retrying at ${new Date(nextRetryAt).toLocaleTimeString()}`
+      : `Live event stream: ${label}`;
+  return (
+    <Badge
+      bg={STATE_BG[state]}
+      text={state === 'connecting' ? 'dark' : undefined}
+      className={`live-badge d-inline-flex align-items-center gap-1 ${className ?? ''}`}
+      role="status"
+      aria-live="polite"
+      aria-label={`Live connection: ${label}`}
+      title={detail}
+      data-testid="live-badge"
+      data-state={state}
+    >
+      <span className={`live-dot live-dot-${state}`} aria-hidden="true" />
+      {label}
+    </Badge>
+  );
+}

@@ -1,0 +1,46 @@
+/** Formatting helpers: ISO times in the viewer's locale, humanised durations. */
+
+export function parseTime(iso: string | null | undefined): number | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+}
+
+/** "12s", "3m 05s", "1h 04m", "2d 3h". Negative values count as 0. */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  const d = Math.floor(h / 24);
+  return `${d}d ${h % 24}h`;
+}
+
+/** "just now", "12s ago", "3m 05s ago". */
+export function formatAgo(ms: number | null, now: number): string {
+  if (ms === null) return '—';
+  const s = (now - ms) / 1000;
+  if (s < 1) return 'just now';
+  return `${formatDuration(s)} ago`;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+
+/** Local date and time, e.g. "Nov 29, 2026, 1:02:03 PM". */
+export function formatLocalDateTime(ms: number | null): string {
+  return ms === null ? '—' : dateTime.format(ms);
+}
+
+/** Local time of day, e.g. "1:02:03 PM". */
+export function formatLocalTime(ms: number | null): string {
+  return ms === null ? '—' : timeOnly.format(ms);
+}
+
+/** Show the start and end of a secret, never the whole of it. */
+export function maskToken(token: string | null): string {
+  if (!token) return '—';
+  return token.length <= 12 ? token : `${token.slice(0, 8)}…${token.slice(-4)}`;
+}

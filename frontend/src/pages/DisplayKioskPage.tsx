@@ -1,0 +1,103 @@
+import { useMemo } from 'react';
+import { useParams, useSearchParams } from 'react-router';
+import { LiveBadge } from '../components/LiveBadge';
+import { DISCONNECT_URL, DISPLAY_EVENT_TYPES, DISPLAY_NAME_RE, displayStreamUrl } from '../config';
+import { formatLocalDateTime, formatLocalTime } from '../lib/format';
+import { useDocumentTitle } from '../lib/useDocumentTitle';
+import { useNow } from '../lib/useNow';
+import { SSEProvider, useSSE, type SSEMessage } from '../sse';
+
+/**
+ * /display/<name>: a kiosk screen. Opens the display stream for <name> and
+ * shows what arrives. Event names to listen to: the built-in list
+ * (VITE_DISPLAY_EVENTS) plus ?events=a,b,c.
+ */
+export function DisplayKioskPage() {
+  const { name = '' } = useParams();
+  const [search] = useSearchParams();
+  const extra = search.get('events') ?? '';
+  const eventTypes = useMemo(
+    () => [...new Set([...DISPLAY_EVENT_TYPES, ...extra.split(',').map((s) => s.trim()).filter(Boolean)])],
+    [extra],
+  );
+  useDocumentTitle(`Display ${name}`);
+
+  if (!DISPLAY_NAME_RE.test(name)) {
+    return (
+      <div className="kiosk d-flex align-items-center justify-content-center">
+        <div className="text-center">
+          <h1 className="display-6">Invalid display name</h1>
+          <p className="lead">Use 1–64 letters, digits, dots, dashes or underscores.</p>
+        </div>
+      </div>
+    );
+  }
+  return (
+    <SSEProvider key={`${name}|${eventTypes.join(',')}`} url={displayStreamUrl(name)} disconnectUrl={DISCONNECT_URL} eventTypes={eventTypes}>
+      <KioskScreen name={name} />
+    </SSEProvider>
+  );
+}
+
+function describe(m: SSEMessage): { title: string; body: string } {
+  const d = m.data;
+  if (d && typeof d === 'object') {
+    const o = d as Record<string, unknown>;
+    const title = [o.title, o.headline, o.message, o.text].find((v) => typeof v === 'string') as string | undefined;
+    const body = [o.body, o.detail, o.description].find((v) => typeof v === 'string') as string | undefined;
+    const rest = Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'timestamp'));
+    return { title: title ?? m.type, body: body ?? (title ? '' : JSON.stringify(rest)) };
+  }
+  return { title: m.type, body: typeof d === 'string' ? d : JSON.stringify(d) };
+}
+
+function KioskScreen({ name }: { name: string }) {
+  const { recent, state, lastError } = useSSE();
+  const now = useNow(1000);
+  const events = recent.filter((m) => m.type !== 'connected');
+  const [latest, ...older] = events;
+  const headline = latest ? describe(latest) : null;
+
+  return (
+    <div className="kiosk d-flex flex-column" data-testid="kiosk">
+      <header className="d-flex align-items-center gap-3 px-4 py-3 border-bottom border-secondary">
+        <h1 className="h4 mb-0 me-auto">
+          <span className="text-body-secondary fw-normal">Display</span> {name}
+        </h1>
+        <time className="fs-4 font-monospace" dateTime={new Date(now).toISOString()}>
+          {formatLocalTime(now)}
+        </time>
+        <LiveBadge className="fs-6" />
+      </header>
+      <main className="flex-grow-1 d-flex flex-column justify-content-center px-5" aria-live="polite">
+        {headline && latest ? (
+          <article data-testid="kiosk-latest" data-event-type={latest.type}>
+            <div className="text-info text-uppercase small mb-2">
+              {latest.type} · {formatLocalDateTime(latest.receivedAt)}
+            </div>
+            <p className="display-4 fw-semibold mb-3">{headline.title}</p>
+            {headline.body && <p className="fs-3 text-body-secondary">{headline.body}</p>}
+          </article>
+        ) : (
+          <div className="text-center text-body-secondary">
+            <p className="display-6">{state === 'open' ? 'Waiting for announcements…' : 'Connecting to the event server…'}</p>
+            {state === 'error' && lastError && <p className="fs-5">{lastError}</p>}
+          </div>
+        )}
+      </main>
+      {older.length > 0 && (
+        <footer className="px-4 py-3 border-top border-secondary">
+          <h2 className="visually-hidden">Earlier events</h2>
+          <ul className="list-unstyled mb-0 small kiosk-history">
+            {older.slice(0, 5).map((m, i) => (
+              <li key={`${m.receivedAt}-${i}`}>
+                <span className="text-body-secondary">{formatLocalTime(m.receivedAt)}</span> <code>{m.type}</code>{' '}
+                {describe(m).title}
+              </li>
+            ))}
+          </ul>
+        </footer>
+      )}
+    </div>
+  );
+}

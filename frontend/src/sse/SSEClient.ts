@@ -1,0 +1,449 @@
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+
+/**
+ * One Server-Sent Events connection to sse-fcgi, with the client side of the
+ * registry cleanup:
+ *
+ * - the `connection_id` from the `connected` event is kept, and when the
+ *   connection is given up (dispose, pagehide, beforeunload, disconnect(), a
+ *   lost stream) it is sent once to POST {prefix}/disconnect with
+ *   navigator.sendBeacon, falling back to fetch(..., {keepalive: true});
+ * - on error the EventSource is closed and reopened by us with exponential
+ *   backoff and jitter (the browser's own retry would ignore our cap and
+ *   keep a dead connection id);
+ * - it reconnects at once when the page becomes visible again, comes back
+ *   from the back/forward cache or the network comes back.
+ *
+ * The class knows nothing about React: SSEProvider owns one instance per tab
+ * and exposes it through useSSE(). Every public method is bound, so it can be
+ * passed around as a callback.
+ */
+
+/** idle: never started; connecting: stream requested; open: `connected` received;
+ *  error: stream lost, a retry is scheduled; closed: given up (see closedReason). */
+export type SSEState = 'idle' | 'connecting' | 'open' | 'error' | 'closed';
+
+/** Why the client is closed: disconnect() was called, the page is going away,
+ *  the client was disposed, or the server replaced this stream by a newer one. */
+export type ClosedReason = 'manual' | 'unload' | 'disposed' | 'superseded';
+
+export interface SSEMessage {
+  /** Event name (the `event:` field), e.g. "connected", "system.test_event". */
+  type: string;
+  /** Parsed JSON of the `data:` field, or the raw string when it is not JSON. */
+  data: unknown;
+  /** The `id:` field of the event, "" when absent. */
+  lastEventId: string;
+  /** Date.now() when the event was dispatched. */
+  receivedAt: number;
+}
+
+export type SSEListener = (message: SSEMessage) => void;
+
+export interface SSESnapshot {
+  state: SSEState;
+  /** The disconnect token of the current stream; never shown to other clients. */
+  connectionId: string | null;
+  /** "admin" or "display", from the `connected` event. */
+  connectionType: string | null;
+  /** The public id of this stream in stats, when the server tells it. */
+  publicId: string | null;
+  connectedAt: number | null;
+  lastPingAt: number | null;
+  lastEventAt: number | null;
+  /** Events received on every stream of this client, pings included. */
+  eventsReceived: number;
+  /** Consecutive failed attempts; 0 once `connected` arrives. */
+  attempt: number;
+  /** When the scheduled retry fires (Date.now() based), if one is scheduled. */
+  nextRetryAt: number | null;
+  lastError: string | null;
+  closedReason: ClosedReason | null;
+  /** The last events other than pings, newest first. */
+  recent: SSEMessage[];
+}
+
+export interface SSEClientOptions {
+  /** Stream URL, e.g. /api/v1/events/admin. */
+  url: string;
+  /** POST target for the disconnect beacon, e.g. /api/v1/events/disconnect. */
+  disconnectUrl: string;
+  backoff?: Partial<BackoffOptions>;
+  /** Event names to listen to from the start, besides the built-in ones. */
+  eventTypes?: string[];
+  /** How many non-ping events to keep in `recent`. */
+  recentLimit?: number;
+  /** After beforeunload, reconnect if the page is still alive this much later
+   *  (the navigation was cancelled, or it was a download or a mailto: link). */
+  unloadResumeMs?: number;
+}
+
+/** Names the server always may send; listened to on every stream. */
+export const BUILTIN_EVENT_TYPES = ['connected', 'ping', 'shutdown', 'superseded', 'message'] as const;
+
+/** Subscribing to this name receives every dispatched event. */
+export const ANY_EVENT = '*';
+
+/** Names EventSource uses for its own events; a server event cannot use them. */
+const RESERVED = new Set(['open', 'error']);
+
+const INITIAL: SSESnapshot = {
+  state: 'idle',
+  connectionId: null,
+  connectionType: null,
+  publicId: null,
+  connectedAt: null,
+  lastPingAt: null,
+  lastEventAt: null,
+  eventsReceived: 0,
+  attempt: 0,
+  nextRetryAt: null,
+  lastError: null,
+  closedReason: null,
+  recent: [],
+};
+
+function parseData(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function field(data: unknown, name: string): string | null {
+  if (data && typeof data === 'object' && name in data) {
+    const v = (data as Record<string, unknown>)[name];
+    return typeof v === 'string' && v !== '' ? v : null;
+  }
+  return null;
+}
+
+/**
+ * Tell the server a connection is gone. Prefers sendBeacon (survives page
+ * unload; the string body goes as text/plain, which the responder accepts),
+ * falls back to a keepalive fetch. Never throws. Returns how it was sent.
+ */
+export function sendDisconnect(url: string, connectionId: string): 'beacon' | 'fetch' | 'none' {
+  const body = JSON.stringify({ connection_id: connectionId });
+  try {
+    if (typeof navigator !== 'undefined' && typeof navigator.sendBeacon === 'function') {
+      if (navigator.sendBeacon(url, body)) return 'beacon';
+    }
+  } catch {
+    // sendBeacon may throw on some origins or payloads: fall back to fetch.
+  }
+  try {
+    if (typeof fetch === 'function') {
+      void fetch(url, {
+        method: 'POST',
+        body,
+        keepalive: true,
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' },
+      }).catch(() => undefined);
+      return 'fetch';
+    }
+  } catch {
+    // Nothing left to try; the server's heartbeat will notice.
+  }
+  return 'none';
+}
+
+export class SSEClient {
+  private readonly options: Required<Omit<SSEClientOptions, 'backoff'>> & { backoff: BackoffOptions };
+  private snapshot: SSESnapshot = INITIAL;
+  private readonly stateListeners = new Set<() => void>();
+  private readonly eventListeners = new Map<string, Set<SSEListener>>();
+  private source: EventSource | null = null;
+  /** Names with a listener on the current EventSource. */
+  private registered = new Set<string>();
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private resumeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Connection ids already reported to the disconnect route. */
+  private readonly beaconed = new Set<string>();
+  /** disconnect() was called: no automatic reconnect until connect(). */
+  private manual = false;
+  private started = false;
+
+  constructor(options: SSEClientOptions) {
+    this.options = {
+      url: options.url,
+      disconnectUrl: options.disconnectUrl,
+      eventTypes: options.eventTypes ?? [],
+      recentLimit: options.recentLimit ?? 50,
+      unloadResumeMs: options.unloadResumeMs ?? 2_000,
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+    };
+  }
+
+  // ---- store interface (useSyncExternalStore) ----
+
+  getSnapshot = (): SSESnapshot => this.snapshot;
+
+  onChange = (listener: () => void): (() => void) => {
+    this.stateListeners.add(listener);
+    return () => {
+      this.stateListeners.delete(listener);
+    };
+  };
+
+  private update(patch: Partial<SSESnapshot>): void {
+    this.snapshot = { ...this.snapshot, ...patch };
+    for (const l of [...this.stateListeners]) l();
+  }
+
+  // ---- lifecycle ----
+
+  /** Attach the page lifecycle listeners and open the stream. Idempotent. */
+  start = (): void => {
+    if (this.started) return;
+    this.started = true;
+    if (typeof window !== 'undefined') {
+      window.addEventListener('pagehide', this.onPageHide);
+      window.addEventListener('beforeunload', this.onBeforeUnload);
+      window.addEventListener('pageshow', this.onPageShow);
+      window.addEventListener('online', this.onResume);
+    }
+    if (typeof document !== 'undefined') {
+      document.addEventListener('visibilitychange', this.onVisibility);
+    }
+    if (!this.manual) this.open();
+  };
+
+  /** Give the connection up for good (provider unmount): beacon, close, detach. */
+  dispose = (): void => {
+    if (!this.started) return;
+    this.started = false;
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('pagehide', this.onPageHide);
+      window.removeEventListener('beforeunload', this.onBeforeUnload);
+      window.removeEventListener('pageshow', this.onPageShow);
+      window.removeEventListener('online', this.onResume);
+    }
+    if (typeof document !== 'undefined') {
+      document.removeEventListener('visibilitychange', this.onVisibility);
+    }
+    this.clearTimers();
+    this.teardown();
+    this.update({ state: 'closed', closedReason: 'disposed', nextRetryAt: null });
+  };
+
+  /** Open the stream now (again), resetting the backoff. */
+  connect = (): void => {
+    this.manual = false;
+    this.update({ attempt: 0, lastError: null });
+    if (this.started) this.open();
+  };
+
+  /** Close the stream, tell the server, and stay offline until connect(). */
+  disconnect = (): void => {
+    this.manual = true;
+    this.clearTimers();
+    this.teardown();
+    this.update({ state: 'closed', closedReason: 'manual', nextRetryAt: null });
+  };
+
+  // ---- events ----
+
+  /**
+   * Call `listener` for every event named `type` (or every event, with "*").
+   * The name is registered on the EventSource on demand, and on every later
+   * stream. Returns the unsubscribe function.
+   */
+  subscribe = (type: string, listener: SSEListener): (() => void) => {
+    let set = this.eventListeners.get(type);
+    if (!set) {
+      set = new Set();
+      this.eventListeners.set(type, set);
+    }
+    set.add(listener);
+    if (type !== ANY_EVENT) this.listen(type);
+    return () => {
+      const s = this.eventListeners.get(type);
+      if (!s) return;
+      s.delete(listener);
+      if (s.size === 0) this.eventListeners.delete(type);
+    };
+  };
+
+  private listen(type: string): void {
+    if (!this.source || this.registered.has(type) || RESERVED.has(type)) return;
+    this.registered.add(type);
+    this.source.addEventListener(type, this.onEvent as EventListener);
+  }
+
+  private onEvent = (ev: MessageEvent): void => {
+    if (ev.target !== this.source) return;
+    const message: SSEMessage = {
+      type: ev.type,
+      data: parseData(ev.data),
+      lastEventId: ev.lastEventId ?? '',
+      receivedAt: Date.now(),
+    };
+    const patch: Partial<SSESnapshot> = {
+      lastEventAt: message.receivedAt,
+      eventsReceived: this.snapshot.eventsReceived + 1,
+    };
+    if (message.type === 'ping') {
+      patch.lastPingAt = message.receivedAt;
+    } else {
+      patch.recent = [message, ...this.snapshot.recent].slice(0, this.options.recentLimit);
+    }
+    if (message.type === 'connected') {
+      Object.assign(patch, {
+        state: 'open',
+        connectionId: field(message.data, 'connection_id'),
+        connectionType: field(message.data, 'connection_type'),
+        publicId: field(message.data, 'public_id') ?? field(message.data, 'id'),
+        connectedAt: message.receivedAt,
+        lastPingAt: null,
+        attempt: 0,
+        nextRetryAt: null,
+        lastError: null,
+        closedReason: null,
+      } satisfies Partial<SSESnapshot>);
+    }
+    this.update(patch);
+
+    if (message.type === 'shutdown') {
+      // The server ends this stream itself; come back when it does.
+      this.closeSource();
+      this.update({ connectionId: null, publicId: null });
+      this.scheduleRetry('The server is shutting down');
+    } else if (message.type === 'superseded') {
+      // A newer stream of this tab replaced this one: do not fight it.
+      this.closeSource();
+      this.manual = true;
+      this.update({ state: 'closed', closedReason: 'superseded', connectionId: null, publicId: null });
+    }
+    this.dispatch(message);
+  };
+
+  private dispatch(message: SSEMessage): void {
+    for (const name of [message.type, ANY_EVENT]) {
+      const set = this.eventListeners.get(name);
+      if (!set) continue;
+      for (const listener of [...set]) {
+        try {
+          listener(message);
+        } catch (err) {
+          // One faulty consumer must not starve the others.
+          console.error(`SSE listener for "${name}" failed`, err);
+        }
+      }
+    }
+  }
+
+  // ---- the stream ----
+
+  private open(): void {
+    this.clearTimers();
+    this.teardown();
+    const Impl = globalThis.EventSource;
+    if (typeof Impl !== 'function') {
+      this.update({ state: 'error', lastError: 'This browser has no EventSource' });
+      return;
+    }
+    // Same origin as the page: the browser sends the credentials it was given.
+    const source = new Impl(this.options.url);
+    this.source = source;
+    this.registered = new Set();
+    const names = new Set<string>([...BUILTIN_EVENT_TYPES, ...this.options.eventTypes, ...this.eventListeners.keys()]);
+    names.delete(ANY_EVENT);
+    for (const name of names) this.listen(name);
+    source.addEventListener('error', this.onError);
+    this.update({
+      state: 'connecting',
+      connectionId: null,
+      publicId: null,
+      connectionType: null,
+      nextRetryAt: null,
+      closedReason: null,
+    });
+  }
+
+  private onError = (ev: Event): void => {
+    if (ev.target !== this.source) return;
+    // EventSource would retry on its own (with the server's retry: value and
+    // a new connection id, leaving the old id to the heartbeat): take over.
+    this.teardown();
+    this.scheduleRetry('Connection lost');
+  };
+
+  private scheduleRetry(reason: string): void {
+    if (this.manual || !this.started) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const attempt = this.snapshot.attempt;
+    const delay = backoffDelay(attempt, this.options.backoff);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.open();
+    }, delay);
+    this.update({ state: 'error', attempt: attempt + 1, lastError: reason, nextRetryAt: Date.now() + delay });
+  }
+
+  /** Beacon the current connection id (once) and close the EventSource. */
+  private teardown(): void {
+    const id = this.snapshot.connectionId;
+    if (id && !this.beaconed.has(id)) {
+      this.beaconed.add(id);
+      sendDisconnect(this.options.disconnectUrl, id);
+    }
+    this.closeSource();
+    if (id) this.update({ connectionId: null, publicId: null });
+  }
+
+  private closeSource(): void {
+    const source = this.source;
+    if (!source) return;
+    this.source = null;
+    this.registered = new Set();
+    source.removeEventListener('error', this.onError);
+    source.close();
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.retryTimer = null;
+    this.resumeTimer = null;
+  }
+
+  // ---- page lifecycle ----
+
+  private onPageHide = (): void => {
+    this.clearTimers();
+    this.teardown();
+    this.update({ state: 'closed', closedReason: 'unload', nextRetryAt: null });
+  };
+
+  private onBeforeUnload = (): void => {
+    this.onPageHide();
+    // If the page is still here a moment later, the unload did not happen.
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = null;
+      this.resume();
+    }, this.options.unloadResumeMs);
+  };
+
+  private onPageShow = (ev: PageTransitionEvent): void => {
+    if (ev.persisted) this.resume();
+  };
+
+  private onVisibility = (): void => {
+    if (document.visibilityState === 'visible') this.resume();
+  };
+
+  private onResume = (): void => {
+    this.resume();
+  };
+
+  /** Reconnect now if we should be connected but are not (or only waiting to retry). */
+  private resume(): void {
+    if (this.manual || !this.started || this.source) return;
+    this.update({ attempt: 0 });
+    this.open();
+  }
+}

@@ -1,0 +1,7 @@
+export { SSEProvider } from './SSEProvider';
+export { useSSE, useSSEEvent } from './useSSE';
+export type { UseSSEResult } from './useSSE';
+export { SSEClient, sendDisconnect, ANY_EVENT, BUILTIN_EVENT_TYPES } from './SSEClient';
+export type { SSEMessage, SSESnapshot, SSEState, SSEListener, ClosedReason } from './SSEClient';
+export { backoffDelay, DEFAULT_BACKOFF } from './backoff';
+export type { BackoffOptions } from './backoff';
