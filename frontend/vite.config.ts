@@ -25,6 +25,7 @@ export default defineConfig(({ mode }) => {
       environment: 'jsdom',
       include: ['src/**/*.test.{ts,tsx}'],
       restoreMocks: true,
+      setupFiles: ['src/test-setup.ts'],
     },
   };
 });
