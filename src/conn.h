@@ -1,0 +1,108 @@
+/* conn.h -- one live stream: its names, its queue and how to wake it.
+ *
+ * DESIGN
+ * A connection is created by the worker that accepted the stream request,
+ * added to the registry, and then owned by its stream thread, which alone
+ * frees it (after taking it out of the registry, see registry_remove).  Other
+ * threads reach it only through the registry, under the registry mutex; they
+ * may enqueue events, flag it closing and wake it, never free it.
+ *
+ * The stream thread sleeps in ppoll() on the request's fd with CONN_WAKE_SIGNAL
+ * unblocked only for the duration of that call.  conn_wake() sends the signal
+ * with pthread_kill() while conn->mu is held and only when the thread has
+ * said (under the same mutex) that it is about to sleep, so the thread is
+ * certainly alive; a signal that arrives before ppoll() starts stays pending
+ * and makes ppoll() return at once.  No second file descriptor is needed.
+ *
+ * Lock order: registry mutex, then conn->mu.  Never the other way round. */
+#ifndef SSE_CONN_H
+#define SSE_CONN_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "token.h"
+
+#define CONN_WAKE_SIGNAL SIGURG     /* default action is "ignore": harmless if stray */
+#define CONN_QUEUE_MAX 128          /* events a consumer may fall behind by */
+#define CONN_NAME_MAX 128           /* longest user or display name kept */
+
+enum conn_type {
+    CONN_ADMIN,                     /* an authenticated admin page */
+    CONN_DISPLAY                    /* a kiosk display, named, no user */
+};
+
+enum close_reason {
+    CLOSE_NONE = 0,                 /* still live */
+    CLOSE_CLIENT_CLOSED,            /* the web server hung up the request */
+    CLOSE_WRITE_FAILED,             /* a write or flush failed */
+    CLOSE_DISCONNECT_ROUTE,         /* the client's beacon asked for it */
+    CLOSE_SUPERSEDED,               /* a newer stream replaced it */
+    CLOSE_ACK_TIMEOUT,              /* acked stream stopped acking */
+    CLOSE_SLOW_CONSUMER,            /* its queue overflowed */
+    CLOSE_ADMIN_CLOSED,             /* an admin closed it */
+    CLOSE_SHUTDOWN                  /* the daemon is stopping */
+};
+
+struct conn {
+    /* Immutable after conn_create. */
+    char token[TOKEN_LEN + 1];
+    char public_id[PUBLIC_ID_LEN + 1];
+    enum conn_type type;
+    char name[CONN_NAME_MAX + 1];   /* user (admin) or display name */
+    int64_t connected_at_ms;        /* wall clock */
+
+    /* Under the registry mutex. */
+    struct conn *prev, *next;       /* list of all live connections */
+    struct conn *hnext;             /* token hash chain */
+    bool in_registry;
+    enum close_reason reason;       /* why it left the registry */
+
+    /* Under mu. */
+    pthread_mutex_t mu;
+    struct event *queue[CONN_QUEUE_MAX];
+    unsigned qhead, qlen;
+    bool closing;                   /* stream must end */
+    bool sleeping;                  /* thread is alive and about to ppoll */
+    pthread_t thread;
+
+    /* Written by the stream thread, read by stats without locks. */
+    _Atomic int64_t last_ping_ms;   /* wall clock of the last heartbeat written */
+    _Atomic uint64_t events_sent;   /* events written and flushed */
+};
+
+/* Creates a connection with fresh token and public id; name is truncated
+ * to CONN_NAME_MAX bytes (callers reject longer names first).  Returns NULL
+ * when out of memory or randomness.  Caller owns the result. */
+struct conn *conn_create(enum conn_type type, const char *name);
+
+/* Frees c and every event left in its queue.  c must not be in the
+ * registry.  NULL does nothing. */
+void conn_free(struct conn *c);
+
+/* Appends a reference to e to c's queue and wakes c's thread.  Returns 0,
+ * or -1 if the queue is full (a slow consumer; nothing was queued).
+ * Takes c->mu. */
+int conn_enqueue(struct conn *c, struct event *e);
+
+/* Flags c closing and wakes its thread.  Takes c->mu. */
+void conn_close(struct conn *c);
+
+/* For the stream thread: moves up to max queued events into out (the
+ * caller owns those references) and reports closing.  If nothing is queued
+ * and c is not closing, marks the thread as sleeping, so the next enqueue
+ * or close signals it.  Returns the number of events moved.  Takes c->mu. */
+size_t conn_take(struct conn *c, struct event **out, size_t max, bool *closing);
+
+/* For the stream thread, after ppoll() returns: no more signals.  Takes c->mu. */
+void conn_awake(struct conn *c);
+
+const char *conn_type_name(enum conn_type type);
+const char *conn_reason_name(enum close_reason reason);
+
+#endif

@@ -1,0 +1,451 @@
+/* handlers.c -- dispatching FastCGI requests and answering short routes.
+ *
+ * Runs in the worker threads.  Every answer is a JSON envelope (see
+ * API.md); streams are handed to stream.c.  No handler holds the registry
+ * mutex while writing: registry calls copy or queue and return first. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "event.h"
+#include "log.h"
+#include "routes.h"
+#include "server_impl.h"
+#include "stats.h"
+#include "timeutil.h"
+
+#define DISCONNECT_BODY_MAX 4096
+#define TEST_BODY_MAX 16384
+#define PUBLISH_BODY_MAX 65536
+#define STREAM_BODY_MAX 4096        /* a GET has none; discard a little */
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default:  return "Internal Server Error";
+    }
+}
+
+static const char *error_code(int status)
+{
+    switch (status) {
+    case 400: return "BAD_REQUEST";
+    case 401: return "AUTHENTICATION_REQUIRED";
+    case 403: return "ACCESS_DENIED";
+    case 404: return "NOT_FOUND";
+    case 405: return "METHOD_NOT_ALLOWED";
+    case 413: return "PAYLOAD_TOO_LARGE";
+    case 415: return "UNSUPPORTED_MEDIA_TYPE";
+    case 503: return "SERVICE_UNAVAILABLE";
+    default:  return "INTERNAL_ERROR";
+    }
+}
+
+/* Writes status, headers and body; takes ownership of body. */
+static void reply(FCGX_Stream *out, int status, const char *headers, struct json_object *body)
+{
+    FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: application/json\r\n"
+                      "Cache-Control: no-store\r\n%s\r\n",
+                 status, status_text(status), headers ? headers : "");
+    size_t len;
+    const char *text = json_object_to_json_string_length(body, JSON_FLAGS, &len);
+    FCGX_PutStr(text, (int)len, out);
+    FCGX_PutChar('\n', out);
+    json_object_put(body);
+}
+
+void handlers_error(FCGX_Stream *out, int status, const char *message, const char *headers)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(0));
+    json_object_object_add(o, "error", json_object_new_string(message));
+    json_object_object_add(o, "message", json_object_new_string(message));
+    struct json_object *errors = json_object_new_array();
+    json_object_array_add(errors, json_object_new_string(message));
+    json_object_object_add(o, "errors", errors);
+    struct json_object *info = json_object_new_object();
+    json_object_object_add(info, "code", json_object_new_string(error_code(status)));
+    json_object_object_add(info, "message", json_object_new_string(message));
+    json_object_object_add(o, "error_info", info);
+    reply(out, status, headers, o);
+}
+
+/* 200 with {"success": true, "data": data, "message": message}. */
+static void reply_ok(FCGX_Stream *out, struct json_object *data, const char *message)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_add(o, "data", data);
+    json_object_object_add(o, "message", json_object_new_string(message));
+    reply(out, 200, NULL, o);
+}
+
+static const char *param(FCGX_Request *req, const char *name)
+{
+    return FCGX_GetParam(name, req->envp);
+}
+
+static void unavailable(FCGX_Request *req, const char *message)
+{
+    char hdr[64];
+    snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", RETRY_AFTER_SECONDS);
+    handlers_error(req->out, 503, message, hdr);
+}
+
+/* Reads the request body, at most max bytes, into *buf (caller frees).
+ * Returns 0, or an HTTP status (400, 413, 500) after answering it. */
+static int read_body(FCGX_Request *req, size_t max, char **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    const char *cl = param(req, "CONTENT_LENGTH");
+    unsigned long long declared = 0;
+    bool have_cl = cl && *cl;
+    if (have_cl) {
+        char *end;
+        errno = 0;
+        declared = strtoull(cl, &end, 10);
+        if (errno || *end || cl[0] == '-') {
+            handlers_error(req->out, 400, "Invalid Content-Length", NULL);
+            return 400;
+        }
+        if (declared > max) {
+            /* Refused without reading: finishing the request closes it. */
+            char msg[96];
+            snprintf(msg, sizeof msg, "Request body is larger than %zu bytes", max);
+            handlers_error(req->out, 413, msg, NULL);
+            return 413;
+        }
+    }
+    char *b = malloc(max + 1);
+    if (!b) {
+        handlers_error(req->out, 500, "Out of memory", NULL);
+        return 500;
+    }
+    size_t got = 0;
+    for (;;) {
+        int n = FCGX_GetStr(b + got, (int)(max + 1 - got), req->in);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got > max)
+            break;
+    }
+    if (got > max) {
+        free(b);
+        char msg[96];
+        snprintf(msg, sizeof msg, "Request body is larger than %zu bytes", max);
+        handlers_error(req->out, 413, msg, NULL);
+        return 413;
+    }
+    if (FCGX_GetError(req->in) || (have_cl && got != declared)) {
+        free(b);
+        handlers_error(req->out, 400, "Request body does not match its Content-Length", NULL);
+        return 400;
+    }
+    b[got] = '\0';
+    *buf = b;
+    *len = got;
+    return 0;
+}
+
+/* Reads and parses a JSON object body for a POST route; answers the error
+ * itself (415, 413, 400) and returns NULL on any. */
+static struct json_object *json_body(FCGX_Request *req, size_t max)
+{
+    if (!routes_json_content_type(param(req, "CONTENT_TYPE"))) {
+        handlers_error(req->out, 415, "Content-Type must be application/json or text/plain", NULL);
+        return NULL;
+    }
+    char *buf;
+    size_t len;
+    if (read_body(req, max, &buf, &len) != 0)
+        return NULL;
+    const char *err = NULL;
+    struct json_object *root = routes_parse_body(buf, len, &err);
+    free(buf);
+    if (!root)
+        handlers_error(req->out, 400, err, NULL);
+    return root;
+}
+
+/* The authenticated user, or NULL.  Only REMOTE_USER, set by the web
+ * server, counts; HTTP_* params come from the client and never do. */
+static const char *identity(struct server *s, FCGX_Request *req)
+{
+    const char *u = param(req, "REMOTE_USER");
+    if (u && *u)
+        return u;
+    return s->opt.auth == AUTH_NONE ? "admin" : NULL;
+}
+
+static struct json_object *stamp_now(void)
+{
+    char buf[TIME_ISO_LEN];
+    return json_object_new_string(time_iso8601(buf, time_now_ms()));
+}
+
+/* Encodes and queues one broadcast event: data gets a timestamp (a
+ * non-object is wrapped as {"data": value}).  Takes ownership of data.
+ * Returns the number of connections reached, or -1 when out of memory;
+ * *id gets the event's sequence number. */
+static long broadcast(struct server *s, const char *name, struct json_object *data,
+                      const struct registry_filter *f, uint64_t *id)
+{
+    if (!json_object_is_type(data, json_type_object)) {
+        struct json_object *wrap = json_object_new_object();
+        json_object_object_add(wrap, "data", data);
+        data = wrap;
+    }
+    if (!json_object_object_get_ex(data, "timestamp", NULL))
+        json_object_object_add(data, "timestamp", stamp_now());
+    size_t len;
+    const char *text = json_object_to_json_string_length(data, JSON_FLAGS, &len);
+    long n = -1;
+    pthread_mutex_lock(&s->publish_mu);
+    uint64_t seq = atomic_load(&s->last_event_id) + 1;
+    struct sse_event ev = { .id = seq, .name = name, .data = text, .data_len = len };
+    struct event *e = event_create(&ev);
+    if (e) {
+        atomic_store(&s->last_event_id, seq);
+        n = (long)registry_broadcast(s->reg, f, e);
+        event_unref(e);
+        *id = seq;
+    }
+    pthread_mutex_unlock(&s->publish_mu);
+    json_object_put(data);
+    return n;
+}
+
+static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type,
+                        const char *name)
+{
+    char *body;
+    size_t len;
+    if (read_body(req, STREAM_BODY_MAX, &body, &len) != 0)
+        return false;
+    free(body);
+    if (atomic_load(&s->stopping)) {
+        unavailable(req, "Server is shutting down");
+        return false;
+    }
+    struct conn *c = conn_create(type, name);
+    if (!c) {
+        unavailable(req, "Cannot create a connection now");
+        return false;
+    }
+    if (registry_add(s->reg, c) < 0) {
+        conn_free(c);
+        unavailable(req, "Too many connections");
+        return false;
+    }
+    if (stream_start(s, req, c) < 0) {
+        registry_remove(s->reg, c, CLOSE_SHUTDOWN);
+        conn_free(c);
+        unavailable(req, "Cannot start a stream now");
+        return false;
+    }
+    log_debug("stream %s (%s %s) opened", c->public_id, conn_type_name(type), name);
+    return true;
+}
+
+static bool display_known(struct server *s, const char *name)
+{
+    pthread_mutex_lock(&s->displays_mu);
+    bool ok = !s->displays || displays_contains(s->displays, name);
+    pthread_mutex_unlock(&s->displays_mu);
+    return ok;
+}
+
+static void handle_disconnect(struct server *s, FCGX_Request *req)
+{
+    struct json_object *root = json_body(req, DISCONNECT_BODY_MAX);
+    if (!root)
+        return;
+    const char *id, *err;
+    if (routes_disconnect_body(root, &id, &err) < 0) {
+        handlers_error(req->out, 400, err, NULL);
+        json_object_put(root);
+        return;
+    }
+    bool removed = token_is_wellformed(id, strlen(id)) &&
+                   registry_remove_token(s->reg, id, CLOSE_DISCONNECT_ROUTE);
+    struct json_object *data = json_object_new_object();
+    json_object_object_add(data, "connection_id", json_object_new_string(id));
+    json_object_object_add(data, "disconnected", json_object_new_boolean(removed));
+    json_object_put(root);
+    reply_ok(req->out, data, removed ? "Connection closed" : "Connection not found or already closed");
+}
+
+static void handle_stats(struct server *s, FCGX_Request *req)
+{
+    struct registry_snapshot snap;
+    if (registry_snapshot(s->reg, &snap) < 0) {
+        handlers_error(req->out, 500, "Out of memory", NULL);
+        return;
+    }
+    struct json_object *data = stats_render(&snap, time_now_ms(),
+                                            window_sum(s->win, server_window_now()));
+    registry_snapshot_release(&snap);
+    reply_ok(req->out, data, "SSE connection statistics");
+}
+
+static void handle_test(struct server *s, FCGX_Request *req, const char *user)
+{
+    struct json_object *root = json_body(req, TEST_BODY_MAX);
+    if (!root)
+        return;
+    struct test_request t;
+    const char *err;
+    if (routes_test_body(root, &t, &err) < 0) {
+        handlers_error(req->out, 400, err, NULL);
+        json_object_put(root);
+        return;
+    }
+    char name[sizeof "system." + NAME_MAX_LEN];
+    snprintf(name, sizeof name, "system.%s", t.type);
+    char message[MESSAGE_MAX_LEN + 64];
+    if (t.message)
+        snprintf(message, sizeof message, "%s", t.message);
+    else
+        snprintf(message, sizeof message, "Test event from %s", user);
+    json_object_put(root);
+
+    struct json_object *data = json_object_new_object();
+    json_object_object_add(data, "message", json_object_new_string(message));
+    json_object_object_add(data, "username", json_object_new_string(user));
+    json_object_object_add(data, "timestamp", stamp_now());
+    json_object_object_add(data, "test_event", json_object_new_boolean(1));
+    struct json_object *at = json_object_get(json_object_object_get(data, "timestamp"));
+    struct registry_filter f = { .type = CONN_ADMIN };
+    uint64_t id;
+    long n = broadcast(s, name, data, &f, &id);
+    if (n < 0) {
+        json_object_put(at);
+        handlers_error(req->out, 500, "Out of memory", NULL);
+        return;
+    }
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "event_type", json_object_new_string(name));
+    json_object_object_add(out, "message", json_object_new_string(message));
+    json_object_object_add(out, "connections_notified", json_object_new_int64(n));
+    json_object_object_add(out, "broadcast_at", at);
+    reply_ok(req->out, out, "Test event broadcast");
+}
+
+static void handle_publish(struct server *s, FCGX_Request *req)
+{
+    struct json_object *root = json_body(req, PUBLISH_BODY_MAX);
+    if (!root)
+        return;
+    struct publish_request p;
+    const char *err;
+    if (routes_publish_body(root, &p, &err) < 0) {
+        handlers_error(req->out, 400, err, NULL);
+        json_object_put(root);
+        return;
+    }
+    struct registry_filter f = { .type = p.target, .user = p.user, .display = p.display };
+    struct json_object *data = p.data ? json_object_get(p.data) : json_object_new_object();
+    if (json_object_is_type(data, json_type_object)) {
+        /* Copy, so adding the timestamp leaves root's data alone. */
+        struct json_object *copy = NULL;
+        json_object_deep_copy(data, &copy, NULL);
+        json_object_put(data);
+        data = copy;
+    }
+    uint64_t id = 0;
+    long n = data ? broadcast(s, p.event, data, &f, &id) : -1;
+    if (n < 0) {
+        json_object_put(root);
+        handlers_error(req->out, 500, "Out of memory", NULL);
+        return;
+    }
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "event", json_object_new_string(p.event));
+    json_object_object_add(out, "id", json_object_new_uint64(id));
+    json_object_object_add(out, "connections_notified", json_object_new_int64(n));
+    json_object_put(root);
+    reply_ok(req->out, out, "Event published");
+}
+
+bool handlers_dispatch(struct server *s, FCGX_Request *req)
+{
+    char pathbuf[ROUTE_PATH_MAX];
+    const char *method = param(req, "REQUEST_METHOD");
+    const char *path = routes_path(param(req, "DOCUMENT_URI"), param(req, "SCRIPT_NAME"),
+                                   param(req, "PATH_INFO"), param(req, "REQUEST_URI"),
+                                   pathbuf, sizeof pathbuf);
+    if (!path) {
+        handlers_error(req->out, 400, "Request path is missing or invalid", NULL);
+        return false;
+    }
+    struct route r;
+    routes_match(s->opt.prefix, path, &r);
+    if (r.id == ROUTE_NOT_FOUND) {
+        handlers_error(req->out, 404, "No such route", NULL);
+        return false;
+    }
+    if (!method || strcmp(method, r.allow) != 0) {
+        char hdr[64];
+        snprintf(hdr, sizeof hdr, "Allow: %s\r\n", r.allow);
+        char msg[64];
+        snprintf(msg, sizeof msg, "Method not allowed: use %s", r.allow);
+        handlers_error(req->out, 405, msg, hdr);
+        return false;
+    }
+    const char *user = identity(s, req);
+    if (r.admin && !user) {
+        handlers_error(req->out, 401, "Authentication required", NULL);
+        return false;
+    }
+    if (user && strlen(user) > CONN_NAME_MAX) {
+        handlers_error(req->out, 400, "User name is longer than 128 bytes", NULL);
+        return false;
+    }
+    switch (r.id) {
+    case ROUTE_ADMIN_STREAM:
+        return open_stream(s, req, CONN_ADMIN, user);
+    case ROUTE_DISPLAY_STREAM:
+        if (r.bad_name) {
+            handlers_error(req->out, 400,
+                           "Invalid display name: use 1-64 characters of A-Z a-z 0-9 . _ -", NULL);
+            return false;
+        }
+        if (!display_known(s, r.display)) {
+            handlers_error(req->out, 404, "Unknown display", NULL);
+            return false;
+        }
+        return open_stream(s, req, CONN_DISPLAY, r.display);
+    case ROUTE_DISCONNECT:
+        handle_disconnect(s, req);
+        return false;
+    case ROUTE_STATS:
+        handle_stats(s, req);
+        return false;
+    case ROUTE_TEST:
+        handle_test(s, req, user);
+        return false;
+    case ROUTE_PUBLISH:
+        handle_publish(s, req);
+        return false;
+    case ROUTE_NOT_FOUND:
+        break;
+    }
+    return false;
+}

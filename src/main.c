@@ -1,0 +1,92 @@
+/* main.c -- options, signals, start and stop.  The only place that exits.
+ *
+ * Every thread runs with the asynchronous signals blocked; this thread
+ * takes them with sigwait(), so no handler ever runs in the middle of a
+ * libfcgi read or write (libfcgi does not retry on EINTR), and libfcgi's
+ * own handlers from FCGX_Init() never fire. */
+#include "autoconf.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "listen.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+#include "timeutil.h"
+
+#define STOP_GRACE_MS 1800          /* SIGTERM to exit: under 2 s */
+
+static struct server *the_server;   /* reachable for leak checkers at exit */
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    char err[512];
+    switch (options_parse(&opt, argc, argv, err, sizeof err)) {
+    case OPTIONS_EXIT:
+        return 0;
+    case OPTIONS_ERROR:
+        fprintf(stderr, "sse-fcgi: %s\n", err);
+        return 2;
+    case OPTIONS_OK:
+        break;
+    }
+    log_set_level(opt.log_level);
+
+    sigset_t wanted;
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGTERM);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGHUP);
+    sigaddset(&wanted, SIGUSR1);    /* libfcgi's "graceful stop" */
+    sigaddset(&wanted, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &wanted, NULL);
+
+    int fd = opt.socket ? listen_open(opt.socket, err, sizeof err)
+                        : listen_inherited(err, sizeof err);
+    if (fd < 0) {
+        fprintf(stderr, "sse-fcgi: %s\n", err);
+        return 2;
+    }
+    bool own = opt.socket != NULL;
+    the_server = server_create(&opt, err, sizeof err);
+    if (!the_server) {
+        fprintf(stderr, "sse-fcgi: %s\n", err);
+        return 2;
+    }
+    if (server_start(the_server, fd, own, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    log_info("%s ready on %s", PACKAGE_STRING,
+             opt.socket ? opt.socket : fd == 3 ? "systemd socket (fd 3)" : "inherited socket (fd 0)");
+
+    for (;;) {
+        int sig;
+        if (sigwait(&wanted, &sig) != 0)
+            continue;
+        if (sig == SIGPIPE)
+            continue;
+        if (sig == SIGHUP) {
+            if (server_reload(the_server, err, sizeof err) < 0)
+                log_error("reload failed, keeping the old displays: %s", err);
+            continue;
+        }
+        log_info("signal %d: stopping", sig);
+        break;
+    }
+    size_t left = server_stop(the_server, time_mono_ms() + STOP_GRACE_MS);
+    if (left)
+        log_warn("%zu streams did not finish in time", left);
+    if (own && listen_is_unix(opt.socket))
+        unlink(opt.socket);
+    if (own && left == 0) {
+        server_free(the_server);
+        the_server = NULL;
+    }
+    log_info("stopped");
+    return 0;
+}

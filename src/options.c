@@ -1,0 +1,165 @@
+/* options.c -- the command line. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+static const char usage[] =
+    "Usage: sse-fcgi [OPTION]...\n"
+    "Serve Server-Sent Events over FastCGI and keep a live register of clients.\n"
+    "\n"
+    "  -s, --socket PATH|HOST:PORT  listen here (default: the socket on fd 0, or\n"
+    "                               LISTEN_FDS from systemd)\n"
+    "  -t, --threads N              worker threads for short requests (default 8)\n"
+    "  -b, --heartbeat SECONDS      heartbeat interval, may be fractional (default 5)\n"
+    "  -m, --max-connections N      most concurrent streams (default 10000)\n"
+    "  -a, --auth MODE              remote-user (default) or none (demos only)\n"
+    "  -d, --displays FILE          known display names, one a line\n"
+    "  -p, --prefix PATH            route prefix (default /api/v1/events)\n"
+    "  -l, --log-level LEVEL        error, warn, info (default) or debug\n"
+    "  -h, --help                   show this help and exit\n"
+    "  -V, --version                show the version and exit\n";
+
+static enum options_result fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum options_result fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return OPTIONS_ERROR;
+}
+
+/* Parses a whole decimal integer in [lo, hi]. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_prefix(struct options *o, const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '/')
+        n--;
+    if (n == 0 || s[0] != '/' || n >= sizeof o->prefix)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || strchr("/._-~", c)))
+            return -1;
+    }
+    if (n == 1)
+        n = 0;                      /* "/" means routes at the root */
+    memcpy(o->prefix, s, n);
+    o->prefix[n] = '\0';
+    return 0;
+}
+
+enum options_result options_parse(struct options *o, int argc, char **argv,
+                                  char *err, size_t errlen)
+{
+    static const struct option longopts[] = {
+        { "socket", required_argument, NULL, 's' },
+        { "threads", required_argument, NULL, 't' },
+        { "heartbeat", required_argument, NULL, 'b' },
+        { "max-connections", required_argument, NULL, 'm' },
+        { "auth", required_argument, NULL, 'a' },
+        { "displays", required_argument, NULL, 'd' },
+        { "prefix", required_argument, NULL, 'p' },
+        { "log-level", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    memset(o, 0, sizeof *o);
+    o->threads = 8;
+    o->heartbeat_ms = 5000;
+    o->max_connections = 10000;
+    o->auth = AUTH_REMOTE_USER;
+    strcpy(o->prefix, "/api/v1/events");
+    o->log_level = LOG_INFO;
+
+    opterr = 0;
+    optind = 1;
+    int ch;
+    long v;
+    while ((ch = getopt_long(argc, argv, ":s:t:b:m:a:d:p:l:hV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            if (!*optarg)
+                return fail(err, errlen, "--socket needs a path or HOST:PORT");
+            o->socket = optarg;
+            break;
+        case 't':
+            if (parse_long(optarg, 1, 1024, &v) < 0)
+                return fail(err, errlen, "--threads: '%s' is not a number from 1 to 1024", optarg);
+            o->threads = (int)v;
+            break;
+        case 'b': {
+            char *end;
+            errno = 0;
+            double s = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !isfinite(s) || s < 0.05 || s > 3600)
+                return fail(err, errlen, "--heartbeat: '%s' is not a number of seconds from 0.05 to 3600", optarg);
+            o->heartbeat_ms = (int64_t)llround(s * 1000);
+            break;
+        }
+        case 'm':
+            if (parse_long(optarg, 1, 1000000, &v) < 0)
+                return fail(err, errlen, "--max-connections: '%s' is not a number from 1 to 1000000", optarg);
+            o->max_connections = (size_t)v;
+            break;
+        case 'a':
+            if (strcmp(optarg, "remote-user") == 0)
+                o->auth = AUTH_REMOTE_USER;
+            else if (strcmp(optarg, "none") == 0)
+                o->auth = AUTH_NONE;
+            else
+                return fail(err, errlen, "--auth: '%s' is not remote-user or none", optarg);
+            break;
+        case 'd':
+            o->displays_file = optarg;
+            break;
+        case 'p':
+            if (parse_prefix(o, optarg) < 0)
+                return fail(err, errlen, "--prefix: '%s' is not an absolute URL path", optarg);
+            break;
+        case 'l': {
+            int level = log_level_parse(optarg);
+            if (level < 0)
+                return fail(err, errlen, "--log-level: '%s' is not error, warn, info or debug", optarg);
+            o->log_level = (enum log_level)level;
+            break;
+        }
+        case 'h':
+            fputs(usage, stdout);
+            return OPTIONS_EXIT;
+        case 'V':
+            puts(PACKAGE_STRING);
+            return OPTIONS_EXIT;
+        case ':':
+            return fail(err, errlen, "option '%s' needs a value (see --help)", argv[optind - 1]);
+        default:
+            return fail(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+    return OPTIONS_OK;
+}

@@ -1,0 +1,39 @@
+/* options.h -- the command line. */
+#ifndef SSE_OPTIONS_H
+#define SSE_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+enum auth_mode {
+    AUTH_REMOTE_USER,           /* trust REMOTE_USER set by the web server */
+    AUTH_NONE                   /* local demos: no user means "admin" */
+};
+
+#define OPTIONS_PREFIX_MAX 256
+
+struct options {
+    const char *socket;         /* NULL: inherited fd 0 or LISTEN_FDS */
+    int threads;
+    int64_t heartbeat_ms;
+    size_t max_connections;
+    enum auth_mode auth;
+    const char *displays_file;  /* NULL: any valid display name */
+    char prefix[OPTIONS_PREFIX_MAX]; /* no trailing slash */
+    enum log_level log_level;
+};
+
+enum options_result {
+    OPTIONS_OK,                 /* run the daemon */
+    OPTIONS_EXIT,               /* --help or --version was printed: exit 0 */
+    OPTIONS_ERROR               /* err holds a one-line message: exit 2 */
+};
+
+/* Fills o with the defaults, then applies argv.  Strings point into argv.
+ * On OPTIONS_ERROR, err (errlen bytes) holds a message without newline. */
+enum options_result options_parse(struct options *o, int argc, char **argv,
+                                  char *err, size_t errlen);
+
+#endif

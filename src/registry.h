@@ -1,0 +1,96 @@
+/* registry.h -- the table of live connections, under one mutex.
+ *
+ * DESIGN
+ * Every live stream is in exactly one registry, keyed by its secret token
+ * (hash table) and kept on a list for broadcasts and snapshots.  All of it
+ * is guarded by one mutex, held only for memory work: no client I/O is ever
+ * done with it held (events are queued, and the stream threads write them).
+ * A connection leaves the registry exactly once, with a reason; whoever
+ * removes it other than its own stream thread also flags it closing and
+ * wakes the thread, under the same lock, so the thread cannot free it in
+ * between (the thread's own registry_remove() call takes the lock and so
+ * waits for them).
+ *
+ * All functions are thread safe; each takes the registry mutex, and some
+ * then a connection's mutex (registry first, see conn.h). */
+#ifndef SSE_REGISTRY_H
+#define SSE_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "event.h"
+
+struct registry;
+
+/* Which connections a broadcast reaches; NULL strings match everything. */
+struct registry_filter {
+    int type;                       /* -1: both, else enum conn_type */
+    const char *user;               /* admin connections of this user only */
+    const char *display;            /* display connections of this name only */
+};
+
+/* What stats shows of one connection, copied under the lock. */
+struct conn_info {
+    char public_id[PUBLIC_ID_LEN + 1];
+    enum conn_type type;
+    char name[CONN_NAME_MAX + 1];
+    int64_t connected_at_ms;
+    int64_t last_ping_ms;
+    uint64_t events_sent;
+};
+
+struct registry_snapshot {
+    size_t count;
+    size_t admin_count;
+    size_t display_count;
+    struct conn_info *conns;        /* count entries, oldest first */
+};
+
+/* Returns an empty registry that holds at most max connections, or NULL
+ * when out of memory. */
+struct registry *registry_create(size_t max);
+
+/* Frees the table; the connections still in it are not freed (their stream
+ * threads own them).  NULL does nothing. */
+void registry_free(struct registry *r);
+
+/* Adds c.  Returns 0, or -1 if the registry is full (c is untouched). */
+int registry_add(struct registry *r, struct conn *c);
+
+/* For c's own stream thread: takes c out of the registry with `reason` if
+ * it is still in it.  Returns true if this call removed it, false if it had
+ * already left (its reason is then in c->reason).  Either way, once this
+ * returns no other thread holds or will reach c. */
+bool registry_remove(struct registry *r, struct conn *c, enum close_reason reason);
+
+/* Removes the connection whose token is `token` (TOKEN_LEN characters,
+ * compared in constant time) with `reason`, flags it closing and wakes its
+ * thread.  Returns true if it was live, false if unknown (idempotent). */
+bool registry_remove_token(struct registry *r, const char *token,
+                           enum close_reason reason);
+
+/* Queues e on every connection that matches f.  A connection whose queue is
+ * full is removed as a slow consumer and woken to end.  Returns the number
+ * of connections e was queued on. */
+size_t registry_broadcast(struct registry *r, const struct registry_filter *f,
+                          struct event *e);
+
+/* Removes every connection with `reason` and wakes them all.  Returns how
+ * many there were. */
+size_t registry_remove_all(struct registry *r, enum close_reason reason);
+
+/* True if c is still in the registry (its stream is active). */
+bool registry_contains(struct registry *r, const struct conn *c);
+
+size_t registry_count(struct registry *r);
+
+/* Copies the whole registry into *out in one critical section, so counts
+ * and lists agree.  Returns 0, or -1 when out of memory (*out is then
+ * zeroed).  Free with registry_snapshot_release(). */
+int registry_snapshot(struct registry *r, struct registry_snapshot *out);
+void registry_snapshot_release(struct registry_snapshot *s);
+
+#endif

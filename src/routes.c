@@ -1,0 +1,288 @@
+/* routes.c -- route matching and request-body parsing (pure). */
+#include "autoconf.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "routes.h"
+
+#define BODY_MAX_DEPTH 32
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+const char *routes_path(const char *document_uri, const char *script_name,
+                        const char *path_info, const char *request_uri,
+                        char *buf, size_t cap)
+{
+    if (document_uri && *document_uri) {
+        if (strlen(document_uri) >= cap)
+            return NULL;
+        strcpy(buf, document_uri);
+        return buf;
+    }
+    if (script_name && *script_name) {
+        size_t a = strlen(script_name);
+        size_t b = path_info ? strlen(path_info) : 0;
+        if (a + b >= cap)
+            return NULL;
+        memcpy(buf, script_name, a);
+        memcpy(buf + a, path_info ? path_info : "", b);
+        buf[a + b] = '\0';
+        return buf;
+    }
+    if (request_uri && *request_uri) {
+        size_t o = 0;
+        for (const char *p = request_uri; *p && *p != '?' && *p != '#'; p++) {
+            char c = *p;
+            if (c == '%') {
+                int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+                if (hi < 0 || lo < 0)
+                    return NULL;
+                c = (char)(hi * 16 + lo);
+                if (c == '\0')
+                    return NULL;
+                p += 2;
+            }
+            if (o + 1 >= cap)
+                return NULL;
+            buf[o++] = c;
+        }
+        buf[o] = '\0';
+        return o ? buf : NULL;
+    }
+    return NULL;
+}
+
+bool routes_valid_name(const char *s, size_t len)
+{
+    if (len < 1 || len > NAME_MAX_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+void routes_match(const char *prefix, const char *path, struct route *r)
+{
+    static const struct {
+        const char *suffix;
+        enum route_id id;
+        const char *allow;
+        bool admin;
+    } table[] = {
+        { "/admin", ROUTE_ADMIN_STREAM, "GET", true },
+        { "/disconnect", ROUTE_DISCONNECT, "POST", false },
+        { "/stats", ROUTE_STATS, "GET", true },
+        { "/test", ROUTE_TEST, "POST", true },
+        { "/publish", ROUTE_PUBLISH, "POST", true },
+    };
+    memset(r, 0, sizeof *r);
+    r->id = ROUTE_NOT_FOUND;
+    size_t plen = strlen(prefix);
+    if (strncmp(path, prefix, plen) != 0)
+        return;
+    const char *rest = path + plen;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strcmp(rest, table[i].suffix) == 0) {
+            r->id = table[i].id;
+            r->allow = table[i].allow;
+            r->admin = table[i].admin;
+            return;
+        }
+    }
+    static const char display[] = "/display/";
+    if (strncmp(rest, display, sizeof display - 1) == 0) {
+        const char *name = rest + sizeof display - 1;
+        size_t n = strlen(name);
+        r->id = ROUTE_DISPLAY_STREAM;
+        r->allow = "GET";
+        if (routes_valid_name(name, n))
+            memcpy(r->display, name, n + 1);
+        else
+            r->bad_name = true;
+    }
+}
+
+bool routes_json_content_type(const char *ct)
+{
+    if (!ct || !*ct)
+        return true;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, "; \t");
+    return (n == 16 && strncasecmp(ct, "application/json", n) == 0) ||
+           (n == 10 && strncasecmp(ct, "text/plain", n) == 0);
+}
+
+struct json_object *routes_parse_body(const char *buf, size_t len, const char **err)
+{
+    size_t i = 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+        i++;
+    if (i == len) {
+        *err = "Request body is empty";
+        return NULL;
+    }
+    if (memchr(buf, '\0', len)) {
+        *err = "Request body contains a NUL byte";
+        return NULL;
+    }
+    struct json_tokener *tok = json_tokener_new_ex(BODY_MAX_DEPTH);
+    if (!tok) {
+        *err = "Out of memory";
+        return NULL;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    struct json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (jerr == json_tokener_continue) {
+        *err = "Malformed JSON: unexpected end of body";
+        json_object_put(root);
+        return NULL;
+    }
+    if (jerr != json_tokener_success || !root) {
+        *err = jerr == json_tokener_error_depth ? "Malformed JSON: nested too deeply"
+             : jerr == json_tokener_error_parse_utf8_string ? "Malformed JSON: invalid UTF-8"
+             : "Malformed JSON";
+        json_object_put(root);
+        return NULL;
+    }
+    for (; used < len; used++) {
+        char c = buf[used];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            *err = "Malformed JSON: trailing data after the object";
+            json_object_put(root);
+            return NULL;
+        }
+    }
+    if (!json_object_is_type(root, json_type_object)) {
+        *err = "Request body must be a JSON object";
+        json_object_put(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* Looks up key; returns 0 with *out NULL if absent or null, 0 with the
+ * string if it is one, -1 if it is anything else. */
+static int opt_string(struct json_object *root, const char *key, const char **out)
+{
+    struct json_object *v;
+    *out = NULL;
+    if (!json_object_object_get_ex(root, key, &v) || !v)
+        return 0;
+    if (!json_object_is_type(v, json_type_string))
+        return -1;
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+/* An optional string field that must also be a valid name. */
+static int opt_name(struct json_object *root, const char *key, const char **out)
+{
+    if (opt_string(root, key, out) < 0)
+        return -1;
+    if (*out && !routes_valid_name(*out, strlen(*out)))
+        return -1;
+    return 0;
+}
+
+int routes_disconnect_body(struct json_object *root, const char **id, const char **err)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(root, "connection_id", &v) || !v) {
+        *err = "connection_id is required";
+        return -1;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        *err = "connection_id must be a string";
+        return -1;
+    }
+    if (json_object_get_string_len(v) == 0) {
+        *err = "connection_id must not be empty";
+        return -1;
+    }
+    *id = json_object_get_string(v);
+    return 0;
+}
+
+int routes_test_body(struct json_object *root, struct test_request *t, const char **err)
+{
+    if (opt_name(root, "type", &t->type) < 0) {
+        *err = "type must be 1-64 characters of A-Z a-z 0-9 . _ -";
+        return -1;
+    }
+    if (!t->type)
+        t->type = "test_event";
+    if (opt_string(root, "message", &t->message) < 0) {
+        *err = "message must be a string";
+        return -1;
+    }
+    if (t->message && strlen(t->message) > MESSAGE_MAX_LEN) {
+        *err = "message is longer than 1024 bytes";
+        return -1;
+    }
+    return 0;
+}
+
+int routes_publish_body(struct json_object *root, struct publish_request *p, const char **err)
+{
+    const char *target;
+    memset(p, 0, sizeof *p);
+    if (opt_name(root, "event", &p->event) < 0 || !p->event) {
+        *err = "event is required: 1-64 characters of A-Z a-z 0-9 . _ -";
+        return -1;
+    }
+    json_object_object_get_ex(root, "data", &p->data);
+    if (opt_string(root, "target", &target) < 0) {
+        *err = "target must be \"admin\", \"display\" or \"all\"";
+        return -1;
+    }
+    if (!target || strcmp(target, "all") == 0) {
+        p->target = -1;
+    } else if (strcmp(target, "admin") == 0) {
+        p->target = CONN_ADMIN;
+    } else if (strcmp(target, "display") == 0) {
+        p->target = CONN_DISPLAY;
+    } else {
+        *err = "target must be \"admin\", \"display\" or \"all\"";
+        return -1;
+    }
+    if (opt_name(root, "display", &p->display) < 0) {
+        *err = "display must be 1-64 characters of A-Z a-z 0-9 . _ -";
+        return -1;
+    }
+    if (opt_string(root, "user", &p->user) < 0 || (p->user && !*p->user)) {
+        *err = "user must be a non-empty string";
+        return -1;
+    }
+    if (p->display && p->target == CONN_ADMIN) {
+        *err = "display cannot be combined with target \"admin\"";
+        return -1;
+    }
+    if (p->user && p->target == CONN_DISPLAY) {
+        *err = "user cannot be combined with target \"display\"";
+        return -1;
+    }
+    if (p->display && p->user) {
+        *err = "give display or user, not both";
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,85 @@
+/* routes.h -- route matching and request-body parsing.
+ *
+ * Pure: no FastCGI types, no I/O, no locks, so tests reach every branch
+ * without a server.  The handlers that use this are in handlers.c. */
+#ifndef SSE_ROUTES_H
+#define SSE_ROUTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#define ROUTE_PATH_MAX 2048
+#define NAME_MAX_LEN 64             /* display names and event types */
+#define MESSAGE_MAX_LEN 1024        /* test-event message */
+
+enum route_id {
+    ROUTE_NOT_FOUND,
+    ROUTE_ADMIN_STREAM,             /* GET  {prefix}/admin */
+    ROUTE_DISPLAY_STREAM,           /* GET  {prefix}/display/<name> */
+    ROUTE_DISCONNECT,               /* POST {prefix}/disconnect */
+    ROUTE_STATS,                    /* GET  {prefix}/stats */
+    ROUTE_TEST,                     /* POST {prefix}/test */
+    ROUTE_PUBLISH                   /* POST {prefix}/publish */
+};
+
+struct route {
+    enum route_id id;
+    const char *allow;              /* the one method it takes, for 405 */
+    bool admin;                     /* needs an authenticated user */
+    bool bad_name;                  /* display route with an invalid name */
+    char display[NAME_MAX_LEN + 1]; /* ROUTE_DISPLAY_STREAM only */
+};
+
+/* The request path as the web server saw it, without query string, from
+ * the FastCGI params (any may be NULL): nginx's DOCUMENT_URI, else
+ * lighttpd's SCRIPT_NAME + PATH_INFO, else REQUEST_URI with its query cut
+ * and %XX decoded.  Writes at most cap bytes with NUL into buf.  Returns buf,
+ * or NULL if the path is missing, too long or decodes to a NUL byte. */
+const char *routes_path(const char *document_uri, const char *script_name,
+                        const char *path_info, const char *request_uri,
+                        char *buf, size_t cap);
+
+/* Matches path against the routes under prefix (no trailing slash; "" for
+ * the root).  Fills *r; r->id is ROUTE_NOT_FOUND if nothing matches. */
+void routes_match(const char *prefix, const char *path, struct route *r);
+
+/* True if s (len bytes) is 1-64 characters of [A-Za-z0-9._-]. */
+bool routes_valid_name(const char *s, size_t len);
+
+/* True if a Content-Type (NULL or "" allowed) is acceptable for a JSON body:
+ * absent, application/json or text/plain (what sendBeacon sends), with any
+ * parameters. */
+bool routes_json_content_type(const char *content_type);
+
+/* Parses a request body that must be a JSON object: strict JSON, valid
+ * UTF-8, no NUL byte, nesting at most 32 deep.  Returns the object (caller
+ * puts it), or NULL with *err set to a message for a 400. */
+struct json_object *routes_parse_body(const char *buf, size_t len, const char **err);
+
+/* {"connection_id": "<token>"}: returns 0 and points *id into root, or -1
+ * with *err for a 400. */
+int routes_disconnect_body(struct json_object *root, const char **id, const char **err);
+
+struct test_request {
+    const char *type;               /* validated name; default "test_event" */
+    const char *message;            /* NULL: the handler writes its default */
+};
+
+/* {"type"?: name, "message"?: string}: returns 0, or -1 with *err. */
+int routes_test_body(struct json_object *root, struct test_request *t, const char **err);
+
+struct publish_request {
+    const char *event;              /* validated name */
+    struct json_object *data;       /* borrowed from root; may be NULL */
+    int target;                     /* -1 all, else enum conn_type */
+    const char *display;            /* NULL: every display */
+    const char *user;               /* NULL: every admin */
+};
+
+/* {"event", "data"?, "target"?, "display"?, "user"?}: returns 0, or -1 with
+ * *err. */
+int routes_publish_body(struct json_object *root, struct publish_request *p, const char **err);
+
+#endif

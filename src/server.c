@@ -1,0 +1,287 @@
+/* server.c -- worker pool and lifecycle. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server_impl.h"
+#include "timeutil.h"
+
+int64_t server_window_now(void)
+{
+    return time_mono_ms() / 1000;
+}
+
+struct server *server_create(const struct options *o, char *err, size_t errlen)
+{
+    struct server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->opt = *o;
+    s->listen_fd = -1;
+    pthread_mutex_init(&s->displays_mu, NULL);
+    pthread_mutex_init(&s->publish_mu, NULL);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    s->win = window_create();
+    if (!s->win) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (o->displays_file && !(s->displays = displays_load(o->displays_file, err, errlen)))
+        goto fail;
+    return s;
+fail:
+    server_free(s);
+    return NULL;
+}
+
+void server_free(struct server *s)
+{
+    if (!s)
+        return;
+    if (s->reg)
+        pthread_attr_destroy(&s->stream_attr);   /* made with the registry */
+    registry_free(s->reg);
+    window_free(s->win);
+    displays_free(s->displays);
+    free(s->workers);
+    pthread_mutex_destroy(&s->displays_mu);
+    pthread_mutex_destroy(&s->publish_mu);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}
+
+int server_reload(struct server *s, char *err, size_t errlen)
+{
+    if (!s->opt.displays_file)
+        return 0;
+    struct displays *d = displays_load(s->opt.displays_file, err, errlen);
+    if (!d)
+        return -1;
+    pthread_mutex_lock(&s->displays_mu);
+    struct displays *old = s->displays;
+    s->displays = d;
+    pthread_mutex_unlock(&s->displays_mu);
+    displays_free(old);
+    log_info("reloaded %zu display names from %s", displays_count(d), s->opt.displays_file);
+    return 0;
+}
+
+struct registry *server_registry(struct server *s)
+{
+    return s->reg;
+}
+
+size_t server_stream_threads(struct server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->streams;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* Bounds every blocking read and write on a request's socket, so a web
+ * server that stops reading or sending cannot hold a thread forever. */
+static void set_io_timeouts(int fd)
+{
+    struct timeval tv = { IO_TIMEOUT_MS / 1000, (IO_TIMEOUT_MS % 1000) * 1000 };
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+static FCGX_Request *request_new(int fd)
+{
+    FCGX_Request *req = malloc(sizeof *req);
+    if (req && FCGX_InitRequest(req, fd, 0) != 0) {
+        free(req);
+        req = NULL;
+    }
+    return req;
+}
+
+static void *worker_main(void *arg)
+{
+    struct server *s = arg;
+    FCGX_Request *req = request_new(s->listen_fd);
+    int64_t last_warn = 0;
+    while (req) {
+        int rc = FCGX_Accept_r(req);
+        if (rc < 0) {
+            if (atomic_load(&s->stopping))
+                break;
+            /* EMFILE/ENFILE would spin: back off and say so (once a second)
+             * while streams keep their fds and short requests retry. */
+            int64_t now = time_mono_ms();
+            if (now - last_warn >= 1000) {
+                log_warn("accept failed: %s; backing off", strerror(-rc));
+                last_warn = now;
+            }
+            struct timespec ts = { 0, 50 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        set_io_timeouts(req->ipcFd);
+        if (handlers_dispatch(s, req)) {
+            req = request_new(s->listen_fd);
+            if (!req)
+                log_error("out of memory: worker stops");
+            continue;
+        }
+        /* Never keep the connection: requests are freed, and a kept fd
+         * would leak with each one (see NOTES on keep_conn). */
+        req->keepConnection = 0;
+        FCGX_Finish_r(req);
+    }
+    if (req) {
+        FCGX_Free(req, 1);
+        free(req);
+    }
+    return NULL;
+}
+
+static void noop_handler(int sig)
+{
+    (void)sig;
+}
+
+/* Raises the soft fd limit to the hard one; returns the soft limit now. */
+static rlim_t raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur;
+}
+
+int server_start(struct server *s, int fd, bool own_socket, char *err, size_t errlen)
+{
+    /* Make FCGX_Finish_r's linger (reading to EOF after shutdown) short:
+     * the web server closes at once when it gets END_REQUEST. */
+    setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "500", 0);
+    if (FCGX_Init() != 0) {
+        snprintf(err, errlen, "FCGX_Init failed");
+        return -1;
+    }
+    /* libfcgi installed its own SIGPIPE handler; a write to a closed socket
+     * must just fail with EPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = noop_handler;       /* no SA_RESTART: ppoll returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(CONN_WAKE_SIGNAL, &sa, NULL);
+
+    rlim_t nofile = raise_nofile();
+    size_t budget = nofile > (rlim_t)(FD_RESERVE + 2 * s->opt.threads)
+                  ? (size_t)(nofile - FD_RESERVE - 2 * (rlim_t)s->opt.threads) : 1;
+    size_t max = s->opt.max_connections < budget ? s->opt.max_connections : budget;
+    if (max < s->opt.max_connections)
+        log_warn("open-file limit %llu allows only %zu streams (asked for %zu)",
+                 (unsigned long long)nofile, max, s->opt.max_connections);
+    s->reg = registry_create(max);
+    if (!s->reg) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->listen_fd = fd;
+    s->own_socket = own_socket;
+
+    pthread_attr_init(&s->stream_attr);
+    size_t stack = STREAM_STACK_SIZE;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    stack *= 4;                         /* sanitizers need much more stack */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    stack *= 4;
+#endif
+#endif
+    pthread_attr_setstacksize(&s->stream_attr, stack);
+    pthread_attr_setdetachstate(&s->stream_attr, PTHREAD_CREATE_DETACHED);
+
+    /* Threads inherit the creator's mask: block everything asynchronous
+     * while creating them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    s->workers = calloc((size_t)s->opt.threads, sizeof *s->workers);
+    int rc = s->workers ? 0 : ENOMEM;
+    for (int i = 0; rc == 0 && i < s->opt.threads; i++) {
+        rc = pthread_create(&s->workers[i], NULL, worker_main, s);
+        if (rc == 0)
+            s->nworkers++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start worker threads: %s", strerror(rc));
+        server_stop(s, time_mono_ms() + 1000);
+        return -1;
+    }
+    log_info("serving with %d workers, heartbeat %.3g s, up to %zu streams, prefix '%s'",
+             s->opt.threads, (double)s->opt.heartbeat_ms / 1000, max, s->opt.prefix);
+    return 0;
+}
+
+/* Waits on s->cond until pred() or the deadline.  Called with s->mu held. */
+static void wait_until(struct server *s, int64_t deadline_ms)
+{
+    int64_t left = deadline_ms - time_mono_ms();
+    if (left <= 0)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + (left % 1000) * 1000000;
+    ts.tv_sec += left / 1000 + ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    pthread_cond_timedwait(&s->cond, &s->mu, &ts);
+}
+
+size_t server_stop(struct server *s, int64_t deadline_ms)
+{
+    atomic_store(&s->stopping, true);
+    if (s->own_socket && s->listen_fd >= 0) {
+        /* Wakes the workers blocked in accept(); requests in progress end
+         * normally. */
+        shutdown(s->listen_fd, SHUT_RDWR);
+        for (int i = 0; i < s->nworkers; i++)
+            pthread_join(s->workers[i], NULL);
+        s->nworkers = 0;
+    }
+    size_t closed = s->reg ? registry_remove_all(s->reg, CLOSE_SHUTDOWN) : 0;
+    if (closed)
+        log_info("closing %zu streams", closed);
+    pthread_mutex_lock(&s->mu);
+    while (s->streams > 0 && time_mono_ms() < deadline_ms) {
+        /* A stream registered just now may still be joining the registry;
+         * sweep again on every wake-up. */
+        pthread_mutex_unlock(&s->mu);
+        if (s->reg)
+            registry_remove_all(s->reg, CLOSE_SHUTDOWN);
+        pthread_mutex_lock(&s->mu);
+        if (s->streams > 0)
+            wait_until(s, deadline_ms < time_mono_ms() + 100 ? deadline_ms : time_mono_ms() + 100);
+    }
+    size_t left = s->streams;
+    pthread_mutex_unlock(&s->mu);
+    return left;
+}

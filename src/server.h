@@ -1,0 +1,56 @@
+/* server.h -- the responder: worker pool, stream threads, lifecycle.
+ *
+ * DESIGN
+ * `threads` workers each accept FastCGI requests on the listening socket
+ * with their own heap-allocated FCGX_Request (libfcgi needs no accept lock
+ * on Linux).  Short routes are answered in the worker.  A stream request is
+ * handed to a new detached thread with a small stack, which owns the request
+ * from then on; the worker allocates a fresh request and goes back to
+ * accepting, so streams never occupy the pool.
+ *
+ * Signals: server_start() installs a no-op handler for CONN_WAKE_SIGNAL and
+ * ignores SIGPIPE, and every thread it creates starts with all asynchronous
+ * signals blocked; stream threads unblock the wake signal only inside
+ * ppoll().  The process's other signals are the caller's business (main.c
+ * waits for them in one thread). */
+#ifndef SSE_SERVER_H
+#define SSE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "options.h"
+
+struct server;
+struct registry;
+
+/* Creates a server for o (copied) and loads --displays.  Returns NULL with
+ * a one-line message in err if the displays file is bad or memory is out. */
+struct server *server_create(const struct options *o, char *err, size_t errlen);
+
+/* Starts serving the listening socket fd.  own_socket: the server may shut
+ * the socket down on stop to wake its workers (true for sockets it opened;
+ * false for inherited ones, which a supervisor may hand on again).
+ * Raises RLIMIT_NOFILE to its hard limit.  Returns 0, or -1 with err. */
+int server_start(struct server *s, int fd, bool own_socket, char *err, size_t errlen);
+
+/* Stops accepting new streams, sends every stream `event: shutdown`, finishes
+ * their requests and waits for them until deadline_ms (monotonic) passes.
+ * With an owned socket it also stops and joins the workers.  Returns the
+ * number of streams still running at the deadline (0 on a clean stop). */
+size_t server_stop(struct server *s, int64_t deadline_ms);
+
+/* Re-reads the displays file (SIGHUP).  On error keeps the old set and
+ * returns -1 with err. */
+int server_reload(struct server *s, char *err, size_t errlen);
+
+/* Frees s after server_stop() returned 0 (or before start).  NULL does
+ * nothing. */
+void server_free(struct server *s);
+
+/* For tests: the registry, and the number of stream threads alive. */
+struct registry *server_registry(struct server *s);
+size_t server_stream_threads(struct server *s);
+
+#endif

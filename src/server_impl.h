@@ -1,0 +1,62 @@
+/* server_impl.h -- what server.c, handlers.c and stream.c share.  Not for
+ * other modules. */
+#ifndef SSE_SERVER_IMPL_H
+#define SSE_SERVER_IMPL_H
+
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "conn.h"
+#include "displays.h"
+#include "options.h"
+#include "registry.h"
+#include "server.h"
+#include "window.h"
+
+#define STREAM_STACK_SIZE (64 * 1024)
+#define IO_TIMEOUT_MS 3000              /* SO_SNDTIMEO / SO_RCVTIMEO on requests */
+#define FD_RESERVE 64                   /* fds kept for short requests and files */
+#define RETRY_AFTER_SECONDS 5
+#define RETRY_MS 3000                   /* the stream's `retry:` */
+
+struct server {
+    struct options opt;
+    struct registry *reg;
+    struct window *win;
+
+    pthread_mutex_t displays_mu;        /* guards the pointer, not the set */
+    struct displays *displays;          /* NULL: any valid name */
+
+    pthread_mutex_t publish_mu;         /* ids are queued in the order given */
+    atomic_uint_fast64_t last_event_id;
+
+    int listen_fd;
+    bool own_socket;
+    atomic_bool stopping;
+    int nworkers;
+    pthread_t *workers;
+    pthread_attr_t stream_attr;
+
+    pthread_mutex_t mu;                 /* guards streams; cond signals it */
+    pthread_cond_t cond;
+    size_t streams;                     /* stream threads alive */
+};
+
+/* handlers.c: answers req in the calling worker.  Returns true if req was
+ * handed to a stream thread (the worker must not touch it again). */
+bool handlers_dispatch(struct server *s, FCGX_Request *req);
+
+/* handlers.c: writes a JSON error envelope (status, message) with optional
+ * extra header lines ("Name: value\r\n..." or NULL). */
+void handlers_error(FCGX_Stream *out, int status, const char *message, const char *headers);
+
+/* stream.c: starts a thread that serves c on req and then frees both.  c is
+ * in the registry.  Returns 0, or -1 if no thread could be made (c and req
+ * are untouched and still the caller's). */
+int stream_start(struct server *s, FCGX_Request *req, struct conn *c);
+
+/* Monotonic seconds, the clock the event window runs on. */
+int64_t server_window_now(void);
+
+#endif

@@ -1,0 +1,58 @@
+/* timeutil.c -- clocks and ISO 8601 timestamps. */
+#include "autoconf.h"
+
+#include <time.h>
+
+#include "timeutil.h"
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t time_now_ms(void)
+{
+    return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t time_mono_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+char *time_iso8601(char out[TIME_ISO_LEN], int64_t epoch_ms)
+{
+    time_t secs = (time_t)(epoch_ms / 1000);
+    int ms = (int)(epoch_ms % 1000);
+    if (ms < 0) {
+        ms += 1000;
+        secs -= 1;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    /* Built by hand: the fields are in range, but the compiler cannot see
+     * that through snprintf's int arguments. */
+    unsigned year = (unsigned)(tm.tm_year + 1900) % 10000;
+    unsigned f[] = { (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday, (unsigned)tm.tm_hour,
+                     (unsigned)tm.tm_min, (unsigned)tm.tm_sec };
+    static const char sep[] = "-T::.";
+    char *p = out;
+    *p++ = (char)('0' + year / 1000);
+    *p++ = (char)('0' + year / 100 % 10);
+    *p++ = (char)('0' + year / 10 % 10);
+    *p++ = (char)('0' + year % 10);
+    *p++ = '-';
+    for (int i = 0; i < 5; i++) {
+        *p++ = (char)('0' + f[i] / 10 % 10);
+        *p++ = (char)('0' + f[i] % 10);
+        *p++ = sep[i];
+    }
+    *p++ = (char)('0' + ms / 100);
+    *p++ = (char)('0' + ms / 10 % 10);
+    *p++ = (char)('0' + ms % 10);
+    *p++ = 'Z';
+    *p = '\0';
+    return out;
+}
