@@ -1,0 +1,628 @@
+/* check_server.c -- the responder in this process, driven over a real unix
+ * socket by a FastCGI client that sends what nginx and lighttpd send. */
+#include "autoconf.h"
+
+#include <check.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcgi_client.h"
+#include "listen.h"
+#include "options.h"
+#include "registry.h"
+#include "server.h"
+#include "timeutil.h"
+
+#define PREFIX "/api/v1/events"
+#define HEARTBEAT_MS 200
+
+enum style { NGINX, LIGHTTPD };
+
+static char dir[64];
+static char sock[128];
+static struct server *srv;
+static int listen_fd = -1;
+
+static void start_with(int threads, size_t max, const char *displays)
+{
+    snprintf(dir, sizeof dir, "/tmp/sse-check-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(sock, sizeof sock, "%s/s.sock", dir);
+    struct options o;
+    char err[256];
+    char *argv[] = { "sse-fcgi", NULL };
+    ck_assert_int_eq(options_parse(&o, 1, argv, err, sizeof err), OPTIONS_OK);
+    o.threads = threads;
+    o.heartbeat_ms = HEARTBEAT_MS;
+    o.max_connections = max;
+    o.displays_file = displays;
+    o.log_level = LOG_WARN;
+    log_set_level(LOG_WARN);
+    listen_fd = listen_open(sock, err, sizeof err);
+    ck_assert_msg(listen_fd >= 0, "%s", err);
+    srv = server_create(&o, err, sizeof err);
+    ck_assert_msg(srv != NULL, "%s", err);
+    ck_assert_int_eq(server_start(srv, listen_fd, true, err, sizeof err), 0);
+}
+
+static void setup(void)
+{
+    start_with(4, 100, NULL);
+}
+
+static void teardown(void)
+{
+    if (srv) {
+        ck_assert_uint_eq(server_stop(srv, time_mono_ms() + 2000), 0);
+        server_free(srv);
+        srv = NULL;
+    }
+    close(listen_fd);
+    unlink(sock);
+    rmdir(dir);
+}
+
+struct req {
+    const char *method;
+    const char *path;           /* after the prefix, e.g. "/stats" */
+    const char *query;
+    enum style style;
+    const char *user;           /* NULL: none */
+    const char *content_type;
+    const char *body;
+    const char *content_length; /* NULL: the body's length */
+    const char *extra_name, *extra_value;
+};
+
+/* Sends r as the named web server would and returns the connected fd. */
+static int send_req(const struct req *r)
+{
+    char full[512], uri[600], cl[32], pinfo[512];
+    snprintf(full, sizeof full, PREFIX "%s", r->path);
+    snprintf(uri, sizeof uri, "%s%s%s", full, r->query ? "?" : "", r->query ? r->query : "");
+    size_t blen = r->body ? strlen(r->body) : 0;
+    if (r->content_length)
+        snprintf(cl, sizeof cl, "%s", r->content_length);
+    else if (blen || r->style == LIGHTTPD)
+        snprintf(cl, sizeof cl, "%zu", blen);
+    else
+        cl[0] = '\0';                           /* nginx sends "" on a GET */
+    struct fcgi_param p[16];
+    size_t n = 0;
+    p[n++] = (struct fcgi_param){ "REQUEST_METHOD", r->method };
+    p[n++] = (struct fcgi_param){ "REQUEST_URI", uri };
+    p[n++] = (struct fcgi_param){ "QUERY_STRING", r->query ? r->query : "" };
+    p[n++] = (struct fcgi_param){ "CONTENT_LENGTH", cl };
+    p[n++] = (struct fcgi_param){ "GATEWAY_INTERFACE", "CGI/1.1" };
+    if (r->content_type)
+        p[n++] = (struct fcgi_param){ "CONTENT_TYPE", r->content_type };
+    if (r->style == NGINX) {
+        p[n++] = (struct fcgi_param){ "DOCUMENT_URI", full };
+        p[n++] = (struct fcgi_param){ "SCRIPT_NAME", full };
+        p[n++] = (struct fcgi_param){ "REMOTE_USER", r->user ? r->user : "" };
+    } else {
+        snprintf(pinfo, sizeof pinfo, "%s", r->path);
+        p[n++] = (struct fcgi_param){ "SCRIPT_NAME", PREFIX };
+        p[n++] = (struct fcgi_param){ "PATH_INFO", pinfo };
+        if (r->user)
+            p[n++] = (struct fcgi_param){ "REMOTE_USER", r->user };
+    }
+    if (r->extra_name)
+        p[n++] = (struct fcgi_param){ r->extra_name, r->extra_value };
+    int fd = fcgi_connect(sock);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fcgi_send(fd, p, n, r->body, blen), 0);
+    return fd;
+}
+
+/* A whole short request: returns the status and the parsed body. */
+static int call(const struct req *r, struct json_object **json, char **raw)
+{
+    int fd = send_req(r);
+    struct fcgi_response resp = { 0 };
+    ck_assert_int_eq(fcgi_read(fd, &resp, NULL, 5000), 0);
+    close(fd);
+    ck_assert_msg(resp.ended, "no END_REQUEST for %s %s", r->method, r->path);
+    int status = fcgi_status(&resp);
+    ck_assert_msg(strstr(resp.out, "Content-Type: application/json\r\n") != NULL,
+                  "not JSON: %s", resp.out);
+    struct json_object *o = json_tokener_parse(fcgi_body(&resp));
+    ck_assert_msg(o != NULL, "body is not JSON: %s", resp.out);
+    if (json)
+        *json = o;
+    else
+        json_object_put(o);
+    if (raw)
+        *raw = strdup(resp.out);
+    fcgi_response_free(&resp);
+    return status;
+}
+
+static struct json_object *get(struct json_object *o, const char *path)
+{
+    char copy[128];
+    snprintf(copy, sizeof copy, "%s", path);
+    for (char *k = strtok(copy, "."); k && o; k = strtok(NULL, "."))
+        if (!json_object_object_get_ex(o, k, &o))
+            return NULL;
+    return o;
+}
+
+static int stats_total(enum style style)
+{
+    struct json_object *o;
+    struct req r = { "GET", "/stats", .style = style, .user = "admin" };
+    ck_assert_int_eq(call(&r, &o, NULL), 200);
+    int n = json_object_get_int(get(o, "data.total_connections"));
+    json_object_put(o);
+    return n;
+}
+
+/* Polls stats until it reads `want` or ms pass; returns the last count. */
+static int await_total(int want, int ms)
+{
+    int64_t end = time_mono_ms() + ms;
+    int n;
+    while ((n = stats_total(NGINX)) != want && time_mono_ms() < end) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    return n;
+}
+
+/* Checks an error envelope: status, code, and a message in all three places. */
+static void expect_error(const struct req *r, int status, const char *code)
+{
+    struct json_object *o;
+    char *raw;
+    ck_assert_int_eq(call(r, &o, &raw), status);
+    ck_assert(!json_object_get_boolean(get(o, "success")));
+    ck_assert_str_eq(json_object_get_string(get(o, "error_info.code")), code);
+    const char *msg = json_object_get_string(get(o, "error"));
+    ck_assert(msg && *msg);
+    ck_assert_str_eq(json_object_get_string(get(o, "message")), msg);
+    ck_assert_str_eq(json_object_get_string(get(o, "error_info.message")), msg);
+    ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(o, "errors"), 0)), msg);
+    if (status == 405)
+        ck_assert_msg(strstr(raw, "Allow: ") != NULL, "405 without Allow: %s", raw);
+    if (status == 503)
+        ck_assert_msg(strstr(raw, "Retry-After: ") != NULL, "503 without Retry-After");
+    free(raw);
+    json_object_put(o);
+}
+
+struct stream {
+    int fd;
+    struct fcgi_response resp;
+    char token[64];
+};
+
+static void open_stream(struct stream *s, const char *path, const char *user, enum style style)
+{
+    struct req r = { "GET", path, .style = style, .user = user };
+    memset(s, 0, sizeof *s);
+    s->fd = send_req(&r);
+    ck_assert_int_eq(fcgi_read(s->fd, &s->resp, "event: connected", 3000), 0);
+    const char *out = s->resp.out;
+    ck_assert_msg(out && strstr(out, "event: connected"), "no connected event: %s", out);
+    ck_assert(strstr(out, "Content-Type: text/event-stream\r\n") != NULL);
+    ck_assert(strstr(out, "Cache-Control: no-cache\r\n") != NULL);
+    ck_assert(strstr(out, "X-Accel-Buffering: no\r\n") != NULL);
+    ck_assert(strstr(out, "retry: ") != NULL);
+    fcgi_read(s->fd, &s->resp, "\n\n", 1000);
+    const char *id = strstr(out, "\"connection_id\":\"");
+    ck_assert_ptr_nonnull(id);
+    sscanf(id + 17, "%63[^\"]", s->token);
+    ck_assert_uint_eq(strlen(s->token), 36);
+}
+
+static void disconnect(const char *token, bool expect)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"connection_id\":\"%s\"}", token);
+    struct req r = { "POST", "/disconnect", .style = NGINX, .content_type = "text/plain;charset=UTF-8",
+                     .body = body };
+    struct json_object *o;
+    ck_assert_int_eq(call(&r, &o, NULL), 200);
+    ck_assert(json_object_get_boolean(get(o, "success")));
+    ck_assert_str_eq(json_object_get_string(get(o, "data.connection_id")), token);
+    ck_assert_int_eq(json_object_get_boolean(get(o, "data.disconnected")), expect);
+    json_object_put(o);
+}
+
+/* ---- short routes -------------------------------------------------------- */
+
+START_TEST(stats_in_both_styles)
+{
+    for (int style = NGINX; style <= LIGHTTPD; style++) {
+        struct json_object *o;
+        struct req r = { "GET", "/stats", .style = style, .user = "admin", .query = "x=1" };
+        ck_assert_int_eq(call(&r, &o, NULL), 200);
+        ck_assert(json_object_get_boolean(get(o, "success")));
+        ck_assert_int_eq(json_object_get_int(get(o, "data.total_connections")), 0);
+        ck_assert_ptr_nonnull(get(o, "data.connection_details.by_type.admin"));
+        ck_assert_ptr_nonnull(get(o, "data.average_connection_age_seconds"));
+        ck_assert_ptr_nonnull(get(o, "message"));
+        json_object_put(o);
+    }
+}
+END_TEST
+
+START_TEST(route_errors)
+{
+    struct req r404 = { "GET", "/nope", .style = NGINX, .user = "admin" };
+    expect_error(&r404, 404, "NOT_FOUND");
+    struct req r404l = { "GET", "/stats/x", .style = LIGHTTPD, .user = "admin" };
+    expect_error(&r404l, 404, "NOT_FOUND");
+    struct req r405 = { "POST", "/stats", .style = NGINX, .user = "admin", .body = "{}" };
+    expect_error(&r405, 405, "METHOD_NOT_ALLOWED");
+    struct req r405b = { "GET", "/disconnect", .style = LIGHTTPD };
+    expect_error(&r405b, 405, "METHOD_NOT_ALLOWED");
+    struct req r405c = { "DELETE", "/admin", .style = NGINX, .user = "admin" };
+    expect_error(&r405c, 405, "METHOD_NOT_ALLOWED");
+    for (int style = NGINX; style <= LIGHTTPD; style++) {
+        struct req r401 = { "GET", "/stats", .style = style };
+        expect_error(&r401, 401, "AUTHENTICATION_REQUIRED");
+        struct req r401s = { "GET", "/admin", .style = style };
+        expect_error(&r401s, 401, "AUTHENTICATION_REQUIRED");
+        struct req r401t = { "POST", "/test", .style = style, .body = "{}" };
+        expect_error(&r401t, 401, "AUTHENTICATION_REQUIRED");
+        struct req r401p = { "POST", "/publish", .style = style, .body = "{\"event\":\"a\"}" };
+        expect_error(&r401p, 401, "AUTHENTICATION_REQUIRED");
+        /* a client's Remote-User: header arrives as HTTP_REMOTE_USER */
+        struct req spoof = { "GET", "/stats", .style = style,
+                             .extra_name = "HTTP_REMOTE_USER", .extra_value = "admin" };
+        expect_error(&spoof, 401, "AUTHENTICATION_REQUIRED");
+    }
+    struct req bad_display = { "GET", "/display/bad%20name", .style = NGINX };
+    expect_error(&bad_display, 400, "BAD_REQUEST");
+    char long_name[100];
+    snprintf(long_name, sizeof long_name, "/display/%065d", 0);
+    struct req long_display = { "GET", long_name, .style = LIGHTTPD };
+    expect_error(&long_display, 400, "BAD_REQUEST");
+}
+END_TEST
+
+START_TEST(disconnect_errors)
+{
+    const char *bodies[] = { "", "   ", "{", "not json", "[]", "{}", "{\"connection_id\":\"\"}",
+                             "{\"connection_id\":5}", "{\"connection_id\":null}",
+                             "{\"connection_id\":[\"x\"]}", "{\"connection_id\":\"a\"} trailing" };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        struct req r = { "POST", "/disconnect", .style = i % 2 ? NGINX : LIGHTTPD,
+                         .content_type = "application/json", .body = bodies[i] };
+        expect_error(&r, 400, "BAD_REQUEST");
+    }
+    char big[5000];
+    memset(big, ' ', sizeof big - 1);
+    big[0] = '{';
+    big[sizeof big - 2] = '}';
+    big[sizeof big - 1] = '\0';
+    struct req r413 = { "POST", "/disconnect", .style = NGINX, .content_type = "application/json",
+                        .body = big };
+    expect_error(&r413, 413, "PAYLOAD_TOO_LARGE");
+    /* a huge declared length is refused before reading */
+    struct req huge = { "POST", "/disconnect", .style = NGINX, .content_type = "application/json",
+                        .body = "{}", .content_length = "99999999999" };
+    expect_error(&huge, 413, "PAYLOAD_TOO_LARGE");
+    struct req neg = { "POST", "/disconnect", .style = NGINX, .content_type = "application/json",
+                       .body = "{}", .content_length = "-1" };
+    expect_error(&neg, 400, "BAD_REQUEST");
+    struct req shortbody = { "POST", "/disconnect", .style = NGINX,
+                             .content_type = "application/json", .body = "{}",
+                             .content_length = "100" };
+    expect_error(&shortbody, 400, "BAD_REQUEST");
+    struct req r415 = { "POST", "/disconnect", .style = LIGHTTPD,
+                        .content_type = "application/x-www-form-urlencoded",
+                        .body = "connection_id=x" };
+    expect_error(&r415, 415, "UNSUPPORTED_MEDIA_TYPE");
+    char nul[] = "{\"connection_id\":\"a\"}";
+    nul[5] = '\0';
+    struct req withnul = { "POST", "/disconnect", .style = NGINX, .content_type = "text/plain",
+                           .body = nul, .content_length = "21" };
+    (void)withnul;                  /* strlen() cuts at the NUL: see body tests */
+    /* unknown, malformed or over-long ids are simply not connected */
+    disconnect("00000000-0000-4000-8000-000000000000", false);
+    disconnect("not-a-token", false);
+    disconnect("00000000-0000-4000-8000-000000000000-extra", false);
+}
+END_TEST
+
+START_TEST(test_and_publish_errors)
+{
+    struct req bad_type = { "POST", "/test", .style = NGINX, .user = "admin",
+                            .content_type = "application/json", .body = "{\"type\":\"a b\"}" };
+    expect_error(&bad_type, 400, "BAD_REQUEST");
+    struct req bad_json = { "POST", "/test", .style = LIGHTTPD, .user = "admin",
+                            .content_type = "application/json", .body = "{" };
+    expect_error(&bad_json, 400, "BAD_REQUEST");
+    const char *bad[] = { "{}", "{\"event\":\"a b\"}", "{\"event\":\"a\",\"target\":\"x\"}",
+                          "{\"event\":3}", "[1]", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct req r = { "POST", "/publish", .style = NGINX, .user = "admin",
+                         .content_type = "application/json", .body = bad[i] };
+        expect_error(&r, 400, "BAD_REQUEST");
+    }
+    static char big[70000];
+    memset(big, 'a', sizeof big - 1);
+    struct req r413 = { "POST", "/publish", .style = NGINX, .user = "admin",
+                        .content_type = "application/json", .body = big };
+    expect_error(&r413, 413, "PAYLOAD_TOO_LARGE");
+    struct req r415 = { "POST", "/publish", .style = NGINX, .user = "admin",
+                        .content_type = "text/html", .body = "{\"event\":\"a\"}" };
+    expect_error(&r415, 415, "UNSUPPORTED_MEDIA_TYPE");
+    /* nothing was broken by all that */
+    ck_assert_int_eq(stats_total(NGINX), 0);
+}
+END_TEST
+
+/* ---- streams ------------------------------------------------------------- */
+
+START_TEST(stream_lifecycle)
+{
+    struct stream a, d;
+    open_stream(&a, "/admin", "alice", NGINX);
+    open_stream(&d, "/display/lobby", NULL, LIGHTTPD);
+    ck_assert(strstr(a.resp.out, "\"connection_type\":\"admin\"") != NULL);
+    ck_assert(strstr(d.resp.out, "\"connection_type\":\"display\"") != NULL);
+    ck_assert_str_ne(a.token, d.token);
+
+    struct json_object *o;
+    struct req st = { "GET", "/stats", .style = NGINX, .user = "root" };
+    char *raw;
+    ck_assert_int_eq(call(&st, &o, &raw), 200);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.total_connections")), 2);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.admin_connections")), 1);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.display_connections")), 1);
+    ck_assert_msg(!strstr(raw, a.token) && !strstr(raw, d.token), "stats shows a token");
+    struct json_object *adm = json_object_array_get_idx(get(o, "data.connection_details.by_type.admin"), 0);
+    ck_assert_str_eq(json_object_get_string(get(adm, "user")), "alice");
+    struct json_object *dis = json_object_array_get_idx(get(o, "data.connection_details.by_type.display"), 0);
+    ck_assert_str_eq(json_object_get_string(get(dis, "display")), "lobby");
+    free(raw);
+    json_object_put(o);
+
+    /* a published event reaches the display only, with an id */
+    struct req pub = { "POST", "/publish", .style = NGINX, .user = "root",
+                       .content_type = "application/json",
+                       .body = "{\"event\":\"news\",\"data\":{\"text\":\"a\\nb\"},\"target\":\"display\"}" };
+    ck_assert_int_eq(call(&pub, &o, NULL), 200);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.connections_notified")), 1);
+    int id = json_object_get_int(get(o, "data.id"));
+    ck_assert_int_gt(id, 0);
+    json_object_put(o);
+    ck_assert_int_eq(fcgi_read(d.fd, &d.resp, "event: news", 2000), 0);
+    char expect[64];
+    snprintf(expect, sizeof expect, "id: %d\nevent: news\ndata: {\"text\":\"a\\nb\",\"timestamp\":\"", id);
+    ck_assert_msg(strstr(d.resp.out, expect) != NULL, "got %s", d.resp.out);
+
+    /* a test event reaches admins only */
+    struct req test = { "POST", "/test", .style = LIGHTTPD, .user = "root",
+                        .content_type = "application/json", .body = "{\"message\":\"hello\"}" };
+    ck_assert_int_eq(call(&test, &o, NULL), 200);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.connections_notified")), 1);
+    ck_assert_str_eq(json_object_get_string(get(o, "data.event_type")), "system.test_event");
+    ck_assert_ptr_nonnull(get(o, "data.broadcast_at"));
+    json_object_put(o);
+    ck_assert_int_eq(fcgi_read(a.fd, &a.resp, "\"test_event\":true", 2000), 0);
+    ck_assert(strstr(a.resp.out, "event: system.test_event\n") != NULL);
+    ck_assert(strstr(a.resp.out, "\"username\":\"root\"") != NULL);
+
+    /* events are counted when written */
+    ck_assert_int_eq(call(&st, &o, NULL), 200);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.events_sent_last_hour")), 2);
+    adm = json_object_array_get_idx(get(o, "data.connection_details.by_type.admin"), 0);
+    ck_assert_int_eq(json_object_get_int(get(adm, "events_sent")), 1);
+    json_object_put(o);
+
+    /* disconnect: removed now, stream ends, idempotent */
+    disconnect(a.token, true);
+    ck_assert_int_eq(stats_total(NGINX), 1);
+    ck_assert_int_eq(fcgi_read(a.fd, &a.resp, NULL, 2000), 0);
+    ck_assert(a.resp.ended);
+    disconnect(a.token, false);
+    disconnect(d.token, true);
+    ck_assert_int_eq(stats_total(LIGHTTPD), 0);
+    close(a.fd);
+    close(d.fd);
+    fcgi_response_free(&a.resp);
+    fcgi_response_free(&d.resp);
+}
+END_TEST
+
+START_TEST(stream_heartbeats)
+{
+    struct stream s;
+    open_stream(&s, "/display/hb", NULL, NGINX);
+    int64_t start = time_mono_ms();
+    ck_assert_int_eq(fcgi_read(s.fd, &s.resp, "event: ping", 5 * HEARTBEAT_MS), 0);
+    const char *first = strstr(s.resp.out, "event: ping\ndata: {\"message\":\"keep-alive\",\"timestamp\":\"");
+    ck_assert_msg(first != NULL, "no ping: %s", s.resp.out);
+    ck_assert_int_eq(fcgi_read(s.fd, &s.resp, "event: ping\ndata: {\"message\":\"keep-alive\",\"timestamp\":\"2", 5 * HEARTBEAT_MS), 0);
+    size_t pings = 0;
+    for (const char *p = s.resp.out; (p = strstr(p, "event: ping")); p++)
+        pings++;
+    int64_t took = time_mono_ms() - start;
+    /* at least 2 pings, no more than one per heartbeat */
+    ck_assert_uint_ge(pings, 1);
+    ck_assert_int_le((int64_t)pings, took / HEARTBEAT_MS + 1);
+    disconnect(s.token, true);
+    close(s.fd);
+    fcgi_response_free(&s.resp);
+}
+END_TEST
+
+START_TEST(stream_client_gone)
+{
+    /* the web server closing the request is seen without a heartbeat */
+    for (int i = 0; i < 7; i++) {
+        struct stream s;
+        open_stream(&s, "/admin", "admin", i % 2 ? NGINX : LIGHTTPD);
+        close(s.fd);
+        fcgi_response_free(&s.resp);
+    }
+    struct stream live;
+    open_stream(&live, "/admin", "admin", NGINX);
+    ck_assert_int_eq(await_total(1, HEARTBEAT_MS / 2), 1);
+    disconnect(live.token, true);
+    close(live.fd);
+    fcgi_response_free(&live.resp);
+}
+END_TEST
+
+START_TEST(stream_write_failure)
+{
+    /* The peer stops reading: nothing arrives to poll, so only the next
+     * heartbeat's failed write can tell, and the entry must go then. */
+    struct stream s;
+    open_stream(&s, "/display/w", NULL, NGINX);
+    ck_assert_int_eq(stats_total(NGINX), 1);
+    shutdown(s.fd, SHUT_RD);
+    ck_assert_int_eq(await_total(0, 3 * HEARTBEAT_MS), 0);
+    disconnect(s.token, false);
+    close(s.fd);
+    fcgi_response_free(&s.resp);
+}
+END_TEST
+
+START_TEST(stream_many_with_few_threads)
+{
+    /* streams never occupy the pool: 4 workers, 60 streams, short routes
+     * still answer */
+    enum { N = 60 };
+    static struct stream s[N];
+    for (int i = 0; i < N; i++)
+        open_stream(&s[i], i % 2 ? "/admin" : "/display/k", "admin", i % 3 ? NGINX : LIGHTTPD);
+    ck_assert_int_eq(stats_total(NGINX), N);
+    ck_assert_uint_eq(server_stream_threads(srv), N);
+    for (int i = 0; i < N; i += 2)
+        disconnect(s[i].token, true);
+    ck_assert_int_eq(stats_total(LIGHTTPD), N / 2);
+    for (int i = 0; i < N; i++) {
+        close(s[i].fd);
+        fcgi_response_free(&s[i].resp);
+    }
+    ck_assert_int_eq(await_total(0, 1000), 0);
+}
+END_TEST
+
+START_TEST(stream_shutdown)
+{
+    struct stream a, b;
+    open_stream(&a, "/admin", "admin", NGINX);
+    open_stream(&b, "/display/x", NULL, LIGHTTPD);
+    int64_t start = time_mono_ms();
+    ck_assert_uint_eq(server_stop(srv, start + 2000), 0);
+    ck_assert_int_lt(time_mono_ms() - start, 2000);
+    for (struct stream *s = &a; s; s = s == &a ? &b : NULL) {
+        ck_assert_int_eq(fcgi_read(s->fd, &s->resp, NULL, 2000), 0);
+        ck_assert_msg(strstr(s->resp.out, "event: shutdown\n") != NULL, "%s", s->resp.out);
+        ck_assert(s->resp.ended);
+        close(s->fd);
+        fcgi_response_free(&s->resp);
+    }
+    server_free(srv);
+    srv = NULL;
+}
+END_TEST
+
+/* ---- limits ------------------------------------------------------------ */
+
+static void setup_small(void)
+{
+    start_with(2, 2, NULL);
+}
+
+START_TEST(over_capacity)
+{
+    struct stream a, b;
+    open_stream(&a, "/admin", "admin", NGINX);
+    open_stream(&b, "/display/x", NULL, NGINX);
+    struct req third = { "GET", "/display/y", .style = NGINX };
+    expect_error(&third, 503, "SERVICE_UNAVAILABLE");
+    ck_assert_int_eq(stats_total(NGINX), 2);          /* short routes keep working */
+    disconnect(a.token, true);
+    disconnect(b.token, true);
+    close(a.fd);
+    close(b.fd);
+    fcgi_response_free(&a.resp);
+    fcgi_response_free(&b.resp);
+}
+END_TEST
+
+static char displays_path[128];
+
+static void setup_displays(void)
+{
+    snprintf(displays_path, sizeof displays_path, "/tmp/sse-displays-%d", (int)getpid());
+    FILE *f = fopen(displays_path, "w");
+    fputs("# kiosks\nlobby\n  hall-2 \n\n", f);
+    fclose(f);
+    start_with(2, 10, displays_path);
+}
+
+static void teardown_displays(void)
+{
+    teardown();
+    unlink(displays_path);
+}
+
+START_TEST(known_displays)
+{
+    struct req unknown = { "GET", "/display/kitchen", .style = LIGHTTPD };
+    expect_error(&unknown, 404, "NOT_FOUND");
+    struct stream s;
+    open_stream(&s, "/display/hall-2", NULL, NGINX);
+    disconnect(s.token, true);
+    close(s.fd);
+    fcgi_response_free(&s.resp);
+}
+END_TEST
+
+static Suite *server_suite(void)
+{
+    Suite *s = suite_create("server");
+    TCase *tc = tcase_create("routes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, stats_in_both_styles);
+    tcase_add_test(tc, route_errors);
+    tcase_add_test(tc, disconnect_errors);
+    tcase_add_test(tc, test_and_publish_errors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("streams");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, stream_lifecycle);
+    tcase_add_test(tc, stream_heartbeats);
+    tcase_add_test(tc, stream_client_gone);
+    tcase_add_test(tc, stream_write_failure);
+    tcase_add_test(tc, stream_many_with_few_threads);
+    tcase_add_test(tc, stream_shutdown);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("limits");
+    tcase_add_checked_fixture(tc, setup_small, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, over_capacity);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("displays");
+    tcase_add_checked_fixture(tc, setup_displays, teardown_displays);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, known_displays);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(server_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

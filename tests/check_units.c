@@ -1,0 +1,739 @@
+/* check_units.c -- unit suites for the pure modules and the registry. */
+#include "autoconf.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <poll.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "event.h"
+#include "options.h"
+#include "registry.h"
+#include "routes.h"
+#include "sse.h"
+#include "stats.h"
+#include "timeutil.h"
+#include "token.h"
+#include "window.h"
+
+/* ---- SSE encoder ------------------------------------------------------- */
+
+static char *encode(const struct sse_event *ev)
+{
+    static char buf[4096];
+    long n = sse_encode(buf, sizeof buf, ev);
+    ck_assert_int_ge(n, 0);
+    ck_assert_int_lt(n, (long)sizeof buf);
+    ck_assert_uint_eq(strlen(buf), (size_t)n);
+    return buf;
+}
+
+START_TEST(sse_full_event)
+{
+    struct sse_event ev = { .id = 42, .name = "system.test_event", .data = "{\"a\":1}",
+                            .data_len = 7, .retry_ms = 3000 };
+    ck_assert_str_eq(encode(&ev),
+                     "retry: 3000\nid: 42\nevent: system.test_event\ndata: {\"a\":1}\n\n");
+}
+END_TEST
+
+START_TEST(sse_multiline_data)
+{
+    const char *d = "one\ntwo\r\nthree\rfour";
+    struct sse_event ev = { .name = "x", .data = d, .data_len = strlen(d) };
+    ck_assert_str_eq(encode(&ev),
+                     "event: x\ndata: one\ndata: two\ndata: three\ndata: four\n\n");
+}
+END_TEST
+
+START_TEST(sse_trailing_newline_and_empty)
+{
+    struct sse_event ev = { .data = "a\n", .data_len = 2 };
+    ck_assert_str_eq(encode(&ev), "data: a\ndata: \n\n");
+    struct sse_event empty = { 0 };
+    ck_assert_str_eq(encode(&empty), "data: \n\n");
+}
+END_TEST
+
+START_TEST(sse_bad_names)
+{
+    char buf[64];
+    struct sse_event ev = { .name = "a\nb" };
+    ck_assert_int_eq(sse_encode(buf, sizeof buf, &ev), -1);
+    ev.name = "a\rb";
+    ck_assert_int_eq(sse_encode(buf, sizeof buf, &ev), -1);
+    ev.name = "";
+    ck_assert_int_eq(sse_encode(buf, sizeof buf, &ev), -1);
+}
+END_TEST
+
+START_TEST(sse_measure_and_truncate)
+{
+    struct sse_event ev = { .name = "ping", .data = "0123456789", .data_len = 10 };
+    long need = sse_encode(NULL, 0, &ev);
+    ck_assert_int_eq(need, (long)strlen("event: ping\ndata: 0123456789\n\n"));
+    char small[8];
+    memset(small, 'Z', sizeof small);
+    ck_assert_int_eq(sse_encode(small, sizeof small, &ev), need);  /* too small: says so */
+    struct event *e = event_create(&ev);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(event_len(e), (size_t)need);
+    ck_assert_str_eq(event_text(e), "event: ping\ndata: 0123456789\n\n");
+    event_unref(event_ref(e));
+    event_unref(e);
+    event_unref(NULL);
+}
+END_TEST
+
+/* ---- window -------------------------------------------------------------- */
+
+START_TEST(window_slides)
+{
+    struct window *w = window_create();
+    window_add(w, 1000, 5);
+    window_add(w, 1001, 2);
+    ck_assert_uint_eq(window_sum(w, 1001), 7);
+    ck_assert_uint_eq(window_sum(w, 1000 + WINDOW_SECONDS - 1), 7);
+    ck_assert_uint_eq(window_sum(w, 1000 + WINDOW_SECONDS), 2);    /* second 1000 left */
+    ck_assert_uint_eq(window_sum(w, 1001 + WINDOW_SECONDS), 0);
+    window_add(w, 50000, 3);
+    window_add(w, 49000, 4);                                          /* late: counted now */
+    ck_assert_uint_eq(window_sum(w, 50000), 7);
+    ck_assert_uint_eq(window_sum(w, 50000 + 10 * WINDOW_SECONDS), 0);
+    window_free(w);
+    window_free(NULL);
+}
+END_TEST
+
+/* ---- tokens and time ------------------------------------------------------ */
+
+START_TEST(token_shape_and_uniqueness)
+{
+    char a[TOKEN_LEN + 1], b[TOKEN_LEN + 1], p[PUBLIC_ID_LEN + 1];
+    ck_assert_int_eq(token_new(a), 0);
+    ck_assert_int_eq(token_new(b), 0);
+    ck_assert(token_is_wellformed(a, strlen(a)));
+    ck_assert_int_eq(a[14], '4');                           /* version 4 */
+    ck_assert(strchr("89ab", a[19]) != NULL);               /* RFC 4122 variant */
+    ck_assert(!token_equal(a, b));
+    ck_assert(token_equal(a, a));
+    ck_assert_int_eq(token_public_id(p), 0);
+    ck_assert_uint_eq(strlen(p), PUBLIC_ID_LEN);
+    ck_assert(strncmp(p, "c-", 2) == 0);
+    ck_assert(!token_is_wellformed(p, strlen(p)));
+    ck_assert(!token_is_wellformed("0000000-0000-4000-8000-0000000000000", 36));
+    ck_assert(!token_is_wellformed("00000000-0000-4000-8000-00000000000G", 36));
+    ck_assert(!token_is_wellformed("00000000-0000-4000-8000-00000000000", 35));
+}
+END_TEST
+
+START_TEST(time_iso)
+{
+    char buf[TIME_ISO_LEN];
+    ck_assert_str_eq(time_iso8601(buf, 0), "1970-01-01T00:00:00.000Z");
+    ck_assert_str_eq(time_iso8601(buf, 1796040245123LL), "2026-11-30T12:04:05.123Z");
+}
+END_TEST
+
+/* ---- routes -------------------------------------------------------------- */
+
+static const char *P = "/api/v1/events";
+
+START_TEST(route_path_nginx_and_lighttpd)
+{
+    char buf[256];
+    /* nginx: DOCUMENT_URI is the decoded path, REQUEST_URI raw with query */
+    ck_assert_str_eq(routes_path("/api/v1/events/stats", "/api/v1/events/stats", NULL,
+                                 "/api/v1/events/stats?x=1", buf, sizeof buf),
+                     "/api/v1/events/stats");
+    /* lighttpd: SCRIPT_NAME + PATH_INFO, no DOCUMENT_URI */
+    ck_assert_str_eq(routes_path(NULL, "/api/v1/events", "/display/lobby",
+                                 "/api/v1/events/display/lobby?a", buf, sizeof buf),
+                     "/api/v1/events/display/lobby");
+    ck_assert_str_eq(routes_path("", "/api/v1/events/admin", "", NULL, buf, sizeof buf),
+                     "/api/v1/events/admin");
+    /* only REQUEST_URI: query cut, %XX decoded */
+    ck_assert_str_eq(routes_path(NULL, NULL, NULL, "/api/v1/events/disp%6Cay/a?q=%00",
+                                 buf, sizeof buf),
+                     "/api/v1/events/display/a");
+    ck_assert_ptr_null(routes_path(NULL, NULL, NULL, "/a%00b", buf, sizeof buf));
+    ck_assert_ptr_null(routes_path(NULL, NULL, NULL, "/a%zz", buf, sizeof buf));
+    ck_assert_ptr_null(routes_path(NULL, NULL, NULL, NULL, buf, sizeof buf));
+    ck_assert_ptr_null(routes_path("/0123456789", NULL, NULL, NULL, buf, 8));
+}
+END_TEST
+
+START_TEST(route_matching)
+{
+    struct route r;
+    routes_match(P, "/api/v1/events/admin", &r);
+    ck_assert_int_eq(r.id, ROUTE_ADMIN_STREAM);
+    ck_assert_str_eq(r.allow, "GET");
+    ck_assert(r.admin);
+    routes_match(P, "/api/v1/events/disconnect", &r);
+    ck_assert_int_eq(r.id, ROUTE_DISCONNECT);
+    ck_assert_str_eq(r.allow, "POST");
+    ck_assert(!r.admin);
+    routes_match(P, "/api/v1/events/stats", &r);
+    ck_assert_int_eq(r.id, ROUTE_STATS);
+    routes_match(P, "/api/v1/events/test", &r);
+    ck_assert_int_eq(r.id, ROUTE_TEST);
+    routes_match(P, "/api/v1/events/publish", &r);
+    ck_assert_int_eq(r.id, ROUTE_PUBLISH);
+    routes_match(P, "/api/v1/events/display/lobby-1.A_b", &r);
+    ck_assert_int_eq(r.id, ROUTE_DISPLAY_STREAM);
+    ck_assert(!r.admin);
+    ck_assert(!r.bad_name);
+    ck_assert_str_eq(r.display, "lobby-1.A_b");
+    routes_match(P, "/api/v1/events/display/bad name", &r);
+    ck_assert_int_eq(r.id, ROUTE_DISPLAY_STREAM);
+    ck_assert(r.bad_name);
+    routes_match(P, "/api/v1/events/display/", &r);
+    ck_assert(r.bad_name);
+    routes_match(P, "/api/v1/events/display/a/b", &r);
+    ck_assert(r.bad_name);
+    const char *misses[] = { "/api/v1/events", "/api/v1/events/", "/api/v1/events/stats/",
+                             "/api/v1/eventsstats", "/other/stats", "/api/v1/events/Stats",
+                             "/api/v1/events/display" };
+    for (size_t i = 0; i < sizeof misses / sizeof misses[0]; i++) {
+        routes_match(P, misses[i], &r);
+        ck_assert_msg(r.id == ROUTE_NOT_FOUND, "%s matched", misses[i]);
+    }
+    routes_match("", "/stats", &r);             /* --prefix / */
+    ck_assert_int_eq(r.id, ROUTE_STATS);
+}
+END_TEST
+
+START_TEST(route_names)
+{
+    char long_name[66];
+    memset(long_name, 'a', 65);
+    long_name[65] = '\0';
+    ck_assert(routes_valid_name("a", 1));
+    ck_assert(routes_valid_name(long_name, 64));
+    ck_assert(!routes_valid_name(long_name, 65));
+    ck_assert(!routes_valid_name("", 0));
+    ck_assert(!routes_valid_name("a/b", 3));
+    ck_assert(!routes_valid_name("a b", 3));
+    ck_assert(!routes_valid_name("\xc3\xa9", 2));
+}
+END_TEST
+
+START_TEST(route_content_types)
+{
+    ck_assert(routes_json_content_type(NULL));
+    ck_assert(routes_json_content_type(""));
+    ck_assert(routes_json_content_type("application/json"));
+    ck_assert(routes_json_content_type("Application/JSON; charset=utf-8"));
+    ck_assert(routes_json_content_type("text/plain;charset=UTF-8"));
+    ck_assert(!routes_json_content_type("application/x-www-form-urlencoded"));
+    ck_assert(!routes_json_content_type("text/plain2"));
+    ck_assert(!routes_json_content_type("multipart/form-data; boundary=x"));
+}
+END_TEST
+
+/* ---- request bodies ------------------------------------------------------ */
+
+static void body_fails(const char *text, size_t len, const char *expect)
+{
+    const char *err = NULL;
+    struct json_object *o = routes_parse_body(text, len, &err);
+    ck_assert_msg(o == NULL, "accepted: %.*s", (int)len, text);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(err, expect) != NULL, "'%s' lacks '%s'", err, expect);
+}
+
+START_TEST(body_parse_errors)
+{
+    body_fails("", 0, "empty");
+    body_fails(" \n", 2, "empty");
+    body_fails("{\"a\":", 5, "Malformed");
+    body_fails("{\"a\":1} x", 9, "Malformed");
+    body_fails("[1,2]", 5, "JSON object");
+    body_fails("\"s\"", 3, "JSON object");
+    body_fails("{\"a\":\"\xff\xfe\"}", 10, "UTF-8");
+    body_fails("{\"a\":1}\0{}", 10, "NUL");
+    body_fails("{\"a\":'x'}", 9, "Malformed");
+    char deep[200];
+    size_t n = 0;
+    for (int i = 0; i < 60; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 60; i++)
+        deep[n++] = ']';
+    char wrapped[256];
+    snprintf(wrapped, sizeof wrapped, "{\"a\":%.*s}", (int)n, deep);
+    body_fails(wrapped, strlen(wrapped), "deep");
+}
+END_TEST
+
+static struct json_object *parse_ok(const char *text)
+{
+    const char *err = NULL;
+    struct json_object *o = routes_parse_body(text, strlen(text), &err);
+    ck_assert_msg(o != NULL, "rejected %s: %s", text, err);
+    return o;
+}
+
+START_TEST(body_disconnect)
+{
+    const char *id, *err;
+    struct json_object *o = parse_ok("{\"connection_id\": \"abc\"}");
+    ck_assert_int_eq(routes_disconnect_body(o, &id, &err), 0);
+    ck_assert_str_eq(id, "abc");
+    json_object_put(o);
+    const char *bad[] = { "{}", "{\"connection_id\": null}", "{\"connection_id\": \"\"}",
+                          "{\"connection_id\": 12}", "{\"connection_id\": [\"a\"]}",
+                          "{\"connection_id\": {}}", "{\"connection_id\": true}" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o = parse_ok(bad[i]);
+        err = NULL;
+        ck_assert_msg(routes_disconnect_body(o, &id, &err) == -1, "accepted %s", bad[i]);
+        ck_assert(strstr(err, "connection_id") != NULL);
+        json_object_put(o);
+    }
+}
+END_TEST
+
+START_TEST(body_test_route)
+{
+    struct test_request t;
+    const char *err;
+    struct json_object *o = parse_ok("{}");
+    ck_assert_int_eq(routes_test_body(o, &t, &err), 0);
+    ck_assert_str_eq(t.type, "test_event");
+    ck_assert_ptr_null(t.message);
+    json_object_put(o);
+    o = parse_ok("{\"type\": \"ping2\", \"message\": \"hi\"}");
+    ck_assert_int_eq(routes_test_body(o, &t, &err), 0);
+    ck_assert_str_eq(t.type, "ping2");
+    ck_assert_str_eq(t.message, "hi");
+    json_object_put(o);
+    const char *bad[] = { "{\"type\": \"a b\"}", "{\"type\": 3}", "{\"message\": 3}",
+                          "{\"type\": \"\"}" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o = parse_ok(bad[i]);
+        ck_assert_msg(routes_test_body(o, &t, &err) == -1, "accepted %s", bad[i]);
+        json_object_put(o);
+    }
+    char big[MESSAGE_MAX_LEN + 40];
+    snprintf(big, sizeof big, "{\"message\": \"%0*d\"}", MESSAGE_MAX_LEN + 1, 0);
+    o = parse_ok(big);
+    ck_assert_int_eq(routes_test_body(o, &t, &err), -1);
+    json_object_put(o);
+}
+END_TEST
+
+START_TEST(body_publish)
+{
+    struct publish_request p;
+    const char *err;
+    struct json_object *o = parse_ok("{\"event\": \"news\", \"data\": [1]}");
+    ck_assert_int_eq(routes_publish_body(o, &p, &err), 0);
+    ck_assert_str_eq(p.event, "news");
+    ck_assert_int_eq(p.target, -1);
+    ck_assert(json_object_is_type(p.data, json_type_array));
+    json_object_put(o);
+    o = parse_ok("{\"event\": \"a.b\", \"target\": \"display\", \"display\": \"lobby\"}");
+    ck_assert_int_eq(routes_publish_body(o, &p, &err), 0);
+    ck_assert_int_eq(p.target, CONN_DISPLAY);
+    ck_assert_str_eq(p.display, "lobby");
+    json_object_put(o);
+    o = parse_ok("{\"event\": \"a\", \"target\": \"admin\", \"user\": \"bob\"}");
+    ck_assert_int_eq(routes_publish_body(o, &p, &err), 0);
+    ck_assert_int_eq(p.target, CONN_ADMIN);
+    ck_assert_str_eq(p.user, "bob");
+    json_object_put(o);
+    const char *bad[] = {
+        "{}", "{\"event\": \"\"}", "{\"event\": 5}", "{\"event\": \"a b\"}",
+        "{\"event\": \"a\", \"target\": \"everyone\"}", "{\"event\": \"a\", \"target\": 1}",
+        "{\"event\": \"a\", \"display\": \"bad name\"}", "{\"event\": \"a\", \"user\": \"\"}",
+        "{\"event\": \"a\", \"target\": \"admin\", \"display\": \"x\"}",
+        "{\"event\": \"a\", \"target\": \"display\", \"user\": \"x\"}",
+        "{\"event\": \"a\", \"display\": \"x\", \"user\": \"y\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o = parse_ok(bad[i]);
+        err = NULL;
+        ck_assert_msg(routes_publish_body(o, &p, &err) == -1, "accepted %s", bad[i]);
+        ck_assert_ptr_nonnull(err);
+        json_object_put(o);
+    }
+}
+END_TEST
+
+/* ---- options ----------------------------------------------------------- */
+
+static enum options_result parse(struct options *o, const char *line, char *err)
+{
+    char copy[512];
+    char *argv[32];
+    int argc = 0;
+    snprintf(copy, sizeof copy, "%s", line);
+    argv[argc++] = "sse-fcgi";
+    for (char *t = strtok(copy, " "); t && argc < 31; t = strtok(NULL, " "))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    enum options_result r = options_parse(o, argc, argv, err, 256);
+    static char keep[512];          /* argv strings must outlive o */
+    memcpy(keep, copy, sizeof keep);
+    return r;
+}
+
+START_TEST(options_defaults_and_errors)
+{
+    struct options o;
+    char err[256];
+    ck_assert_int_eq(parse(&o, "", err), OPTIONS_OK);
+    ck_assert_int_eq(o.threads, 8);
+    ck_assert_int_eq(o.heartbeat_ms, 5000);
+    ck_assert_uint_eq(o.max_connections, 10000);
+    ck_assert_int_eq(o.auth, AUTH_REMOTE_USER);
+    ck_assert_str_eq(o.prefix, "/api/v1/events");
+    ck_assert_int_eq(o.log_level, LOG_INFO);
+    ck_assert_ptr_null(o.socket);
+    ck_assert_int_eq(parse(&o, "--threads 4 --heartbeat 0.5 --auth none --prefix /sse/ "
+                               "--log-level debug --max-connections 20", err), OPTIONS_OK);
+    ck_assert_int_eq(o.threads, 4);
+    ck_assert_int_eq(o.heartbeat_ms, 500);
+    ck_assert_int_eq(o.auth, AUTH_NONE);
+    ck_assert_str_eq(o.prefix, "/sse");
+    ck_assert_uint_eq(o.max_connections, 20);
+    const char *bad[] = { "--threads 0", "--threads x", "--heartbeat 0", "--heartbeat -1",
+                          "--heartbeat nan", "--auth basic", "--prefix api", "--log-level loud",
+                          "--bogus", "--threads", "extra", "--max-connections 0" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        ck_assert_msg(parse(&o, bad[i], err) == OPTIONS_ERROR, "accepted %s", bad[i]);
+        ck_assert(err[0] != '\0');
+        ck_assert(strchr(err, '\n') == NULL);
+    }
+}
+END_TEST
+
+/* ---- registry ------------------------------------------------------------ */
+
+static struct conn *mk(enum conn_type t, const char *name)
+{
+    struct conn *c = conn_create(t, name);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static struct event *mkevent(const char *name)
+{
+    struct sse_event ev = { .id = 1, .name = name, .data = "{}", .data_len = 2 };
+    return event_create(&ev);
+}
+
+/* Drains a connection's queue as its stream thread would. */
+static size_t drain(struct conn *c, bool *closing)
+{
+    struct event *evs[CONN_QUEUE_MAX];
+    size_t n = conn_take(c, evs, CONN_QUEUE_MAX, closing);
+    for (size_t i = 0; i < n; i++)
+        event_unref(evs[i]);
+    conn_awake(c);
+    return n;
+}
+
+START_TEST(registry_basics)
+{
+    struct registry *r = registry_create(3);
+    struct conn *a = mk(CONN_ADMIN, "alice"), *b = mk(CONN_ADMIN, "bob"),
+                *d = mk(CONN_DISPLAY, "lobby"), *x = mk(CONN_DISPLAY, "x");
+    ck_assert_int_eq(registry_add(r, a), 0);
+    ck_assert_int_eq(registry_add(r, b), 0);
+    ck_assert_int_eq(registry_add(r, d), 0);
+    ck_assert_int_eq(registry_add(r, x), -1);           /* full */
+    ck_assert_uint_eq(registry_count(r), 3);
+    ck_assert(registry_contains(r, a));
+
+    struct registry_filter admins = { .type = CONN_ADMIN };
+    struct registry_filter bob = { .type = -1, .user = "bob" };
+    struct registry_filter lobby = { .type = -1, .display = "lobby" };
+    struct event *e = mkevent("news");
+    ck_assert_uint_eq(registry_broadcast(r, NULL, e), 3);
+    ck_assert_uint_eq(registry_broadcast(r, &admins, e), 2);
+    ck_assert_uint_eq(registry_broadcast(r, &bob, e), 1);
+    ck_assert_uint_eq(registry_broadcast(r, &lobby, e), 1);
+    event_unref(e);
+    bool closing;
+    ck_assert_uint_eq(drain(a, &closing), 2);
+    ck_assert_uint_eq(drain(b, &closing), 3);
+    ck_assert_uint_eq(drain(d, &closing), 2);
+    ck_assert(!closing);
+
+    /* remove by token: idempotent, flags the stream closing */
+    char tok[TOKEN_LEN + 1];
+    memcpy(tok, b->token, sizeof tok);
+    ck_assert(registry_remove_token(r, tok, CLOSE_DISCONNECT_ROUTE));
+    ck_assert(!registry_remove_token(r, tok, CLOSE_DISCONNECT_ROUTE));
+    ck_assert(!registry_contains(r, b));
+    ck_assert_int_eq(b->reason, CLOSE_DISCONNECT_ROUTE);
+    drain(b, &closing);
+    ck_assert(closing);
+    ck_assert(!registry_remove(r, b, CLOSE_CLIENT_CLOSED));  /* already gone */
+    ck_assert_int_eq(b->reason, CLOSE_DISCONNECT_ROUTE);
+    ck_assert(registry_remove(r, a, CLOSE_WRITE_FAILED));
+    ck_assert(!registry_contains(r, a));
+    ck_assert_int_eq(a->reason, CLOSE_WRITE_FAILED);
+    ck_assert_uint_eq(registry_count(r), 1);
+    ck_assert_int_eq(registry_add(r, x), 0);            /* room again */
+    ck_assert_uint_eq(registry_remove_all(r, CLOSE_SHUTDOWN), 2);
+    ck_assert_int_eq(d->reason, CLOSE_SHUTDOWN);
+    ck_assert_uint_eq(registry_count(r), 0);
+    conn_free(a);
+    conn_free(b);
+    conn_free(d);
+    conn_free(x);
+    registry_free(r);
+    registry_free(NULL);
+    conn_free(NULL);
+}
+END_TEST
+
+START_TEST(registry_slow_consumer)
+{
+    struct registry *r = registry_create(10);
+    struct conn *slow = mk(CONN_DISPLAY, "slow"), *fast = mk(CONN_DISPLAY, "fast");
+    registry_add(r, slow);
+    registry_add(r, fast);
+    struct event *e = mkevent("tick");
+    bool closing;
+    for (int i = 0; i < CONN_QUEUE_MAX; i++) {
+        ck_assert_uint_eq(registry_broadcast(r, NULL, e), 2);
+        drain(fast, &closing);
+    }
+    /* slow's queue is full now: the next event drops it, not the others */
+    ck_assert_uint_eq(registry_broadcast(r, NULL, e), 1);
+    ck_assert(!registry_contains(r, slow));
+    ck_assert_int_eq(slow->reason, CLOSE_SLOW_CONSUMER);
+    ck_assert(registry_contains(r, fast));
+    ck_assert_uint_eq(drain(slow, &closing), CONN_QUEUE_MAX);
+    ck_assert(closing);
+    event_unref(e);
+    registry_remove(r, fast, CLOSE_SHUTDOWN);
+    conn_free(slow);
+    conn_free(fast);
+    registry_free(r);
+}
+END_TEST
+
+START_TEST(registry_snapshot_and_stats)
+{
+    struct registry *r = registry_create(100);
+    struct conn *c[5];
+    for (int i = 0; i < 5; i++) {
+        c[i] = mk(i < 2 ? CONN_ADMIN : CONN_DISPLAY, i < 2 ? "admin" : "lobby");
+        registry_add(r, c[i]);
+    }
+    atomic_store(&c[1]->events_sent, 7);
+    struct registry_snapshot s;
+    ck_assert_int_eq(registry_snapshot(r, &s), 0);
+    ck_assert_uint_eq(s.count, 5);
+    ck_assert_uint_eq(s.admin_count, 2);
+    ck_assert_uint_eq(s.display_count, 3);
+    ck_assert_str_eq(s.conns[0].public_id, c[0]->public_id);     /* oldest first */
+    ck_assert_uint_eq(s.conns[1].events_sent, 7);
+    struct json_object *data = stats_render(&s, c[0]->connected_at_ms + 2000, 9);
+    const char *json = json_object_to_json_string(data);
+    ck_assert_msg(strstr(json, c[0]->token) == NULL, "token leaked into stats");
+    struct json_object *v;
+    ck_assert(json_object_object_get_ex(data, "total_connections", &v));
+    ck_assert_int_eq(json_object_get_int(v), 5);
+    ck_assert(json_object_object_get_ex(data, "events_sent_last_hour", &v));
+    ck_assert_int_eq(json_object_get_int(v), 9);
+    ck_assert(json_object_object_get_ex(data, "connections", &v));
+    ck_assert_uint_eq(json_object_array_length(v), 5);
+    struct json_object *first = json_object_array_get_idx(v, 0);
+    ck_assert(json_object_object_get_ex(first, "user", NULL));
+    ck_assert(json_object_object_get_ex(json_object_array_get_idx(v, 4), "display", NULL));
+    ck_assert(json_object_object_get_ex(data, "connection_details", &v));
+    ck_assert(json_object_object_get_ex(v, "by_type", &v));
+    struct json_object *adm, *dis;
+    ck_assert(json_object_object_get_ex(v, "admin", &adm));
+    ck_assert(json_object_object_get_ex(v, "display", &dis));
+    ck_assert_uint_eq(json_object_array_length(adm), 2);
+    ck_assert_uint_eq(json_object_array_length(dis), 3);
+    json_object_put(data);
+    registry_snapshot_release(&s);
+    registry_remove_all(r, CLOSE_SHUTDOWN);
+    for (int i = 0; i < 5; i++)
+        conn_free(c[i]);
+    registry_free(r);
+}
+END_TEST
+
+/* Many threads add, broadcast to, snapshot and remove at once; every
+ * snapshot must agree with itself, and nothing may be lost or doubled. */
+#define RACE_THREADS 8
+#define RACE_ROUNDS 300
+
+struct race {
+    struct registry *r;
+    int index;
+    atomic_int *bad;
+};
+
+static void *race_main(void *arg)
+{
+    struct race *ra = arg;
+    struct event *e = mkevent("race");
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        struct conn *c = conn_create(ra->index % 2 ? CONN_ADMIN : CONN_DISPLAY, "u");
+        if (registry_add(ra->r, c) != 0)
+            atomic_fetch_add(ra->bad, 1);
+        registry_broadcast(ra->r, NULL, e);
+        struct registry_snapshot s;
+        if (registry_snapshot(ra->r, &s) == 0) {
+            if (s.admin_count + s.display_count != s.count)
+                atomic_fetch_add(ra->bad, 1);
+            registry_snapshot_release(&s);
+        }
+        bool closing;
+        drain(c, &closing);
+        bool removed = i % 2 ? registry_remove_token(ra->r, c->token, CLOSE_DISCONNECT_ROUTE)
+                             : registry_remove(ra->r, c, CLOSE_CLIENT_CLOSED);
+        /* Not removed by us only if other threads' broadcasts overflowed
+         * its queue while this thread was descheduled. */
+        if ((!removed && c->reason != CLOSE_SLOW_CONSUMER) ||
+            registry_remove(ra->r, c, CLOSE_CLIENT_CLOSED))
+            atomic_fetch_add(ra->bad, 1);
+        conn_free(c);
+    }
+    event_unref(e);
+    return NULL;
+}
+
+START_TEST(registry_concurrency)
+{
+    struct registry *r = registry_create(RACE_THREADS + 1);
+    atomic_int bad = 0;
+    pthread_t t[RACE_THREADS];
+    struct race ra[RACE_THREADS];
+    for (int i = 0; i < RACE_THREADS; i++) {
+        ra[i] = (struct race){ r, i, &bad };
+        pthread_create(&t[i], NULL, race_main, &ra[i]);
+    }
+    for (int i = 0; i < RACE_THREADS; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_int_eq(atomic_load(&bad), 0);
+    ck_assert_uint_eq(registry_count(r), 0);
+    registry_free(r);
+}
+END_TEST
+
+/* conn_enqueue wakes a thread sleeping in ppoll() with CONN_WAKE_SIGNAL. */
+struct sleeper {
+    struct conn *c;
+    int fd;
+    int rc;
+    int err;
+};
+
+static void noop(int sig)
+{
+    (void)sig;
+}
+
+static void *sleeper_main(void *arg)
+{
+    struct sleeper *sl = arg;
+    sigset_t block, waitmask;
+    sigemptyset(&block);
+    sigaddset(&block, CONN_WAKE_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &block, &waitmask);
+    sigdelset(&waitmask, CONN_WAKE_SIGNAL);
+    bool closing;
+    struct event *evs[4];
+    ck_assert_uint_eq(conn_take(sl->c, evs, 4, &closing), 0);   /* marks sleeping */
+    struct pollfd pfd = { .fd = sl->fd, .events = POLLIN };
+    struct timespec ts = { 10, 0 };
+    sl->rc = ppoll(&pfd, 1, &ts, &waitmask);
+    sl->err = errno;
+    conn_awake(sl->c);
+    return NULL;
+}
+
+START_TEST(conn_wakes_sleeper)
+{
+    struct sigaction sa = { .sa_handler = noop };
+    sigaction(CONN_WAKE_SIGNAL, &sa, NULL);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    struct sleeper sl = { mk(CONN_ADMIN, "a"), p[0], 0, 0 };
+    pthread_t t;
+    pthread_create(&t, NULL, sleeper_main, &sl);
+    struct timespec pause = { 0, 50 * 1000 * 1000 };
+    nanosleep(&pause, NULL);
+    int64_t start = time_mono_ms();
+    struct event *e = mkevent("wake");
+    ck_assert_int_eq(conn_enqueue(sl.c, e), 0);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(sl.rc, -1);
+    ck_assert_int_eq(sl.err, EINTR);
+    ck_assert_int_lt(time_mono_ms() - start, 5000);   /* woken, not timed out */
+    event_unref(e);
+    conn_free(sl.c);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+static Suite *units_suite(void)
+{
+    Suite *s = suite_create("units");
+    TCase *tc = tcase_create("sse");
+    tcase_add_test(tc, sse_full_event);
+    tcase_add_test(tc, sse_multiline_data);
+    tcase_add_test(tc, sse_trailing_newline_and_empty);
+    tcase_add_test(tc, sse_bad_names);
+    tcase_add_test(tc, sse_measure_and_truncate);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("window");
+    tcase_add_test(tc, window_slides);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("token");
+    tcase_add_test(tc, token_shape_and_uniqueness);
+    tcase_add_test(tc, time_iso);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("routes");
+    tcase_add_test(tc, route_path_nginx_and_lighttpd);
+    tcase_add_test(tc, route_matching);
+    tcase_add_test(tc, route_names);
+    tcase_add_test(tc, route_content_types);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("bodies");
+    tcase_add_test(tc, body_parse_errors);
+    tcase_add_test(tc, body_disconnect);
+    tcase_add_test(tc, body_test_route);
+    tcase_add_test(tc, body_publish);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("options");
+    tcase_add_test(tc, options_defaults_and_errors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("registry");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, registry_basics);
+    tcase_add_test(tc, registry_slow_consumer);
+    tcase_add_test(tc, registry_snapshot_and_stats);
+    tcase_add_test(tc, registry_concurrency);
+    tcase_add_test(tc, conn_wakes_sleeper);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(units_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
