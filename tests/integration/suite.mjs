@@ -1,0 +1,385 @@
+// The behaviour suite run against every deployment (see run.mjs). Each test gets a running stack
+// (tests/harness/stack.mjs) and a context; it throws on failure and returns a short detail line.
+// Tests leave no stream open behind them: ctx.track() streams are ended by the runner.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sleep, now, waitUntil, which } from '../harness/stack.mjs';
+
+const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+export class AssertionError extends Error {}
+function assert(cond, msg) {
+  if (!cond) throw new AssertionError(msg);
+}
+const ms = (x) => `${Math.round(x)} ms`;
+
+/** How long a dead client may stay listed: nginx closes the upstream at once; lighttpd only
+ *  learns of it when it next writes (a heartbeat) — issue 3's bounds. */
+export function detectionLimit(stack) {
+  return stack.front === 'nginx' ? 1000 : stack.heartbeat * 1000 + 1000;
+}
+
+async function total(stack) {
+  return (await stack.stats()).total_connections;
+}
+
+/** Poll stats until total_connections === n; returns the ms it took, or throws after `limit`. */
+async function waitTotal(stack, n, limit, what) {
+  const t0 = now();
+  let last;
+  for (;;) {
+    last = await total(stack);
+    if (last === n) return now() - t0;
+    if (now() - t0 > limit) throw new AssertionError(`${what}: stats still shows ${last} connection(s) after ${ms(now() - t0)} (want ${n} within ${ms(limit)})`);
+    await sleep(10);
+  }
+}
+
+function assertEnvelope(r, status, code, what) {
+  assert(r.status === status, `${what}: status ${r.status}, want ${status} (body: ${r.text.slice(0, 200)})`);
+  assert(/^application\/json/.test(r.headers['content-type'] || ''), `${what}: Content-Type ${r.headers['content-type']}, want application/json`);
+  const j = r.json;
+  assert(j && j.success === false, `${what}: body is not a JSON error envelope: ${r.text.slice(0, 200)}`);
+  assert(typeof j.error === 'string' && j.error.length > 0, `${what}: envelope lacks "error"`);
+  assert(typeof j.message === 'string', `${what}: envelope lacks "message"`);
+  assert(Array.isArray(j.errors) && j.errors.length > 0, `${what}: envelope lacks "errors"`);
+  assert(j.error_info && j.error_info.code === code, `${what}: error_info.code ${j.error_info?.code}, want ${code}`);
+}
+
+async function publish(stack, body) {
+  const r = await stack.api('publish', { method: 'POST', body });
+  assert(r.status === 200 && r.json?.success, `publish: ${r.status} ${r.text.slice(0, 200)}`);
+  return r.json.data;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const tests = [
+  {
+    name: 'stream headers at once, events unbuffered',
+    async run(stack, ctx) {
+      const st = ctx.track(await stack.openStream('admin'));
+      assert(st.status === 200, `admin stream: status ${st.status} ${st.body}`);
+      assert(/^text\/event-stream/.test(st.headers['content-type'] || ''), `Content-Type ${st.headers['content-type']}`);
+      assert(/no-cache/.test(st.headers['cache-control'] || ''), `Cache-Control ${st.headers['cache-control']}`);
+      assert(!st.headers['content-encoding'], `stream is compressed (${st.headers['content-encoding']})`);
+      assert(st.headersMs < 500, `headers took ${ms(st.headersMs)}`);
+      const c = st.events[0];
+      assert(c && c.event === 'connected', 'first event is not "connected"');
+      assert(UUID4.test(c.json?.connection_id || ''), `connection_id ${c.json?.connection_id} is not a UUID v4`);
+      assert(c.json.connection_type === 'admin', `connection_type ${c.json.connection_type}`);
+      assert(ISO_MS.test(c.json.timestamp || ''), `timestamp ${c.json.timestamp}`);
+      const disp = ctx.track(await stack.openStream('display/lobby-1'));
+      assert(disp.status === 200 && disp.events[0]?.json?.connection_type === 'display', 'display stream did not connect as display');
+
+      let worst = 0;
+      for (let i = 0; i < 5; i++) {
+        const t0 = now();
+        const pub = stack.api('publish', { method: 'POST', body: { event: 'it.latency', data: { n: i }, target: 'all' } });
+        const [ev, ev2] = await Promise.all([
+          st.waitFor('it.latency', 2000, { pred: (e) => e.json?.n === i }),
+          disp.waitFor('it.latency', 2000, { pred: (e) => e.json?.n === i }),
+        ]);
+        const r = await pub;
+        assert(r.status === 200, `publish: ${r.status} ${r.text}`);
+        const lat = Math.max(ev.at, ev2.at) - t0;
+        worst = Math.max(worst, lat);
+        assert(ev.id !== null && ev.id !== '', 'published event carries no id:');
+        assert(ISO_MS.test(ev.json.timestamp || ''), 'published event has no timestamp');
+      }
+      assert(worst <= 200, `a published event took ${ms(worst)} to arrive (limit 200 ms)`);
+      // Heartbeat: a ping within one interval of quiet (+1 s slack).
+      const since = st.events.length;
+      const p = await st.waitFor('ping', stack.heartbeat * 1000 + 1000, { since });
+      assert(p.json?.message === 'keep-alive', `ping data ${p.data}`);
+      ctx.measure('headers', st.headersMs);
+      ctx.measure('publish->event max', worst);
+      return `headers ${ms(st.headersMs)}, publish->event max ${ms(worst)} over 5 events`;
+    },
+  },
+  {
+    name: '7 aborts (RST) then 1 live stream => exactly 1',
+    subset: true,
+    async run(stack, ctx) {
+      let lastAbort = 0;
+      for (let i = 0; i < 7; i++) {
+        const s = await stack.openStream('admin');
+        assert(s.status === 200 && s.connectionId, `stream ${i}: status ${s.status}`);
+        s.abort();
+        lastAbort = now();
+      }
+      const live = ctx.track(await stack.openStream('admin'));
+      const limit = detectionLimit(stack);
+      const t = await waitTotal(stack, 1, limit, '7 aborts then 1 live');
+      const delay = now() - lastAbort;
+      // It must stay 1 (no late or flapping entries), and the survivor is the live stream.
+      await sleep(300);
+      const data = await stack.stats();
+      assert(data.total_connections === 1 && data.connections.length === 1, `stats later shows ${data.total_connections}`);
+      assert(data.connections[0].type === 'admin', `survivor type ${data.connections[0].type}`);
+      await publish(stack, { event: 'it.alive', data: {}, target: 'admin' });
+      await live.waitFor('it.alive', 1000);
+      ctx.measure('abort detection', delay);
+      return `exactly 1 after ${ms(delay)} from the last abort (stats polled ${ms(t)}; limit ${ms(limit)})`;
+    },
+  },
+  {
+    name: 'explicit disconnects => all true, 0 left',
+    subset: true,
+    async run(stack, ctx) {
+      const n = ctx.disconnectCount;
+      const streams = [];
+      for (let i = 0; i < n; i += 20) {
+        const batch = [];
+        for (let j = i; j < Math.min(n, i + 20); j++) batch.push(stack.openStream(j % 2 ? `display/screen-${j}` : 'admin'));
+        streams.push(...(await Promise.all(batch)).map((s) => ctx.track(s)));
+      }
+      assert(streams.every((s) => s.status === 200 && s.connectionId), 'a stream did not connect');
+      assert(new Set(streams.map((s) => s.connectionId)).size === n, 'connection ids are not unique');
+      const before = await stack.stats();
+      assert(before.total_connections === n, `stats shows ${before.total_connections} before, want ${n}`);
+      const pub = new Set([...before.active_connection_ids, ...before.connections.map((c) => c.id)]);
+      assert(streams.every((s) => !pub.has(s.connectionId)), 'stats lists a disconnect token as a public id');
+
+      let trues = 0;
+      const t0 = now();
+      for (let i = 0; i < n; i += 10) {
+        const rs = await Promise.all(streams.slice(i, i + 10).map((s, k) => stack.api('disconnect', {
+          method: 'POST', auth: false,
+          // Half as navigator.sendBeacon sends them (text/plain).
+          headers: { 'Content-Type': (i + k) % 2 ? 'text/plain;charset=UTF-8' : 'application/json' },
+          body: JSON.stringify({ connection_id: s.connectionId }),
+        })));
+        rs.forEach((r, k) => {
+          assert(r.status === 200, `disconnect: ${r.status} ${r.text}`);
+          assert(r.json?.data?.connection_id === streams[i + k].connectionId, `disconnect echoed ${r.json?.data?.connection_id}`);
+          if (r.json.data.disconnected === true) trues++;
+        });
+      }
+      const took = now() - t0;
+      assert(trues === n, `${trues} of ${n} disconnects answered "disconnected": true`);
+      const after = await stack.stats(); // issued after the answers: must no longer list them
+      assert(after.total_connections === 0, `stats shows ${after.total_connections} right after ${n} disconnects`);
+      const ended = await Promise.all(streams.map((s) => s.waitEnded(2000)));
+      assert(ended.every(Boolean), `${ended.filter((e) => !e).length} streams still open 2 s after their disconnect`);
+      const again = await stack.api('disconnect', { method: 'POST', auth: false, body: { connection_id: streams[0].connectionId } });
+      assert(again.status === 200 && again.json?.data?.disconnected === false, `a repeated disconnect answered ${again.status} ${again.text}`);
+      return `${n}x "disconnected": true in ${ms(took)}, 0 left, all ${n} streams ended; repeat => false`;
+    },
+  },
+  {
+    name: 'client killed with SIGKILL leaves within one heartbeat',
+    subset: true,
+    async run(stack, ctx) {
+      const curl = which('curl');
+      assert(curl, 'curl is not installed');
+      const out = path.join(stack.dir, 'curl.out');
+      const p = spawn(curl, ['-sN', '-u', `${stack.user}:${stack.password}`, `${stack.baseUrl}${stack.prefix}/admin`, '-o', out], { stdio: 'ignore' });
+      ctx.onCleanup(() => { try { p.kill('SIGKILL'); } catch { /* gone */ } });
+      await waitUntil(() => fs.existsSync(out) && fs.readFileSync(out, 'utf8').includes('event: connected'), { ms: 5000, what: 'curl to connect' });
+      await waitTotal(stack, 1, 2000, 'curl stream listed');
+      p.kill('SIGKILL');
+      const killed = now();
+      const limit = stack.heartbeat * 1000 + 1000;
+      await waitTotal(stack, 0, limit, 'SIGKILLed curl');
+      const delay = now() - killed;
+      ctx.measure('SIGKILL detection', delay);
+      return `gone ${ms(delay)} after SIGKILL (limit ${ms(limit)})`;
+    },
+  },
+  {
+    name: 'web server restart drops every stream; clients reconnect',
+    async run(stack, ctx) {
+      const streams = [];
+      for (let i = 0; i < 5; i++) streams.push(ctx.track(await stack.openStream(i < 3 ? 'admin' : `display/wall-${i}`)));
+      await waitTotal(stack, 5, 2000, 'before the restart');
+      const r = await stack.restartFront();
+      const afterRestart = now();
+      const ended = await Promise.all(streams.map((s) => s.waitEnded(2000)));
+      assert(ended.every(Boolean), `${ended.filter((e) => !e).length} client streams survived the web server's stop`);
+      // The web server closed every responder connection when it stopped: nothing may be listed.
+      const left = await total(stack);
+      if (left !== 0) await waitTotal(stack, 0, stack.heartbeat * 1000 + 1000, 'after the restart');
+      const emptyAfter = now() - afterRestart;
+      const re = [];
+      for (let i = 0; i < 5; i++) re.push(ctx.track(await stack.openStream(i < 3 ? 'admin' : `display/wall-${i}`)));
+      assert(re.every((s) => s.status === 200 && s.connectionId), 'a client could not reconnect');
+      await waitTotal(stack, 5, 1000, 'after reconnecting');
+      await publish(stack, { event: 'it.back', data: {}, target: 'all' });
+      await Promise.all(re.map((s) => s.waitFor('it.back', 1000)));
+      ctx.measure('front restart', r.ms);
+      return `stop+start ${ms(r.ms)}; ${left ? `${left} still listed once it answered, 0 after ${ms(emptyAfter)} more` : 'registry empty as soon as it answered'}; 5 reconnected and receive events`;
+    },
+  },
+  {
+    name: 'responder restart: clean exit, no stale socket',
+    async run(stack, ctx) {
+      const streams = [];
+      for (let i = 0; i < 3; i++) streams.push(ctx.track(await stack.openStream(i ? 'admin' : 'display/hall')));
+      const r = await stack.restartResponder();
+      const ended = await Promise.all(streams.map((s) => s.waitEnded(3000)));
+      assert(ended.every(Boolean), 'client streams survived the responder restart');
+      const gotShutdown = streams.filter((s) => s.events.some((e) => e.event === 'shutdown')).length;
+      const details = [`restart ${ms(r.ms)}`];
+      if (r.exit && r.exit.code !== undefined && r.exit.code !== null) {
+        assert(r.exit.code === 0 && !r.exit.signal && !r.exit.killed, `the responder exited with ${JSON.stringify(r.exit)} on SIGTERM, want 0`);
+        if (r.exit.ms !== undefined) {
+          assert(r.exit.ms < 2500, `the responder took ${ms(r.exit.ms)} to exit on SIGTERM (want < 2 s)`);
+          details.push(`exit 0 in ${ms(r.exit.ms)}`);
+        } else details.push('exit 0');
+      }
+      assert(gotShutdown === 3, `${3 - gotShutdown} of 3 streams got no "shutdown" event before the end`);
+      if (stack.mode === 'unix') {
+        // The responder created the socket (--socket PATH): it must remove it when it exits.
+        assert(r.socketAfterStop === 'absent', `socket file left behind after SIGTERM (${r.socketAfterStop})`);
+      }
+      if (r.socketAfterStop) details.push(`socket after stop: ${r.socketAfterStop}`);
+      if (r.socketAfterStart !== null) assert(r.socketAfterStart === 'listening', `socket after restart: ${r.socketAfterStart}`);
+      const s = ctx.track(await stack.openStream('admin'));
+      assert(s.status === 200 && s.connectionId, 'no stream after the restart');
+      const d = await stack.stats();
+      assert(d.total_connections === 1, `stats after restart shows ${d.total_connections}, want 1`);
+      if (r.respawnedBy) details.push(`respawned by ${r.respawnedBy}`);
+      return details.join(', ');
+    },
+  },
+  {
+    name: 'responder down: JSON 503 from the web server, then back',
+    modes: ['unix', 'tcp', 'spawn-fcgi'],
+    async run(stack, ctx) {
+      const s = ctx.track(await stack.openStream('display/porch'));
+      const x = await stack.stopResponder();
+      let down = true;
+      ctx.onCleanup(async () => { if (down) await stack.startResponder(); });
+      assert(await s.waitEnded(3000), 'the stream did not end when the responder stopped');
+      const checks = [['stats', {}], ['display/porch', { auth: false }], ['disconnect', { method: 'POST', auth: false, body: { connection_id: s.connectionId } }]];
+      for (const [route, o] of checks) {
+        const r = await stack.api(route, o);
+        assertEnvelope(r, 503, 'SERVICE_UNAVAILABLE', `${route} while the responder is down`);
+      }
+      await stack.startResponder();
+      down = false;
+      const again = ctx.track(await stack.openStream('display/porch'));
+      assert(again.status === 200, `stream after the responder came back: ${again.status}`);
+      return `exit ${x.code} in ${ms(x.ms)}; stats, stream and disconnect answer 503 JSON meanwhile; back after start`;
+    },
+  },
+  {
+    name: 'authentication: 401 without or with bad credentials, Remote-User ignored',
+    async run(stack, ctx) {
+      const routes = [['GET', 'stats'], ['POST', 'test'], ['POST', 'publish'], ['GET', 'admin']];
+      const bad = `Basic ${Buffer.from(`${stack.user}:wrong-${stack.password}`).toString('base64')}`;
+      const cases = [['no credentials', false, {}], ['bad credentials', bad, {}],
+        ['spoofed Remote-User', false, { 'Remote-User': stack.user }],
+        ['bad credentials + spoofed Remote-User', bad, { 'Remote-User': stack.user }]];
+      let htmlBodies = 0;
+      for (const [method, route] of routes) {
+        for (const [what, auth, headers] of cases) {
+          let r;
+          if (route === 'admin') {
+            const s = await stack.openStream('admin', { auth, headers });
+            s.close();
+            r = { status: s.status, headers: s.headers, text: s.body, json: s.json ?? null };
+          } else {
+            r = await stack.api(route, { method, auth, headers, body: method === 'POST' ? { event: 'x', data: {}, target: 'admin' } : undefined });
+          }
+          assert(r.status === 401, `${method} ${route} with ${what}: ${r.status}, want 401`);
+          assert(/^Basic /i.test(r.headers['www-authenticate'] || ''), `${method} ${route} with ${what}: no WWW-Authenticate: Basic (not the web server's answer?)`);
+          if (!r.json || r.json.success !== false) htmlBodies++;
+          else assertEnvelope(r, 401, 'AUTHENTICATION_REQUIRED', `${method} ${route} with ${what}`);
+        }
+      }
+      assert(htmlBodies === 0, `${htmlBodies} 401 answers were not the JSON envelope`);
+      // Authenticated as admin, claiming to be someone else: the server's user wins.
+      const s = ctx.track(await stack.openStream('admin', { headers: { 'Remote-User': 'mallory' } }));
+      assert(s.status === 200, `admin stream with credentials: ${s.status}`);
+      const d = await stack.stats();
+      const users = d.connections.filter((c) => c.type === 'admin').map((c) => c.user);
+      assert(users.length === 1 && users[0] === stack.user, `stats lists admin user(s) ${JSON.stringify(users)}, want ["${stack.user}"]`);
+      const t = await stack.api('test', { method: 'POST', headers: { 'Remote-User': 'mallory' }, body: { type: 'test_event', message: 'who am I' } });
+      assert(t.status === 200 && t.json?.success, `test: ${t.status} ${t.text}`);
+      const ev = await s.waitFor('system.test_event', 1000);
+      assert(ev.json?.username === stack.user, `test event username ${ev.json?.username}, want ${stack.user}`);
+      // Routes that need no user.
+      const dsp = ctx.track(await stack.openStream('display/lobby', { auth: false, headers: { 'Remote-User': 'mallory' } }));
+      assert(dsp.status === 200, `display stream without credentials: ${dsp.status}`);
+      const dc = await stack.api('disconnect', { method: 'POST', auth: false, body: { connection_id: dsp.connectionId } });
+      assert(dc.status === 200 && dc.json?.data?.disconnected === true, `disconnect without credentials: ${dc.status} ${dc.text}`);
+      return '16 unauthenticated admin requests => 401 + WWW-Authenticate + JSON envelope; spoofed Remote-User ignored';
+    },
+  },
+  {
+    name: 'bad input: statuses and JSON error envelopes',
+    subset: true,
+    async run(stack) {
+      const big = (n) => JSON.stringify({ connection_id: 'x'.repeat(n) });
+      const cases = [
+        ['POST disconnect, empty body', 'disconnect', { method: 'POST', auth: false, body: '', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST'],
+        ['POST disconnect, malformed JSON', 'disconnect', { method: 'POST', auth: false, body: '{"connection_id": ', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST'],
+        ['POST disconnect, not an object', 'disconnect', { method: 'POST', auth: false, body: '[]', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST'],
+        ['POST disconnect, missing connection_id', 'disconnect', { method: 'POST', auth: false, body: {} }, 400, 'BAD_REQUEST'],
+        ['POST disconnect, empty connection_id', 'disconnect', { method: 'POST', auth: false, body: { connection_id: '' } }, 400, 'BAD_REQUEST'],
+        ['POST disconnect, numeric connection_id', 'disconnect', { method: 'POST', auth: false, body: { connection_id: 42 } }, 400, 'BAD_REQUEST'],
+        ['POST disconnect, null connection_id', 'disconnect', { method: 'POST', auth: false, body: { connection_id: null } }, 400, 'BAD_REQUEST'],
+        ['POST disconnect, body over 4 KiB', 'disconnect', { method: 'POST', auth: false, body: big(5000), headers: { 'Content-Type': 'application/json' } }, 413, 'PAYLOAD_TOO_LARGE'],
+        ['GET disconnect', 'disconnect', { method: 'GET', auth: false }, 405, 'METHOD_NOT_ALLOWED', 'POST'],
+        ['PUT disconnect', 'disconnect', { method: 'PUT', auth: false, body: { connection_id: 'x' } }, 405, 'METHOD_NOT_ALLOWED', 'POST'],
+        ['POST stats', 'stats', { method: 'POST', body: {} }, 405, 'METHOD_NOT_ALLOWED', 'GET'],
+        ['GET publish', 'publish', { method: 'GET' }, 405, 'METHOD_NOT_ALLOWED', 'POST'],
+        ['GET test', 'test', { method: 'GET' }, 405, 'METHOD_NOT_ALLOWED', 'POST'],
+        ['POST admin stream', 'admin', { method: 'POST', body: {} }, 405, 'METHOD_NOT_ALLOWED', 'GET'],
+        ['POST display stream', 'display/lobby', { method: 'POST', auth: false, body: {} }, 405, 'METHOD_NOT_ALLOWED', 'GET'],
+        ['display name with a space', 'display/bad%20name', { auth: false }, 400, 'BAD_REQUEST'],
+        ['display name with !', 'display/bad!', { auth: false }, 400, 'BAD_REQUEST'],
+        ['display name of 65 characters', `display/${'a'.repeat(65)}`, { auth: false }, 400, 'BAD_REQUEST'],
+        ['empty display name', 'display/', { auth: false }, 400, 'BAD_REQUEST'],
+        ['unknown route', 'nope', {}, 404, 'NOT_FOUND'],
+        ['unknown route, POST', 'stats/extra', { method: 'POST', body: {} }, 404, 'NOT_FOUND'],
+        ['POST publish, malformed JSON', 'publish', { method: 'POST', body: '{"event": "x", ', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST'],
+        ['POST publish, empty body', 'publish', { method: 'POST', body: '', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST'],
+        ['POST publish, no event', 'publish', { method: 'POST', body: { data: {}, target: 'all' } }, 400, 'BAD_REQUEST'],
+        ['POST publish, bad event name', 'publish', { method: 'POST', body: { event: 'bad name', data: {}, target: 'all' } }, 400, 'BAD_REQUEST'],
+        ['POST publish, event name of 65', 'publish', { method: 'POST', body: { event: 'e'.repeat(65), data: {}, target: 'all' } }, 400, 'BAD_REQUEST'],
+        ['POST publish, bad target', 'publish', { method: 'POST', body: { event: 'x', data: {}, target: 'everyone' } }, 400, 'BAD_REQUEST'],
+        ['POST publish, body over 64 KiB', 'publish', { method: 'POST', body: { event: 'x', data: 'y'.repeat(70000), target: 'all' } }, 413, 'PAYLOAD_TOO_LARGE'],
+        ['POST test, malformed JSON', 'test', { method: 'POST', body: '{', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST'],
+      ];
+      const failures = [];
+      for (const [what, route, opts, status, code, allow] of cases) {
+        try {
+          const r = await stack.api(route, opts);
+          assertEnvelope(r, status, code, what);
+          if (allow) assert(new RegExp(`\\b${allow}\\b`).test(r.headers.allow || ''), `${what}: Allow: ${r.headers.allow}, want ${allow}`);
+        } catch (e) {
+          failures.push(e.message);
+        }
+      }
+      // The stack still works, and nothing was left behind.
+      const d = await stack.stats();
+      assert(d.total_connections === 0, `stats shows ${d.total_connections} after the bad requests`);
+      assert(failures.length === 0, `${failures.length} of ${cases.length} cases wrong:\n      ${failures.join('\n      ')}`);
+      return `${cases.length} cases, each with its status and error envelope`;
+    },
+  },
+  {
+    name: 'dashboard static files and single-page fallback',
+    async run(stack) {
+      const page = await stack.api('/display/lobby', { auth: false });
+      assert(page.status === 200 && /^text\/html/.test(page.headers['content-type'] || ''), `/display/lobby: ${page.status} ${page.headers['content-type']}`);
+      const index = fs.readFileSync(path.join(stack.staticDir, 'index.html'), 'utf8');
+      assert(page.text === index, '/display/lobby did not serve index.html');
+      const noAuth = await stack.api('/admin/connections', { auth: false });
+      assert(noAuth.status === 401, `/admin/connections without credentials: ${noAuth.status}, want 401`);
+      const adm = await stack.api('/admin/connections');
+      assert(adm.status === 200 && adm.text === index, `/admin/connections: ${adm.status}`);
+      const root = await stack.api('/', { auth: false });
+      assert(root.status === 200 && root.text === index, `/: ${root.status}`);
+      const missing = await stack.api('/no-such-file.js', { auth: false });
+      assert(missing.status === 404, `/no-such-file.js: ${missing.status}, want 404`);
+      return '/display/* and /admin/* (with a user) serve index.html; / serves it; missing files 404';
+    },
+  },
+];
