@@ -555,6 +555,35 @@ START_TEST(over_capacity)
 }
 END_TEST
 
+static void setup_capacity(void)
+{
+    start_with(4, 3000, NULL);
+}
+
+START_TEST(two_thousand_streams_four_workers)
+{
+    /* Streams hold no worker: with 2,000 open and 4 workers, stats and
+     * disconnect still answer (call() fails the test after 5 s). */
+    enum { N = 2000 };
+    static struct stream s[N];
+    for (int i = 0; i < N; i++)
+        open_stream(&s[i], i % 2 ? "/admin" : "/display/k", "admin", i % 3 ? NGINX : LIGHTTPD);
+    ck_assert_uint_eq(server_stream_threads(srv), N);
+    int64_t t0 = time_mono_ms();
+    ck_assert_int_eq(stats_total(NGINX), N);
+    for (int i = 0; i < 10; i++)
+        disconnect(s[i].token, true);
+    ck_assert_int_eq(stats_total(LIGHTTPD), N - 10);
+    printf("2000 streams, 4 workers: stats + 10 disconnects + stats in %lld ms\n",
+           (long long)(time_mono_ms() - t0));
+    for (int i = 0; i < N; i++) {
+        close(s[i].fd);
+        fcgi_response_free(&s[i].resp);
+    }
+    ck_assert_int_eq(await_total(0, 3000), 0);
+}
+END_TEST
+
 static char displays_path[128];
 
 static void setup_displays(void)
@@ -609,6 +638,11 @@ static Suite *server_suite(void)
     tcase_add_checked_fixture(tc, setup_small, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, over_capacity);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("capacity");
+    tcase_add_checked_fixture(tc, setup_capacity, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, two_thousand_streams_four_workers);
     suite_add_tcase(s, tc);
     tc = tcase_create("displays");
     tcase_add_checked_fixture(tc, setup_displays, teardown_displays);
