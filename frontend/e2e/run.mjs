@@ -4,7 +4,7 @@
 // Chromium through playwright-core. Every scenario asserts on the server's
 // stats route, the truth about who is connected.
 //
-//   node e2e/run.mjs [--front=lighttpd,nginx] [--only=1,4,7] [--screenshot=docs/monitor.png | --no-screenshot]
+//   node e2e/run.mjs [--front=lighttpd,nginx] [--only=1,4,7] [--screenshot=PATH | --no-screenshot]
 //
 // Env: E2E_FRONTS, E2E_HARNESS (path to stack.mjs), CHROMIUM (browser path),
 // E2E_HEARTBEAT (seconds, default 1). Prints one line per scenario and a last
@@ -32,7 +32,9 @@ const harnessPath = resolve(repoRoot, args.harness ?? process.env.E2E_HARNESS ??
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const heartbeat = Number(process.env.E2E_HEARTBEAT ?? 1);
 const distDir = resolve(frontendDir, 'dist');
-const screenshotPath = args['no-screenshot'] ? null : resolve(frontendDir, args.screenshot ?? 'docs/monitor.png');
+// Every run leaves a screenshot in e2e/out/ (ignored by git); `npm run e2e:docs`
+// refreshes the committed one with --screenshot=docs/monitor.png.
+const screenshotPath = args['no-screenshot'] ? null : resolve(frontendDir, args.screenshot ?? 'e2e/out/monitor.png');
 
 const results = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
