@@ -7,7 +7,18 @@
 #include "conn.h"
 #include "timeutil.h"
 
-struct conn *conn_create(enum conn_type type, const char *name)
+/* Copies at most max bytes of src (NULL: "") into dst[max + 1]. */
+static void copy_name(char *dst, const char *src, size_t max)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n > max)
+        n = max;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+struct conn *conn_create(enum conn_type type, const char *name, const char *client, bool ack)
 {
     struct conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -17,14 +28,19 @@ struct conn *conn_create(enum conn_type type, const char *name)
         return NULL;
     }
     c->type = type;
-    size_t n = strlen(name);
-    if (n > CONN_NAME_MAX)
-        n = CONN_NAME_MAX;
-    memcpy(c->name, name, n);
-    c->name[n] = '\0';
+    copy_name(c->name, name, CONN_NAME_MAX);
+    copy_name(c->client, client, CONN_CLIENT_MAX);
+    c->ack = ack;
     c->connected_at_ms = time_now_ms();
     atomic_init(&c->last_ping_ms, 0);
     atomic_init(&c->events_sent, 0);
+    atomic_init(&c->bytes_sent, 0);
+    atomic_init(&c->events_queued, 0);
+    atomic_init(&c->ping_seq, 0);
+    for (int i = 0; i < CONN_PING_RING; i++)
+        atomic_init(&c->ping_sent_mono[i], 0);
+    atomic_init(&c->last_ack_ms, 0);
+    atomic_init(&c->last_ack_rtt_ms, -1);
     pthread_mutex_init(&c->mu, NULL);
     return c;
 }
@@ -60,6 +76,7 @@ int conn_enqueue(struct conn *c, struct event *e)
     if (c->qlen < CONN_QUEUE_MAX) {
         c->queue[(c->qhead + c->qlen) % CONN_QUEUE_MAX] = event_ref(e);
         c->qlen++;
+        atomic_fetch_add(&c->events_queued, 1);
         wake_locked(c);
         rc = 0;
     }
@@ -89,6 +106,36 @@ size_t conn_take(struct conn *c, struct event **out, size_t max, bool *closing)
         c->thread = pthread_self();
         c->sleeping = true;
     }
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+uint64_t conn_next_ping(struct conn *c, int64_t now_mono)
+{
+    uint64_t seq = atomic_load(&c->ping_seq) + 1;
+    /* Time first, then the number: an ack that sees seq sees its time. */
+    atomic_store(&c->ping_sent_mono[seq % CONN_PING_RING], now_mono);
+    atomic_store(&c->ping_seq, seq);
+    return seq;
+}
+
+int64_t conn_ack(struct conn *c, uint64_t seq, int64_t now_ms, int64_t now_mono)
+{
+    uint64_t last = atomic_load(&c->ping_seq);
+    if (seq == 0 || seq > last || last - seq >= CONN_PING_RING)
+        return -1;
+    int64_t rtt = now_mono - atomic_load(&c->ping_sent_mono[seq % CONN_PING_RING]);
+    if (rtt < 0)
+        rtt = 0;
+    atomic_store(&c->last_ack_rtt_ms, rtt);
+    atomic_store(&c->last_ack_ms, now_ms);
+    return rtt;
+}
+
+unsigned conn_queue_depth(struct conn *c)
+{
+    pthread_mutex_lock(&c->mu);
+    unsigned n = c->qlen;
     pthread_mutex_unlock(&c->mu);
     return n;
 }

@@ -31,6 +31,8 @@
 #define CONN_WAKE_SIGNAL SIGURG     /* default action is "ignore": harmless if stray */
 #define CONN_QUEUE_MAX 128          /* events a consumer may fall behind by */
 #define CONN_NAME_MAX 128           /* longest user or display name kept */
+#define CONN_CLIENT_MAX 64          /* longest client id (?client=) */
+#define CONN_PING_RING 4            /* pings remembered for RTT of late acks */
 
 enum conn_type {
     CONN_ADMIN,                     /* an authenticated admin page */
@@ -55,11 +57,14 @@ struct conn {
     char public_id[PUBLIC_ID_LEN + 1];
     enum conn_type type;
     char name[CONN_NAME_MAX + 1];   /* user (admin) or display name */
+    char client[CONN_CLIENT_MAX + 1]; /* client id, "" if none */
+    bool ack;                       /* acknowledged liveness (?ack=1) */
     int64_t connected_at_ms;        /* wall clock */
 
     /* Under the registry mutex. */
     struct conn *prev, *next;       /* list of all live connections */
     struct conn *hnext;             /* token hash chain */
+    struct conn *snext;             /* supersede-key hash chain */
     bool in_registry;
     enum close_reason reason;       /* why it left the registry */
 
@@ -71,15 +76,34 @@ struct conn {
     bool sleeping;                  /* thread is alive and about to ppoll */
     pthread_t thread;
 
-    /* Written by the stream thread, read by stats without locks. */
+    /* Atomics: written by one side, read by stats without locks. */
     _Atomic int64_t last_ping_ms;   /* wall clock of the last heartbeat written */
     _Atomic uint64_t events_sent;   /* events written and flushed */
+    _Atomic uint64_t bytes_sent;    /* bytes of events and heartbeats flushed */
+    _Atomic uint64_t events_queued; /* events queued for it (broadcasts) */
+    _Atomic uint64_t ping_seq;      /* last ping sequence number sent (ack mode) */
+    _Atomic int64_t ping_sent_mono[CONN_PING_RING]; /* when ping seq was sent, by seq % ring */
+    _Atomic int64_t last_ack_ms;    /* wall clock of the last valid ack; 0 none */
+    _Atomic int64_t last_ack_rtt_ms; /* its round trip; -1 none */
 };
 
-/* Creates a connection with fresh token and public id; name is truncated
- * to CONN_NAME_MAX bytes (callers reject longer names first).  Returns NULL
- * when out of memory or randomness.  Caller owns the result. */
-struct conn *conn_create(enum conn_type type, const char *name);
+/* Creates a connection with fresh token and public id; name and client
+ * (NULL for none) are truncated to CONN_NAME_MAX and CONN_CLIENT_MAX bytes
+ * (callers reject longer ones first).  Returns NULL when out of memory or
+ * randomness.  Caller owns the result. */
+struct conn *conn_create(enum conn_type type, const char *name, const char *client, bool ack);
+
+/* Records an ack of ping `seq` at wall time now_ms / monotonic now_mono.
+ * Returns the round trip in ms, or -1 if seq was never sent or is too old
+ * to know (nothing is recorded then).  Lock-free. */
+int64_t conn_ack(struct conn *c, uint64_t seq, int64_t now_ms, int64_t now_mono);
+
+/* For the stream thread: the next ping's sequence number, remembering
+ * when it was sent.  Lock-free. */
+uint64_t conn_next_ping(struct conn *c, int64_t now_mono);
+
+/* Events queued and not yet taken by the stream thread.  Takes c->mu. */
+unsigned conn_queue_depth(struct conn *c);
 
 /* Frees c and every event left in its queue.  c must not be in the
  * registry.  NULL does nothing. */

@@ -20,6 +20,7 @@
 #include "timeutil.h"
 
 #define DISCONNECT_BODY_MAX 4096
+#define ACK_BODY_MAX 1024
 #define TEST_BODY_MAX 16384
 #define PUBLISH_BODY_MAX 65536
 #define STREAM_BODY_MAX 4096        /* a GET has none; discard a little */
@@ -235,6 +236,12 @@ static long broadcast(struct server *s, const char *name, struct json_object *da
 static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type,
                         const char *name)
 {
+    struct stream_query q;
+    const char *err;
+    if (routes_stream_query(param(req, "QUERY_STRING"), &q, &err) < 0) {
+        handlers_error(req->out, 400, err, NULL);
+        return false;
+    }
     char *body;
     size_t len;
     if (read_body(req, STREAM_BODY_MAX, &body, &len) != 0)
@@ -244,12 +251,13 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         unavailable(req, "Server is shutting down");
         return false;
     }
-    struct conn *c = conn_create(type, name);
+    struct conn *c = conn_create(type, name, q.client, q.ack);
     if (!c) {
         unavailable(req, "Cannot create a connection now");
         return false;
     }
-    if (registry_add(s->reg, c) < 0) {
+    int superseded = registry_add(s->reg, c);
+    if (superseded < 0) {
         conn_free(c);
         unavailable(req, "Too many connections");
         return false;
@@ -260,7 +268,9 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         unavailable(req, "Cannot start a stream now");
         return false;
     }
-    log_debug("stream %s (%s %s) opened", c->public_id, conn_type_name(type), name);
+    log_debug("stream %s (%s %s%s%s%s) opened%s", c->public_id, conn_type_name(type), name,
+              q.client[0] ? " client " : "", q.client, q.ack ? ", acked" : "",
+              superseded > 0 ? ", superseding another" : "");
     return true;
 }
 
@@ -292,6 +302,56 @@ static void handle_disconnect(struct server *s, FCGX_Request *req)
     reply_ok(req->out, data, removed ? "Connection closed" : "Connection not found or already closed");
 }
 
+static void handle_ack(struct server *s, FCGX_Request *req)
+{
+    struct json_object *root = json_body(req, ACK_BODY_MAX);
+    if (!root)
+        return;
+    const char *id, *err;
+    unsigned long long seq;
+    if (routes_ack_body(root, &id, &seq, &err) < 0) {
+        handlers_error(req->out, 400, err, NULL);
+        json_object_put(root);
+        return;
+    }
+    int64_t rtt = token_is_wellformed(id, strlen(id)) ? registry_ack(s->reg, id, seq) : -2;
+    struct json_object *data = json_object_new_object();
+    json_object_object_add(data, "connection_id", json_object_new_string(id));
+    json_object_object_add(data, "seq", json_object_new_uint64(seq));
+    json_object_object_add(data, "acked", json_object_new_boolean(rtt >= 0));
+    if (rtt >= 0)
+        json_object_object_add(data, "rtt_ms", json_object_new_int64(rtt));
+    json_object_put(root);
+    reply_ok(req->out, data, rtt >= 0 ? "Acknowledged"
+                             : rtt == -1 ? "No such heartbeat" : "Connection not found");
+}
+
+static void handle_closed(struct server *s, FCGX_Request *req)
+{
+    struct closed_info *log;
+    uint64_t totals[CLOSE_REASONS];
+    long n = registry_closed(s->reg, &log, totals);
+    if (n < 0) {
+        handlers_error(req->out, 500, "Out of memory", NULL);
+        return;
+    }
+    struct json_object *data = stats_render_closed(log, (size_t)n, totals);
+    free(log);
+    reply_ok(req->out, data, "Recently closed connections");
+}
+
+static void handle_close_connection(struct server *s, FCGX_Request *req, const char *id)
+{
+    if (!registry_remove_public_id(s->reg, id, CLOSE_ADMIN_CLOSED)) {
+        handlers_error(req->out, 404, "No live connection with that id", NULL);
+        return;
+    }
+    struct json_object *data = json_object_new_object();
+    json_object_object_add(data, "id", json_object_new_string(id));
+    json_object_object_add(data, "closed", json_object_new_boolean(1));
+    reply_ok(req->out, data, "Connection closed");
+}
+
 static void handle_stats(struct server *s, FCGX_Request *req)
 {
     struct registry_snapshot snap;
@@ -299,8 +359,11 @@ static void handle_stats(struct server *s, FCGX_Request *req)
         handlers_error(req->out, 500, "Out of memory", NULL);
         return;
     }
-    struct json_object *data = stats_render(&snap, time_now_ms(),
-                                            window_sum(s->win, server_window_now()));
+    uint64_t events = window_sum(s->win, server_window_now());
+    pthread_mutex_lock(&s->displays_mu);
+    struct json_object *data = stats_render(&snap, time_now_ms(), events,
+                                            s->opt.heartbeat_ms, s->displays);
+    pthread_mutex_unlock(&s->displays_mu);
     registry_snapshot_release(&snap);
     reply_ok(req->out, data, "SSE connection statistics");
 }
@@ -443,6 +506,18 @@ bool handlers_dispatch(struct server *s, FCGX_Request *req)
         return false;
     case ROUTE_PUBLISH:
         handle_publish(s, req);
+        return false;
+    case ROUTE_ACK:
+        handle_ack(s, req);
+        return false;
+    case ROUTE_CLOSED:
+        handle_closed(s, req);
+        return false;
+    case ROUTE_CONNECTION:
+        if (r.bad_name)
+            handlers_error(req->out, 404, "No live connection with that id", NULL);
+        else
+            handle_close_connection(s, req, r.display);
         return false;
     case ROUTE_NOT_FOUND:
         break;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "registry.h"
+#include "timeutil.h"
 
 #define INITIAL_BUCKETS 256
 
@@ -14,20 +15,50 @@ struct registry {
     size_t count;
     size_t admin_count;
     struct conn *head, *tail;       /* oldest first */
-    struct conn **buckets;
+    struct conn **buckets;          /* by token */
+    struct conn **sbuckets;         /* by supersede key, same size */
     size_t nbuckets;                /* a power of two */
+    struct closed_info *closed;     /* ring of REGISTRY_CLOSED_MAX */
+    size_t closed_next, closed_len;
+    uint64_t closed_by_reason[CLOSE_REASONS];
 };
 
 /* FNV-1a over the token.  Tokens are random, so any mixing would do; the
  * final comparison is constant time (token_equal). */
-static size_t hash_token(const char *token)
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < TOKEN_LEN; i++) {
-        h ^= (unsigned char)token[i];
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
+    return h;
+}
+
+static size_t hash_token(const char *token)
+{
+    return (size_t)fnv(1469598103934665603ULL, token, TOKEN_LEN);
+}
+
+/* Connections a newer one replaces share a key: displays by name, admins
+ * by user and client id.  Admins without a client id have none. */
+static bool has_skey(const struct conn *c)
+{
+    return c->type == CONN_DISPLAY || c->client[0];
+}
+
+static size_t hash_skey(const struct conn *c)
+{
+    uint64_t h = fnv(1469598103934665603ULL, c->type == CONN_DISPLAY ? "d" : "a", 1);
+    h = fnv(h, c->name, strlen(c->name) + 1);
+    if (c->type == CONN_ADMIN)
+        h = fnv(h, c->client, strlen(c->client));
     return (size_t)h;
+}
+
+static bool same_skey(const struct conn *a, const struct conn *b)
+{
+    return a->type == b->type && strcmp(a->name, b->name) == 0 &&
+           (a->type == CONN_DISPLAY || strcmp(a->client, b->client) == 0);
 }
 
 struct registry *registry_create(size_t max)
@@ -37,7 +68,12 @@ struct registry *registry_create(size_t max)
         return NULL;
     r->nbuckets = INITIAL_BUCKETS;
     r->buckets = calloc(r->nbuckets, sizeof *r->buckets);
-    if (!r->buckets) {
+    r->sbuckets = calloc(r->nbuckets, sizeof *r->sbuckets);
+    r->closed = calloc(REGISTRY_CLOSED_MAX, sizeof *r->closed);
+    if (!r->buckets || !r->sbuckets || !r->closed) {
+        free(r->buckets);
+        free(r->sbuckets);
+        free(r->closed);
         free(r);
         return NULL;
     }
@@ -52,6 +88,8 @@ void registry_free(struct registry *r)
         return;
     pthread_mutex_destroy(&r->mu);
     free(r->buckets);
+    free(r->sbuckets);
+    free(r->closed);
     free(r);
 }
 
@@ -61,34 +99,62 @@ static void grow(struct registry *r)
 {
     size_t n = r->nbuckets * 2;
     struct conn **b = calloc(n, sizeof *b);
-    if (!b)
+    struct conn **sb = calloc(n, sizeof *sb);
+    if (!b || !sb) {
+        free(b);
+        free(sb);
         return;
-    for (size_t i = 0; i < r->nbuckets; i++) {
-        struct conn *c = r->buckets[i], *next;
-        for (; c; c = next) {
-            next = c->hnext;
-            size_t j = hash_token(c->token) & (n - 1);
-            c->hnext = b[j];
-            b[j] = c;
+    }
+    for (struct conn *c = r->head; c; c = c->next) {
+        size_t j = hash_token(c->token) & (n - 1);
+        c->hnext = b[j];
+        b[j] = c;
+        if (has_skey(c)) {
+            j = hash_skey(c) & (n - 1);
+            c->snext = sb[j];
+            sb[j] = c;
         }
     }
     free(r->buckets);
+    free(r->sbuckets);
     r->buckets = b;
+    r->sbuckets = sb;
     r->nbuckets = n;
+}
+
+static void evict_locked(struct registry *r, struct conn *c, enum close_reason reason);
+
+/* The live connection c would supersede, or NULL.  Called with r->mu held. */
+static struct conn *find_superseded(struct registry *r, const struct conn *c)
+{
+    if (!has_skey(c))
+        return NULL;
+    struct conn *o = r->sbuckets[hash_skey(c) & (r->nbuckets - 1)];
+    while (o && !same_skey(o, c))
+        o = o->snext;
+    return o;
 }
 
 int registry_add(struct registry *r, struct conn *c)
 {
     pthread_mutex_lock(&r->mu);
-    if (r->count >= r->max) {
+    struct conn *old = find_superseded(r, c);
+    if (r->count >= r->max && !old) {
         pthread_mutex_unlock(&r->mu);
         return -1;
     }
+    if (old)
+        evict_locked(r, old, CLOSE_SUPERSEDED);
     if (r->count >= r->nbuckets)
         grow(r);
     size_t i = hash_token(c->token) & (r->nbuckets - 1);
     c->hnext = r->buckets[i];
     r->buckets[i] = c;
+    if (has_skey(c)) {
+        i = hash_skey(c) & (r->nbuckets - 1);
+        c->snext = r->sbuckets[i];
+        r->sbuckets[i] = c;
+    }
     c->prev = r->tail;
     c->next = NULL;
     if (r->tail)
@@ -102,16 +168,44 @@ int registry_add(struct registry *r, struct conn *c)
     if (c->type == CONN_ADMIN)
         r->admin_count++;
     pthread_mutex_unlock(&r->mu);
-    return 0;
+    return old ? 1 : 0;
 }
 
-/* Unlinks c from list and hash.  Called with r->mu held; c is in r. */
+/* Appends c to the closed log.  Called with r->mu held. */
+static void log_closed(struct registry *r, const struct conn *c, enum close_reason reason)
+{
+    struct closed_info *ci = &r->closed[r->closed_next];
+    memcpy(ci->public_id, c->public_id, sizeof ci->public_id);
+    memcpy(ci->name, c->name, sizeof ci->name);
+    memcpy(ci->client, c->client, sizeof ci->client);
+    ci->type = c->type;
+    ci->opened_ms = c->connected_at_ms;
+    ci->closed_ms = time_now_ms();
+    ci->events_sent = atomic_load(&c->events_sent);
+    ci->bytes_sent = atomic_load(&c->bytes_sent);
+    ci->reason = reason;
+    r->closed_next = (r->closed_next + 1) % REGISTRY_CLOSED_MAX;
+    if (r->closed_len < REGISTRY_CLOSED_MAX)
+        r->closed_len++;
+    if ((unsigned)reason < CLOSE_REASONS)
+        r->closed_by_reason[reason]++;
+}
+
+/* Unlinks c from list and hashes and logs why.  Called with r->mu held;
+ * c is in r. */
 static void unlink_locked(struct registry *r, struct conn *c, enum close_reason reason)
 {
     struct conn **pp = &r->buckets[hash_token(c->token) & (r->nbuckets - 1)];
     while (*pp != c)
         pp = &(*pp)->hnext;
     *pp = c->hnext;
+    if (has_skey(c)) {
+        pp = &r->sbuckets[hash_skey(c) & (r->nbuckets - 1)];
+        while (*pp != c)
+            pp = &(*pp)->snext;
+        *pp = c->snext;
+    }
+    log_closed(r, c, reason);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -120,7 +214,7 @@ static void unlink_locked(struct registry *r, struct conn *c, enum close_reason 
         c->next->prev = c->prev;
     else
         r->tail = c->prev;
-    c->prev = c->next = c->hnext = NULL;
+    c->prev = c->next = c->hnext = c->snext = NULL;
     c->in_registry = false;
     c->reason = reason;
     r->count--;
@@ -146,21 +240,65 @@ static void evict_locked(struct registry *r, struct conn *c, enum close_reason r
     conn_close(c);
 }
 
+/* The live connection with this token, or NULL.  Called with r->mu held. */
+static struct conn *find_token(struct registry *r, const char *token)
+{
+    struct conn *c = r->buckets[hash_token(token) & (r->nbuckets - 1)];
+    while (c && !token_equal(c->token, token))
+        c = c->hnext;
+    return c;
+}
+
 bool registry_remove_token(struct registry *r, const char *token,
                            enum close_reason reason)
 {
-    bool found = false;
     pthread_mutex_lock(&r->mu);
-    struct conn *c = r->buckets[hash_token(token) & (r->nbuckets - 1)];
-    for (; c; c = c->hnext) {
-        if (token_equal(c->token, token)) {
-            evict_locked(r, c, reason);
-            found = true;
-            break;
+    struct conn *c = find_token(r, token);
+    if (c)
+        evict_locked(r, c, reason);
+    pthread_mutex_unlock(&r->mu);
+    return c != NULL;
+}
+
+bool registry_remove_public_id(struct registry *r, const char *public_id,
+                               enum close_reason reason)
+{
+    /* A linear scan: an admin action, rare next to broadcasts. */
+    pthread_mutex_lock(&r->mu);
+    struct conn *c = r->head;
+    while (c && strcmp(c->public_id, public_id) != 0)
+        c = c->next;
+    if (c)
+        evict_locked(r, c, reason);
+    pthread_mutex_unlock(&r->mu);
+    return c != NULL;
+}
+
+int64_t registry_ack(struct registry *r, const char *token, uint64_t seq)
+{
+    pthread_mutex_lock(&r->mu);
+    struct conn *c = find_token(r, token);
+    int64_t rtt = c ? conn_ack(c, seq, time_now_ms(), time_mono_ms()) : -2;
+    pthread_mutex_unlock(&r->mu);
+    return rtt;
+}
+
+long registry_closed(struct registry *r, struct closed_info **out,
+                     uint64_t totals[CLOSE_REASONS])
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->closed_len;
+    struct closed_info *v = malloc((n ? n : 1) * sizeof *v);
+    if (v) {
+        for (size_t i = 0; i < n; i++) {
+            size_t j = (r->closed_next + REGISTRY_CLOSED_MAX - 1 - i) % REGISTRY_CLOSED_MAX;
+            v[i] = r->closed[j];
         }
+        memcpy(totals, r->closed_by_reason, sizeof r->closed_by_reason);
     }
     pthread_mutex_unlock(&r->mu);
-    return found;
+    *out = v;
+    return v ? (long)n : -1;
 }
 
 static bool matches(const struct conn *c, const struct registry_filter *f)
@@ -238,11 +376,19 @@ int registry_snapshot(struct registry *r, struct registry_snapshot *out)
         struct conn_info *ci = &v[i];
         memcpy(ci->public_id, c->public_id, sizeof ci->public_id);
         memcpy(ci->name, c->name, sizeof ci->name);
+        memcpy(ci->client, c->client, sizeof ci->client);
         ci->type = c->type;
+        ci->ack = c->ack;
         ci->connected_at_ms = c->connected_at_ms;
         ci->last_ping_ms = atomic_load(&c->last_ping_ms);
+        ci->last_ack_ms = atomic_load(&c->last_ack_ms);
+        ci->last_ack_rtt_ms = atomic_load(&c->last_ack_rtt_ms);
         ci->events_sent = atomic_load(&c->events_sent);
+        ci->events_queued = atomic_load(&c->events_queued);
+        ci->bytes_sent = atomic_load(&c->bytes_sent);
+        ci->queue_depth = conn_queue_depth(c);
     }
+    memcpy(out->closed_by_reason, r->closed_by_reason, sizeof r->closed_by_reason);
     out->count = n;
     out->admin_count = r->admin_count;
     out->display_count = n - r->admin_count;

@@ -32,14 +32,36 @@ struct registry_filter {
     const char *display;            /* display connections of this name only */
 };
 
+#define REGISTRY_CLOSED_MAX 500     /* closed connections remembered */
+#define CLOSE_REASONS (CLOSE_SHUTDOWN + 1)
+
 /* What stats shows of one connection, copied under the lock. */
 struct conn_info {
     char public_id[PUBLIC_ID_LEN + 1];
     enum conn_type type;
     char name[CONN_NAME_MAX + 1];
+    char client[CONN_CLIENT_MAX + 1];
+    bool ack;
     int64_t connected_at_ms;
     int64_t last_ping_ms;
+    int64_t last_ack_ms;            /* 0: none */
+    int64_t last_ack_rtt_ms;        /* -1: none */
     uint64_t events_sent;
+    uint64_t events_queued;
+    uint64_t bytes_sent;
+    unsigned queue_depth;
+};
+
+/* A connection that has left, as the closed log keeps it. */
+struct closed_info {
+    char public_id[PUBLIC_ID_LEN + 1];
+    enum conn_type type;
+    char name[CONN_NAME_MAX + 1];
+    char client[CONN_CLIENT_MAX + 1];
+    int64_t opened_ms, closed_ms;
+    uint64_t events_sent;
+    uint64_t bytes_sent;
+    enum close_reason reason;
 };
 
 struct registry_snapshot {
@@ -47,6 +69,7 @@ struct registry_snapshot {
     size_t admin_count;
     size_t display_count;
     struct conn_info *conns;        /* count entries, oldest first */
+    uint64_t closed_by_reason[CLOSE_REASONS];   /* totals since start */
 };
 
 /* Returns an empty registry that holds at most max connections, or NULL
@@ -57,7 +80,11 @@ struct registry *registry_create(size_t max);
  * threads own them).  NULL does nothing. */
 void registry_free(struct registry *r);
 
-/* Adds c.  Returns 0, or -1 if the registry is full (c is untouched). */
+/* Adds c.  A live connection that c supersedes -- the same display name,
+ * or the same user and non-empty client id -- leaves with reason
+ * CLOSE_SUPERSEDED and is woken, in the same critical section.  Returns the
+ * number superseded (0 or 1), or -1 if the registry is full (c is untouched
+ * and nothing is superseded). */
 int registry_add(struct registry *r, struct conn *c);
 
 /* For c's own stream thread: takes c out of the registry with `reason` if
@@ -71,6 +98,22 @@ bool registry_remove(struct registry *r, struct conn *c, enum close_reason reaso
  * thread.  Returns true if it was live, false if unknown (idempotent). */
 bool registry_remove_token(struct registry *r, const char *token,
                            enum close_reason reason);
+
+/* Removes the connection with this public id with `reason` and wakes it.
+ * Returns true if it was live. */
+bool registry_remove_public_id(struct registry *r, const char *public_id,
+                               enum close_reason reason);
+
+/* Records an ack of ping seq for the connection with this token (see
+ * conn_ack).  Returns the round trip in ms, -1 if the seq is unknown, or
+ * -2 if no live connection has the token. */
+int64_t registry_ack(struct registry *r, const char *token, uint64_t seq);
+
+/* Copies the closed log, newest first, into *out (caller frees) and the
+ * totals per reason into totals.  Returns the number of entries, or -1
+ * when out of memory. */
+long registry_closed(struct registry *r, struct closed_info **out,
+                     uint64_t totals[CLOSE_REASONS]);
 
 /* Queues e on every connection that matches f.  A connection whose queue is
  * full is removed as a slow consumer and woken to end.  Returns the number

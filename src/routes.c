@@ -1,6 +1,9 @@
 /* routes.c -- route matching and request-body parsing (pure). */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -89,6 +92,8 @@ void routes_match(const char *prefix, const char *path, struct route *r)
         { "/stats", ROUTE_STATS, "GET", true },
         { "/test", ROUTE_TEST, "POST", true },
         { "/publish", ROUTE_PUBLISH, "POST", true },
+        { "/ack", ROUTE_ACK, "POST", false },
+        { "/closed", ROUTE_CLOSED, "GET", true },
     };
     memset(r, 0, sizeof *r);
     r->id = ROUTE_NOT_FOUND;
@@ -104,6 +109,19 @@ void routes_match(const char *prefix, const char *path, struct route *r)
             return;
         }
     }
+    static const char connections[] = "/connections/";
+    if (strncmp(rest, connections, sizeof connections - 1) == 0) {
+        const char *id = rest + sizeof connections - 1;
+        size_t n = strlen(id);
+        r->id = ROUTE_CONNECTION;
+        r->allow = "DELETE";
+        r->admin = true;
+        if (routes_valid_name(id, n))
+            memcpy(r->display, id, n + 1);
+        else
+            r->bad_name = true;
+        return;
+    }
     static const char display[] = "/display/";
     if (strncmp(rest, display, sizeof display - 1) == 0) {
         const char *name = rest + sizeof display - 1;
@@ -115,6 +133,82 @@ void routes_match(const char *prefix, const char *path, struct route *r)
         else
             r->bad_name = true;
     }
+}
+
+/* Decodes a query component (%XX, '+') of len bytes into out (cap bytes
+ * with NUL).  Returns the decoded length, or -1 if it does not fit, has a
+ * bad escape or decodes to a NUL. */
+static long query_decode(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (i + 2 >= len)
+                return -1;
+            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            if (h < 0 || l < 0)
+                return -1;
+            c = (char)(h * 16 + l);
+            i += 2;
+        }
+        if (c == '\0' || o + 1 >= cap)
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+int routes_stream_query(const char *qs, struct stream_query *q, const char **err)
+{
+    memset(q, 0, sizeof *q);
+    if (!qs)
+        return 0;
+    while (*qs) {
+        size_t plen = strcspn(qs, "&");
+        size_t klen = strcspn(qs, "=&");
+        char key[32], val[NAME_MAX_LEN * 3 + 1];
+        const char *v = klen < plen ? qs + klen + 1 : qs + plen;
+        size_t vlen = (size_t)(qs + plen - v);
+        long kn = query_decode(qs, klen, key, sizeof key);
+        if (kn > 0) {
+            long vn = query_decode(v, vlen, val, sizeof val);
+            if (strcmp(key, "ack") == 0) {
+                if (vn >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
+                    q->ack = true;
+                else if (vn >= 0 && (strcmp(val, "0") == 0 || strcmp(val, "false") == 0))
+                    q->ack = false;
+                else {
+                    *err = "ack must be 1 or 0";
+                    return -1;
+                }
+            } else if (strcmp(key, "client") == 0) {
+                if (vn < 0 || !routes_valid_name(val, (size_t)vn)) {
+                    *err = "client must be 1-64 characters of A-Z a-z 0-9 . _ -";
+                    return -1;
+                }
+                memcpy(q->client, val, (size_t)vn + 1);
+            } else if (strcmp(key, "lastEventId") == 0) {
+                char *end;
+                errno = 0;
+                unsigned long long n = vn > 0 && val[0] >= '0' && val[0] <= '9'
+                                     ? strtoull(val, &end, 10) : 0;
+                if (vn <= 0 || val[0] < '0' || val[0] > '9' || errno || *end) {
+                    *err = "lastEventId must be a decimal event id";
+                    return -1;
+                }
+                q->has_last_event_id = true;
+                q->last_event_id = n;
+            }
+        }
+        qs += plen;
+        if (*qs == '&')
+            qs++;
+    }
+    return 0;
 }
 
 bool routes_json_content_type(const char *ct)
@@ -219,6 +313,25 @@ int routes_disconnect_body(struct json_object *root, const char **id, const char
         return -1;
     }
     *id = json_object_get_string(v);
+    return 0;
+}
+
+int routes_ack_body(struct json_object *root, const char **id, unsigned long long *seq,
+                    const char **err)
+{
+    if (routes_disconnect_body(root, id, err) < 0)
+        return -1;
+    struct json_object *v;
+    if (!json_object_object_get_ex(root, "seq", &v) || !json_object_is_type(v, json_type_int)) {
+        *err = "seq must be an integer of at least 1";
+        return -1;
+    }
+    int64_t n = json_object_get_int64(v);      /* saturates: INT64_MAX is "too big" */
+    if (n < 1 || n == INT64_MAX) {
+        *err = "seq must be an integer of at least 1";
+        return -1;
+    }
+    *seq = (unsigned long long)n;
     return 0;
 }
 

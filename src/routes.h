@@ -21,7 +21,10 @@ enum route_id {
     ROUTE_DISCONNECT,               /* POST {prefix}/disconnect */
     ROUTE_STATS,                    /* GET  {prefix}/stats */
     ROUTE_TEST,                     /* POST {prefix}/test */
-    ROUTE_PUBLISH                   /* POST {prefix}/publish */
+    ROUTE_PUBLISH,                  /* POST {prefix}/publish */
+    ROUTE_ACK,                      /* POST {prefix}/ack */
+    ROUTE_CLOSED,                   /* GET  {prefix}/closed */
+    ROUTE_CONNECTION                /* DELETE {prefix}/connections/<public id> */
 };
 
 struct route {
@@ -29,7 +32,16 @@ struct route {
     const char *allow;              /* the one method it takes, for 405 */
     bool admin;                     /* needs an authenticated user */
     bool bad_name;                  /* display route with an invalid name */
-    char display[NAME_MAX_LEN + 1]; /* ROUTE_DISPLAY_STREAM only */
+    char display[NAME_MAX_LEN + 1]; /* ROUTE_DISPLAY_STREAM: the name;
+                                       ROUTE_CONNECTION: the public id */
+};
+
+/* What a stream's query string asks for. */
+struct stream_query {
+    bool ack;                       /* ack=1: acknowledged liveness */
+    char client[NAME_MAX_LEN + 1];  /* client=<id>, "" if absent */
+    bool has_last_event_id;         /* lastEventId=<n> */
+    unsigned long long last_event_id;
 };
 
 /* The request path as the web server saw it, without query string, from
@@ -44,6 +56,17 @@ const char *routes_path(const char *document_uri, const char *script_name,
 /* Matches path against the routes under prefix (no trailing slash; "" for
  * the root).  Fills *r; r->id is ROUTE_NOT_FOUND if nothing matches. */
 void routes_match(const char *prefix, const char *path, struct route *r);
+
+/* Parses a stream's QUERY_STRING (NULL or "" allowed; %XX and '+'
+ * decoded; unknown keys ignored; the last of a repeated key wins).  Returns
+ * 0, or -1 with *err for a 400: ack not 0/1/true/false, client not a valid
+ * name, lastEventId not a decimal number. */
+int routes_stream_query(const char *qs, struct stream_query *q, const char **err);
+
+/* {"connection_id": "<token>", "seq": <integer >= 1>}: returns 0, or -1
+ * with *err for a 400. */
+int routes_ack_body(struct json_object *root, const char **id, unsigned long long *seq,
+                    const char **err);
 
 /* True if s (len bytes) is 1-64 characters of [A-Za-z0-9._-]. */
 bool routes_valid_name(const char *s, size_t len);

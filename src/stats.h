@@ -7,11 +7,23 @@
 
 #include <json-c/json.h>
 
+#include "displays.h"
 #include "registry.h"
 
 /* Builds the `data` object of GET stats from snap at wall time now_ms.
- * Returns a new object (caller puts it), or NULL when out of memory. */
+ * heartbeat_ms judges acked connections stale (no ack for 2 heartbeats);
+ * expected (NULL if none) adds the roster of expected displays.  Returns a
+ * new object (caller puts it). */
 struct json_object *stats_render(const struct registry_snapshot *snap, int64_t now_ms,
-                                 uint64_t events_last_hour);
+                                 uint64_t events_last_hour, int64_t heartbeat_ms,
+                                 const struct displays *expected);
+
+/* Builds the `data` object of GET closed from the log (newest first) and
+ * the totals per reason.  Returns a new object (caller puts it). */
+struct json_object *stats_render_closed(const struct closed_info *closed, size_t n,
+                                        const uint64_t totals[CLOSE_REASONS]);
+
+/* True if an acked connection has not acked for 2 heartbeats. */
+bool stats_is_stale(const struct conn_info *ci, int64_t now_ms, int64_t heartbeat_ms);
 
 #endif

@@ -12,6 +12,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +40,13 @@ static const char stream_headers[] =
     "X-Accel-Buffering: no\r\n"
     "\r\n";
 
-/* Writes a protocol event (connected, ping, shutdown) whose data is obj plus
- * a timestamp.  Takes ownership of obj.  Returns 0, or -1 if the stream is
- * broken.  Never called with a lock held. */
-static int write_protocol_event(FCGX_Request *req, const char *name,
+/* Writes a protocol event (connected, ping, closing notices) whose data is
+ * obj plus a timestamp.  Takes ownership of obj.  Returns 0, or -1 if the
+ * stream is broken.  Never called with a lock held. */
+static int write_protocol_event(struct stream *st, const char *name,
                                 struct json_object *obj, unsigned retry_ms)
 {
+    FCGX_Request *req = st->req;
     char stamp[TIME_ISO_LEN];
     json_object_object_add(obj, "timestamp",
                            json_object_new_string(time_iso8601(stamp, time_now_ms())));
@@ -58,7 +60,11 @@ static int write_protocol_event(FCGX_Request *req, const char *name,
         FCGX_PutStr(buf, (int)n, req->out);
     json_object_put(obj);
     FCGX_FFlush(req->out);
-    return FCGX_GetError(req->out) ? -1 : 0;
+    if (FCGX_GetError(req->out))
+        return -1;
+    if (n > 0)
+        atomic_fetch_add(&st->c->bytes_sent, (uint64_t)n);
+    return 0;
 }
 
 static struct json_object *message_object(const char *message)
@@ -73,19 +79,79 @@ static struct json_object *message_object(const char *message)
 static int write_events(struct stream *st, struct event **evs, size_t n)
 {
     FCGX_Stream *out = st->req->out;
+    uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
         FCGX_PutStr(event_text(evs[i]), (int)event_len(evs[i]), out);
+        bytes += event_len(evs[i]);
         event_unref(evs[i]);
     }
     FCGX_FFlush(out);
     if (FCGX_GetError(out))
         return -1;
     atomic_fetch_add(&st->c->events_sent, n);
+    atomic_fetch_add(&st->c->bytes_sent, bytes);
     window_add(st->s->win, server_window_now(), n);
     return 0;
 }
 
-/* Serves the stream until it ends; returns why it ended. */
+static int write_connected(struct stream *st)
+{
+    struct conn *c = st->c;
+    FCGX_PutS(stream_headers, st->req->out);
+    struct json_object *o = message_object("SSE connection established");
+    json_object_object_add(o, "connection_id", json_object_new_string(c->token));
+    json_object_object_add(o, "connection_type", json_object_new_string(conn_type_name(c->type)));
+    json_object_object_add(o, "public_id", json_object_new_string(c->public_id));
+    json_object_object_add(o, "ack", json_object_new_boolean(c->ack));
+    json_object_object_add(o, "heartbeat_ms", json_object_new_int64(st->s->opt.heartbeat_ms));
+    json_object_object_add(o, "client", c->client[0] ? json_object_new_string(c->client) : NULL);
+    return write_protocol_event(st, "connected", o, RETRY_MS);
+}
+
+static int write_ping(struct stream *st)
+{
+    struct json_object *o = message_object("keep-alive");
+    if (st->c->ack)
+        json_object_object_add(o, "seq",
+                               json_object_new_uint64(conn_next_ping(st->c, time_mono_ms())));
+    return write_protocol_event(st, "ping", o, 0);
+}
+
+/* The last word to a stream the server ends, so the page knows why (and,
+ * when superseded, not to reconnect).  Errors are ignored: it is ending. */
+static void write_farewell(struct stream *st, enum close_reason reason)
+{
+    const char *name = "closed", *message;
+    switch (reason) {
+    case CLOSE_SHUTDOWN:
+        name = "shutdown";
+        message = "Server shutting down";
+        break;
+    case CLOSE_SUPERSEDED:
+        name = "superseded";
+        message = "Replaced by a newer connection";
+        break;
+    case CLOSE_ADMIN_CLOSED:
+        message = "Closed by an administrator";
+        break;
+    case CLOSE_ACK_TIMEOUT:
+        message = "No acknowledgement of the last heartbeats";
+        break;
+    case CLOSE_DISCONNECT_ROUTE:
+        message = "Disconnected on request";
+        break;
+    default:
+        return;                             /* the client is gone or too slow */
+    }
+    if (FCGX_GetError(st->req->out))
+        return;
+    struct json_object *o = message_object(message);
+    json_object_object_add(o, "reason", json_object_new_string(conn_reason_name(reason)));
+    write_protocol_event(st, name, o, 0);
+}
+
+/* Serves the stream until it ends; returns why it ended (CLOSE_NONE: another
+ * thread removed it and set the reason). */
 static enum close_reason serve(struct stream *st)
 {
     struct conn *c = st->c;
@@ -97,21 +163,26 @@ static enum close_reason serve(struct stream *st)
     pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
     sigdelset(&waitmask, CONN_WAKE_SIGNAL);
 
-    FCGX_PutS(stream_headers, req->out);
-    struct json_object *hello = message_object("SSE connection established");
-    json_object_object_add(hello, "connection_id", json_object_new_string(c->token));
-    json_object_object_add(hello, "connection_type",
-                           json_object_new_string(conn_type_name(c->type)));
-    if (write_protocol_event(req, "connected", hello, RETRY_MS) < 0)
+    if (write_connected(st) < 0)
         return CLOSE_WRITE_FAILED;
     atomic_store(&c->last_ping_ms, time_now_ms());
     int64_t next_beat = time_mono_ms() + hb;
+    /* Acked streams: no ack for 3 heartbeats ends them, counted from the
+     * last ack or the start (wall clock, as stats judges "stale"). */
+    int64_t ack_limit = 3 * hb;
 
     struct event *evs[TAKE_BATCH];
     for (;;) {
         int64_t now = time_mono_ms();
+        int64_t ack_left = INT64_MAX;
+        if (c->ack) {
+            int64_t a = atomic_load(&c->last_ack_ms);
+            ack_left = (a ? a : c->connected_at_ms) + ack_limit - time_now_ms();
+            if (ack_left <= 0)
+                return CLOSE_ACK_TIMEOUT;
+        }
         if (now >= next_beat) {
-            if (write_protocol_event(req, "ping", message_object("keep-alive"), 0) < 0)
+            if (write_ping(st) < 0)
                 return CLOSE_WRITE_FAILED;
             atomic_store(&c->last_ping_ms, time_now_ms());
             next_beat = now + hb;
@@ -121,14 +192,19 @@ static enum close_reason serve(struct stream *st)
         if (n) {
             if (write_events(st, evs, n) < 0)
                 return CLOSE_WRITE_FAILED;
-            next_beat = time_mono_ms() + hb;    /* traffic is a heartbeat */
+            /* Traffic stands in for a heartbeat, except where pings carry
+             * the sequence numbers the client acks. */
+            if (!c->ack)
+                next_beat = time_mono_ms() + hb;
             continue;
         }
         if (closing)
-            return CLOSE_NONE;                  /* the remover set the reason */
+            return CLOSE_NONE;
         /* conn_take() marked us sleeping: an enqueue or close from now on
          * signals us, and a signal sent before ppoll() starts is pending. */
         int64_t wait = next_beat - time_mono_ms();
+        if (ack_left < wait)
+            wait = ack_left;
         if (wait < 0)
             wait = 0;
         struct timespec ts = { (time_t)(wait / 1000), (long)(wait % 1000) * 1000000 };
@@ -156,8 +232,7 @@ static void *stream_main(void *arg)
     enum close_reason reason = serve(&self);
     if (!registry_remove(s->reg, c, reason == CLOSE_NONE ? CLOSE_CLIENT_CLOSED : reason))
         reason = c->reason;                     /* someone else removed it */
-    if (reason == CLOSE_SHUTDOWN && !FCGX_GetError(req->out))
-        write_protocol_event(req, "shutdown", message_object("Server shutting down"), 0);
+    write_farewell(&self, reason);
     log_debug("stream %s (%s %s) closed: %s", c->public_id, conn_type_name(c->type),
               c->name, conn_reason_name(reason));
 

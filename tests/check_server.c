@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "fcgi_client.h"
 #include "listen.h"
 #include "options.h"
@@ -202,9 +203,10 @@ struct stream {
     char token[64];
 };
 
-static void open_stream(struct stream *s, const char *path, const char *user, enum style style)
+static void open_stream_q(struct stream *s, const char *path, const char *query,
+                          const char *user, enum style style)
 {
-    struct req r = { "GET", path, .style = style, .user = user };
+    struct req r = { "GET", path, .query = query, .style = style, .user = user };
     memset(s, 0, sizeof *s);
     s->fd = send_req(&r);
     ck_assert_int_eq(fcgi_read(s->fd, &s->resp, "event: connected", 3000), 0);
@@ -219,6 +221,17 @@ static void open_stream(struct stream *s, const char *path, const char *user, en
     ck_assert_ptr_nonnull(id);
     sscanf(id + 17, "%63[^\"]", s->token);
     ck_assert_uint_eq(strlen(s->token), 36);
+}
+
+static void open_stream(struct stream *s, const char *path, const char *user, enum style style)
+{
+    open_stream_q(s, path, NULL, user, style);
+}
+
+static void close_stream(struct stream *s)
+{
+    close(s->fd);
+    fcgi_response_free(&s->resp);
 }
 
 static void disconnect(const char *token, bool expect)
@@ -496,8 +509,11 @@ START_TEST(stream_many_with_few_threads)
      * still answer */
     enum { N = 60 };
     static struct stream s[N];
-    for (int i = 0; i < N; i++)
-        open_stream(&s[i], i % 2 ? "/admin" : "/display/k", "admin", i % 3 ? NGINX : LIGHTTPD);
+    for (int i = 0; i < N; i++) {
+        char path[32];
+        snprintf(path, sizeof path, i % 2 ? "/admin" : "/display/k%d", i);
+        open_stream(&s[i], path, "admin", i % 3 ? NGINX : LIGHTTPD);
+    }
     ck_assert_int_eq(stats_total(NGINX), N);
     ck_assert_uint_eq(server_stream_threads(srv), N);
     for (int i = 0; i < N; i += 2)
@@ -528,6 +544,211 @@ START_TEST(stream_shutdown)
     }
     server_free(srv);
     srv = NULL;
+}
+END_TEST
+
+/* ---- liveness, superseding, close reasons ------------------------------- */
+
+static bool ack(const char *token, int seq)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"connection_id\":\"%s\",\"seq\":%d}", token, seq);
+    struct req r = { "POST", "/ack", .style = LIGHTTPD, .content_type = "text/plain", .body = body };
+    struct json_object *o;
+    ck_assert_int_eq(call(&r, &o, NULL), 200);
+    bool acked = json_object_get_boolean(get(o, "data.acked"));
+    if (acked)
+        ck_assert_int_ge(json_object_get_int(get(o, "data.rtt_ms")), 0);
+    json_object_put(o);
+    return acked;
+}
+
+/* The state stats gives the connection with this public id, or "gone". */
+static const char *state_of(const char *public_id)
+{
+    static char state[16];
+    struct json_object *o;
+    struct req r = { "GET", "/stats", .style = NGINX, .user = "admin" };
+    ck_assert_int_eq(call(&r, &o, NULL), 200);
+    snprintf(state, sizeof state, "gone");
+    struct json_object *list = get(o, "data.connections");
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *c = json_object_array_get_idx(list, i);
+        if (strcmp(json_object_get_string(get(c, "id")), public_id) == 0)
+            snprintf(state, sizeof state, "%s", json_object_get_string(get(c, "state")));
+    }
+    json_object_put(o);
+    return state;
+}
+
+static void public_id_of(const struct stream *s, char *out)
+{
+    const char *p = strstr(s->resp.out, "\"public_id\":\"");
+    ck_assert_ptr_nonnull(p);
+    sscanf(p + 13, "%31[^\"]", out);
+}
+
+/* True if the closed log lists this public id with this reason. */
+static bool closed_with(const char *public_id, const char *reason)
+{
+    struct json_object *o;
+    struct req r = { "GET", "/closed", .style = LIGHTTPD, .user = "admin" };
+    ck_assert_int_eq(call(&r, &o, NULL), 200);
+    bool found = false;
+    struct json_object *list = get(o, "data.closed");
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *c = json_object_array_get_idx(list, i);
+        if (strcmp(json_object_get_string(get(c, "id")), public_id) == 0)
+            found = strcmp(json_object_get_string(get(c, "reason")), reason) == 0;
+    }
+    json_object_put(o);
+    return found;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+START_TEST(acked_liveness)
+{
+    struct stream a, plain;
+    char id[32], plain_id[32];
+    open_stream_q(&a, "/display/acked", "ack=1&client=k1", NULL, NGINX);
+    open_stream(&plain, "/display/plain", NULL, LIGHTTPD);
+    public_id_of(&a, id);
+    public_id_of(&plain, plain_id);
+    ck_assert(strstr(a.resp.out, "\"ack\":true") != NULL);
+    ck_assert(strstr(a.resp.out, "\"client\":\"k1\"") != NULL);
+    ck_assert(strstr(plain.resp.out, "\"ack\":false") != NULL);
+    ck_assert(!ack(a.token, 1));                        /* not sent yet */
+    /* a client that acks every ping stays live */
+    for (int seq = 1; seq <= 4; seq++) {
+        char want[32];
+        snprintf(want, sizeof want, "\"seq\":%d,", seq);
+        ck_assert_int_eq(fcgi_read(a.fd, &a.resp, want, 3 * HEARTBEAT_MS), 0);
+        ck_assert_msg(strstr(a.resp.out, want) != NULL, "no ping %d", seq);
+        ck_assert(ack(a.token, seq));
+        ck_assert_str_eq(state_of(id), "live");
+    }
+    /* then it stops: stale after 2 heartbeats, gone after 3 */
+    int64_t stopped = time_mono_ms();
+    while (strcmp(state_of(id), "live") == 0 && time_mono_ms() - stopped < 4 * HEARTBEAT_MS)
+        sleep_ms(10);
+    int64_t stale_at = time_mono_ms() - stopped;
+    ck_assert_str_eq(state_of(id), "stale");
+    while (strcmp(state_of(id), "gone") != 0 && time_mono_ms() - stopped < 6 * HEARTBEAT_MS)
+        sleep_ms(10);
+    int64_t gone_at = time_mono_ms() - stopped;
+    ck_assert_str_eq(state_of(id), "gone");
+    printf("acked stream: stale after %lld ms, closed after %lld ms (heartbeat %d ms)\n",
+           (long long)stale_at, (long long)gone_at, HEARTBEAT_MS);
+    ck_assert_int_ge(stale_at, HEARTBEAT_MS);          /* not before its time */
+    ck_assert_int_ge(gone_at, 2 * HEARTBEAT_MS);
+    ck_assert(closed_with(id, "ack_timeout"));
+    ck_assert_int_eq(fcgi_read(a.fd, &a.resp, NULL, 2000), 0);
+    ck_assert(strstr(a.resp.out, "event: closed\n") && strstr(a.resp.out, "\"reason\":\"ack_timeout\""));
+    /* the plain stream never acked and is still there */
+    ck_assert_str_eq(state_of(plain_id), "live");
+    disconnect(plain.token, true);
+    ck_assert(closed_with(plain_id, "disconnect_route"));
+    close_stream(&a);
+    close_stream(&plain);
+}
+END_TEST
+
+START_TEST(superseding_streams)
+{
+    struct stream old, young, other, d1, d2;
+    char old_id[32], d1_id[32];
+    open_stream_q(&old, "/admin", "client=tab1", "alice", NGINX);
+    open_stream_q(&other, "/admin", "client=tab1", "bob", NGINX);       /* other user */
+    open_stream_q(&young, "/admin", "client=tab1", "alice", LIGHTTPD);
+    public_id_of(&old, old_id);
+    ck_assert_int_eq(fcgi_read(old.fd, &old.resp, NULL, 2000), 0);
+    ck_assert_msg(strstr(old.resp.out, "event: superseded\n") != NULL, "%s", old.resp.out);
+    ck_assert(old.resp.ended);
+    ck_assert(closed_with(old_id, "superseded"));
+    ck_assert_int_eq(stats_total(NGINX), 2);
+    /* displays: newest wins whatever the client id */
+    open_stream(&d1, "/display/lobby", NULL, NGINX);
+    public_id_of(&d1, d1_id);
+    open_stream_q(&d2, "/display/lobby", "client=other", NULL, NGINX);
+    ck_assert(closed_with(d1_id, "superseded"));
+    ck_assert_int_eq(stats_total(NGINX), 3);
+    disconnect(young.token, true);
+    disconnect(other.token, true);
+    disconnect(d2.token, true);
+    struct stream *all[] = { &old, &young, &other, &d1, &d2 };
+    for (int i = 0; i < 5; i++)
+        close_stream(all[i]);
+}
+END_TEST
+
+START_TEST(admin_close_and_reasons)
+{
+    struct stream a, gone, deaf;
+    char id[32], gone_id[32], deaf_id[32];
+    open_stream(&a, "/display/a", NULL, NGINX);
+    open_stream(&gone, "/display/b", NULL, NGINX);
+    open_stream(&deaf, "/display/c", NULL, NGINX);
+    public_id_of(&a, id);
+    public_id_of(&gone, gone_id);
+    public_id_of(&deaf, deaf_id);
+    char path[64];
+    snprintf(path, sizeof path, "/connections/%s", id);
+    struct req del = { "DELETE", path, .style = NGINX, .user = "admin" };
+    struct json_object *o;
+    ck_assert_int_eq(call(&del, &o, NULL), 200);
+    ck_assert(json_object_get_boolean(get(o, "data.closed")));
+    json_object_put(o);
+    ck_assert_str_eq(state_of(id), "gone");
+    expect_error(&del, 404, "NOT_FOUND");
+    struct req get405 = { "GET", path, .style = NGINX, .user = "admin" };
+    expect_error(&get405, 405, "METHOD_NOT_ALLOWED");
+    struct req anon = { "DELETE", path, .style = NGINX };
+    expect_error(&anon, 401, "AUTHENTICATION_REQUIRED");
+    struct req bogus = { "DELETE", "/connections/not%20an%20id", .style = NGINX, .user = "admin" };
+    expect_error(&bogus, 404, "NOT_FOUND");
+    ck_assert_int_eq(fcgi_read(a.fd, &a.resp, NULL, 2000), 0);
+    ck_assert(strstr(a.resp.out, "\"reason\":\"admin_closed\"") != NULL);
+    ck_assert(closed_with(id, "admin_closed"));
+    close(gone.fd);                                     /* hangup seen */
+    shutdown(deaf.fd, SHUT_RD);                         /* next write fails */
+    ck_assert_int_eq(await_total(0, 4 * HEARTBEAT_MS), 0);
+    ck_assert(closed_with(gone_id, "client_closed"));
+    ck_assert(closed_with(deaf_id, "write_failed"));
+    close_stream(&a);
+    fcgi_response_free(&gone.resp);
+    close_stream(&deaf);
+}
+END_TEST
+
+START_TEST(slow_consumer_dropped)
+{
+    /* A client that reads nothing: its socket fills, the stream thread
+     * blocks in write, the queue fills, and the next broadcast drops it. */
+    struct stream slow, fast;
+    char slow_id[32];
+    open_stream(&slow, "/display/slow", NULL, NGINX);
+    open_stream(&fast, "/admin", "admin", NGINX);
+    public_id_of(&slow, slow_id);
+    static char body[40000];
+    int n = snprintf(body, sizeof body, "{\"event\":\"big\",\"target\":\"display\",\"data\":{\"x\":\"");
+    memset(body + n, 'x', sizeof body - (size_t)n - 8);
+    strcpy(body + sizeof body - 8, "\"}}");
+    for (int i = 0; i < CONN_QUEUE_MAX + 40 && strcmp(state_of(slow_id), "gone") != 0; i++) {
+        struct req pub = { "POST", "/publish", .style = NGINX, .user = "admin",
+                           .content_type = "application/json", .body = body };
+        ck_assert_int_eq(call(&pub, NULL, NULL), 200);
+    }
+    ck_assert_str_eq(state_of(slow_id), "gone");
+    ck_assert(closed_with(slow_id, "slow_consumer"));
+    ck_assert_int_eq(stats_total(NGINX), 1);            /* the other one is fine */
+    disconnect(fast.token, true);
+    close_stream(&slow);
+    close_stream(&fast);
 }
 END_TEST
 
@@ -566,8 +787,11 @@ START_TEST(two_thousand_streams_four_workers)
      * disconnect still answer (call() fails the test after 5 s). */
     enum { N = 2000 };
     static struct stream s[N];
-    for (int i = 0; i < N; i++)
-        open_stream(&s[i], i % 2 ? "/admin" : "/display/k", "admin", i % 3 ? NGINX : LIGHTTPD);
+    for (int i = 0; i < N; i++) {
+        char path[32];
+        snprintf(path, sizeof path, i % 2 ? "/admin" : "/display/k%d", i);
+        open_stream(&s[i], path, "admin", i % 3 ? NGINX : LIGHTTPD);
+    }
     ck_assert_uint_eq(server_stream_threads(srv), N);
     int64_t t0 = time_mono_ms();
     ck_assert_int_eq(stats_total(NGINX), N);
@@ -633,6 +857,14 @@ static Suite *server_suite(void)
     tcase_add_test(tc, stream_write_failure);
     tcase_add_test(tc, stream_many_with_few_threads);
     tcase_add_test(tc, stream_shutdown);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("liveness");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, acked_liveness);
+    tcase_add_test(tc, superseding_streams);
+    tcase_add_test(tc, admin_close_and_reasons);
+    tcase_add_test(tc, slow_consumer_dropped);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_add_checked_fixture(tc, setup_small, teardown);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "displays.h"
 #include "event.h"
 #include "options.h"
 #include "registry.h"
@@ -420,7 +421,7 @@ END_TEST
 
 static struct conn *mk(enum conn_type t, const char *name)
 {
-    struct conn *c = conn_create(t, name);
+    struct conn *c = conn_create(t, name, NULL, false);
     ck_assert_ptr_nonnull(c);
     return c;
 }
@@ -530,7 +531,9 @@ START_TEST(registry_snapshot_and_stats)
     struct registry *r = registry_create(100);
     struct conn *c[5];
     for (int i = 0; i < 5; i++) {
-        c[i] = mk(i < 2 ? CONN_ADMIN : CONN_DISPLAY, i < 2 ? "admin" : "lobby");
+        char name[16];
+        snprintf(name, sizeof name, i < 2 ? "admin" : "lobby%d", i);
+        c[i] = mk(i < 2 ? CONN_ADMIN : CONN_DISPLAY, name);
         registry_add(r, c[i]);
     }
     atomic_store(&c[1]->events_sent, 7);
@@ -541,7 +544,7 @@ START_TEST(registry_snapshot_and_stats)
     ck_assert_uint_eq(s.display_count, 3);
     ck_assert_str_eq(s.conns[0].public_id, c[0]->public_id);     /* oldest first */
     ck_assert_uint_eq(s.conns[1].events_sent, 7);
-    struct json_object *data = stats_render(&s, c[0]->connected_at_ms + 2000, 9);
+    struct json_object *data = stats_render(&s, c[0]->connected_at_ms + 2000, 9, 5000, NULL);
     const char *json = json_object_to_json_string(data);
     ck_assert_msg(strstr(json, c[0]->token) == NULL, "token leaked into stats");
     struct json_object *v;
@@ -570,6 +573,194 @@ START_TEST(registry_snapshot_and_stats)
 }
 END_TEST
 
+START_TEST(registry_superseding)
+{
+    struct registry *r = registry_create(10);
+    struct conn *a1 = conn_create(CONN_ADMIN, "alice", "tab1", true);
+    struct conn *a2 = conn_create(CONN_ADMIN, "alice", "tab1", true);
+    struct conn *b = conn_create(CONN_ADMIN, "bob", "tab1", false);   /* other user */
+    struct conn *n1 = conn_create(CONN_ADMIN, "alice", NULL, false);  /* no client id */
+    struct conn *n2 = conn_create(CONN_ADMIN, "alice", NULL, false);
+    struct conn *d1 = conn_create(CONN_DISPLAY, "lobby", "x", false);
+    struct conn *d2 = conn_create(CONN_DISPLAY, "lobby", "y", false); /* newest wins */
+    ck_assert_int_eq(registry_add(r, a1), 0);
+    ck_assert_int_eq(registry_add(r, b), 0);
+    ck_assert_int_eq(registry_add(r, n1), 0);
+    ck_assert_int_eq(registry_add(r, n2), 0);
+    ck_assert_int_eq(registry_add(r, d1), 0);
+    ck_assert_int_eq(registry_add(r, a2), 1);
+    ck_assert(!registry_contains(r, a1));
+    ck_assert_int_eq(a1->reason, CLOSE_SUPERSEDED);
+    bool closing;
+    drain(a1, &closing);
+    ck_assert(closing);
+    ck_assert_int_eq(registry_add(r, d2), 1);
+    ck_assert_int_eq(d1->reason, CLOSE_SUPERSEDED);
+    ck_assert_uint_eq(registry_count(r), 5);               /* a2 b n1 n2 d2 */
+
+    /* the closed log, newest first, with totals */
+    struct closed_info *log;
+    uint64_t totals[CLOSE_REASONS];
+    ck_assert_int_eq(registry_closed(r, &log, totals), 2);
+    ck_assert_str_eq(log[0].public_id, d1->public_id);
+    ck_assert_str_eq(log[1].public_id, a1->public_id);
+    ck_assert_str_eq(log[1].client, "tab1");
+    ck_assert_int_eq(log[1].reason, CLOSE_SUPERSEDED);
+    ck_assert_uint_eq(totals[CLOSE_SUPERSEDED], 2);
+    free(log);
+
+    /* admin close by public id */
+    ck_assert(registry_remove_public_id(r, b->public_id, CLOSE_ADMIN_CLOSED));
+    ck_assert(!registry_remove_public_id(r, b->public_id, CLOSE_ADMIN_CLOSED));
+    ck_assert_int_eq(b->reason, CLOSE_ADMIN_CLOSED);
+
+    /* acks: unknown token, unsent seq, a sent one */
+    ck_assert_int_eq(registry_ack(r, "00000000-0000-4000-8000-000000000000", 1), -2);
+    ck_assert_int_eq(registry_ack(r, a2->token, 1), -1);
+    ck_assert_uint_eq(conn_next_ping(a2, time_mono_ms()), 1);
+    ck_assert_uint_eq(conn_next_ping(a2, time_mono_ms()), 2);
+    ck_assert_int_ge(registry_ack(r, a2->token, 2), 0);
+    ck_assert_int_ge(registry_ack(r, a2->token, 1), 0);    /* late, still known */
+    ck_assert_int_eq(registry_ack(r, a2->token, 3), -1);
+    ck_assert_int_gt(atomic_load(&a2->last_ack_ms), 0);
+    for (int i = 0; i < CONN_PING_RING; i++)
+        conn_next_ping(a2, time_mono_ms());
+    ck_assert_int_eq(registry_ack(r, a2->token, 1), -1);   /* too old to know */
+
+    registry_remove_all(r, CLOSE_SHUTDOWN);
+    struct conn *all[] = { a1, a2, b, n1, n2, d1, d2 };
+    for (size_t i = 0; i < 7; i++)
+        conn_free(all[i]);
+    registry_free(r);
+}
+END_TEST
+
+START_TEST(registry_closed_ring)
+{
+    struct registry *r = registry_create(10);
+    char first[PUBLIC_ID_LEN + 1] = "", last[PUBLIC_ID_LEN + 1];
+    for (int i = 0; i < REGISTRY_CLOSED_MAX + 100; i++) {
+        struct conn *c = mk(CONN_ADMIN, "a");
+        registry_add(r, c);
+        registry_remove(r, c, i % 2 ? CLOSE_CLIENT_CLOSED : CLOSE_WRITE_FAILED);
+        if (i == 100)
+            memcpy(first, c->public_id, sizeof first);
+        memcpy(last, c->public_id, sizeof last);
+        conn_free(c);
+    }
+    struct closed_info *log;
+    uint64_t totals[CLOSE_REASONS];
+    ck_assert_int_eq(registry_closed(r, &log, totals), REGISTRY_CLOSED_MAX);
+    ck_assert_str_eq(log[0].public_id, last);
+    ck_assert_str_eq(log[REGISTRY_CLOSED_MAX - 1].public_id, first);
+    ck_assert_uint_eq(totals[CLOSE_CLIENT_CLOSED] + totals[CLOSE_WRITE_FAILED],
+                      REGISTRY_CLOSED_MAX + 100);
+    free(log);
+    registry_free(r);
+}
+END_TEST
+
+START_TEST(stats_stale_and_roster)
+{
+    struct registry *r = registry_create(10);
+    struct conn *fresh = conn_create(CONN_DISPLAY, "hall", NULL, true);
+    struct conn *plain = conn_create(CONN_DISPLAY, "lobby", NULL, false);
+    registry_add(r, fresh);
+    registry_add(r, plain);
+    struct registry_snapshot s;
+    registry_snapshot(r, &s);
+    int64_t t0 = fresh->connected_at_ms;
+    ck_assert(!stats_is_stale(&s.conns[0], t0 + 1999, 1000));
+    ck_assert(stats_is_stale(&s.conns[0], t0 + 2000, 1000));
+    ck_assert(!stats_is_stale(&s.conns[1], t0 + 60000, 1000));   /* never acks: not judged */
+
+    char path[] = "/tmp/sse-roster-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(write(fd, "lobby\nkitchen\nhall\n", 19) == 19);
+    close(fd);
+    char err[256];
+    struct displays *d = displays_load(path, err, sizeof err);
+    ck_assert_msg(d != NULL, "%s", err);
+    unlink(path);
+    struct json_object *data = stats_render(&s, t0 + 2500, 0, 1000, d);
+    struct json_object *roster, *v;
+    ck_assert(json_object_object_get_ex(data, "expected_displays", &roster));
+    ck_assert_uint_eq(json_object_array_length(roster), 3);
+    const char *want[][2] = { { "hall", "stale" }, { "kitchen", "missing" }, { "lobby", "connected" } };
+    for (int i = 0; i < 3; i++) {
+        struct json_object *o = json_object_array_get_idx(roster, i);
+        json_object_object_get_ex(o, "display", &v);
+        ck_assert_str_eq(json_object_get_string(v), want[i][0]);
+        json_object_object_get_ex(o, "state", &v);
+        ck_assert_str_eq(json_object_get_string(v), want[i][1]);
+    }
+    ck_assert(json_object_object_get_ex(data, "stale_connections", &v));
+    ck_assert_int_eq(json_object_get_int(v), 1);
+    ck_assert(json_object_object_get_ex(data, "closed_by_reason", &v));
+    ck_assert_int_eq(json_object_object_length(v), CLOSE_REASONS - 1);
+    json_object_put(data);
+    data = stats_render(&s, t0, 0, 1000, NULL);
+    ck_assert(!json_object_object_get_ex(data, "expected_displays", NULL));
+    json_object_put(data);
+    displays_free(d);
+    registry_snapshot_release(&s);
+    registry_remove_all(r, CLOSE_SHUTDOWN);
+    conn_free(fresh);
+    conn_free(plain);
+    registry_free(r);
+}
+END_TEST
+
+START_TEST(stream_queries)
+{
+    struct stream_query q;
+    const char *err;
+    ck_assert_int_eq(routes_stream_query(NULL, &q, &err), 0);
+    ck_assert(!q.ack);
+    ck_assert_str_eq(q.client, "");
+    ck_assert_int_eq(routes_stream_query("ack=1&client=tab-1.x&other=%zz", &q, &err), 0);
+    ck_assert(q.ack);
+    ck_assert_str_eq(q.client, "tab-1.x");
+    ck_assert_int_eq(routes_stream_query("client=a%2Db&ack=true&ack=0&lastEventId=42", &q, &err), 0);
+    ck_assert(!q.ack);
+    ck_assert_str_eq(q.client, "a-b");
+    ck_assert(q.has_last_event_id);
+    ck_assert_uint_eq(q.last_event_id, 42);
+    ck_assert_int_eq(routes_stream_query("&&x&=1&", &q, &err), 0);
+    const char *bad[] = { "ack=2", "ack=", "client=", "client=a%20b", "client=a%2", "client=%00",
+                          "lastEventId=x", "lastEventId=-1", "lastEventId=", "lastEventId=99999999999999999999999",
+                          "client=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err = NULL;
+        ck_assert_msg(routes_stream_query(bad[i], &q, &err) == -1, "accepted %s", bad[i]);
+        ck_assert_ptr_nonnull(err);
+    }
+}
+END_TEST
+
+START_TEST(body_ack)
+{
+    const char *id, *err;
+    unsigned long long seq;
+    struct json_object *o = parse_ok("{\"connection_id\":\"t\",\"seq\":7}");
+    ck_assert_int_eq(routes_ack_body(o, &id, &seq, &err), 0);
+    ck_assert_str_eq(id, "t");
+    ck_assert_uint_eq(seq, 7);
+    json_object_put(o);
+    const char *bad[] = { "{\"seq\":1}", "{\"connection_id\":\"t\"}",
+                          "{\"connection_id\":\"t\",\"seq\":0}",
+                          "{\"connection_id\":\"t\",\"seq\":-3}",
+                          "{\"connection_id\":\"t\",\"seq\":\"1\"}",
+                          "{\"connection_id\":\"t\",\"seq\":1.5}",
+                          "{\"connection_id\":\"t\",\"seq\":99999999999999999999}" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o = parse_ok(bad[i]);
+        ck_assert_msg(routes_ack_body(o, &id, &seq, &err) == -1, "accepted %s", bad[i]);
+        json_object_put(o);
+    }
+}
+END_TEST
+
 /* Many threads add, broadcast to, snapshot and remove at once; every
  * snapshot must agree with itself, and nothing may be lost or doubled. */
 #define RACE_THREADS 8
@@ -586,7 +777,9 @@ static void *race_main(void *arg)
     struct race *ra = arg;
     struct event *e = mkevent("race");
     for (int i = 0; i < RACE_ROUNDS; i++) {
-        struct conn *c = conn_create(ra->index % 2 ? CONN_ADMIN : CONN_DISPLAY, "u");
+        char name[16];
+        snprintf(name, sizeof name, "u%d", ra->index);   /* displays: newest wins */
+        struct conn *c = conn_create(ra->index % 2 ? CONN_ADMIN : CONN_DISPLAY, name, NULL, false);
         if (registry_add(ra->r, c) != 0)
             atomic_fetch_add(ra->bad, 1);
         registry_broadcast(ra->r, NULL, e);
@@ -714,6 +907,8 @@ static Suite *units_suite(void)
     tcase_add_test(tc, body_disconnect);
     tcase_add_test(tc, body_test_route);
     tcase_add_test(tc, body_publish);
+    tcase_add_test(tc, body_ack);
+    tcase_add_test(tc, stream_queries);
     suite_add_tcase(s, tc);
     tc = tcase_create("options");
     tcase_add_test(tc, options_defaults_and_errors);
@@ -724,6 +919,9 @@ static Suite *units_suite(void)
     tcase_add_test(tc, registry_slow_consumer);
     tcase_add_test(tc, registry_snapshot_and_stats);
     tcase_add_test(tc, registry_concurrency);
+    tcase_add_test(tc, registry_superseding);
+    tcase_add_test(tc, registry_closed_ring);
+    tcase_add_test(tc, stats_stale_and_roster);
     tcase_add_test(tc, conn_wakes_sleeper);
     suite_add_tcase(s, tc);
     return s;
