@@ -1,0 +1,1406 @@
+/* loadgen.c -- EventSource load generator for the sse-fcgi benchmark.
+ *
+ * DESIGN
+ * One controller process and P worker processes (fork).  Each worker owns a
+ * fixed slice of the clients and runs one epoll loop over them: non-blocking
+ * connect to 127.0.0.1:PORT, an HTTP/1.1 GET, then an incremental parser
+ * (status line, headers, chunked transfer coding, EventSource lines).  The
+ * per-client state and the latency samples live in one MAP_SHARED mapping
+ * made before fork(), so the controller reads results without copying; it
+ * sends commands ("connect", "abort", "churn", ...) over a socketpair per
+ * worker and waits for "ok".  The controller does the short HTTP requests
+ * (publish, stats, disconnect, nchan channel info) itself over blocking
+ * sockets, reads /proc/PID/{status,fd} of the servers, and prints one table
+ * and one "BENCH key=value ..." line per scenario.
+ *
+ * Clients past ~19,000 need more than one process (the per-process open-file
+ * limit); --procs 0 (the default) picks ceil(N / 9000).
+ *
+ * Timestamps: published events carry "t":<CLOCK_REALTIME ns> and "seq":<k> in
+ * their data; a worker records (receive time - t) per client and event.
+ * Everything else uses CLOCK_MONOTONIC.
+ *
+ * No dependencies beyond libc and pthreads (the publisher thread of the
+ * "routes" scenario). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_CAP 1024           /* one SSE or header line; longer ones are cut */
+#define TOKEN_CAP 40
+#define MAX_PROCS 16
+#define MAX_PIDS 16
+#define MAX_EVENTS_PUB 1000
+
+/* Client states. */
+enum {
+    CS_IDLE,                    /* no socket */
+    CS_CONNECTING,              /* connect() in progress */
+    CS_HEADERS,                 /* request sent, reading the response head */
+    CS_BODY,                    /* 200, reading the stream, not yet ready */
+    CS_READY,                   /* ready: `connected` seen (or headers, --ready headers) */
+    CS_CLOSED,                  /* the server ended the stream */
+    CS_FAILED,                  /* connect error or non-200 status */
+    CS_ABORTED,                 /* we closed it */
+};
+
+/* Body parser states (chunked transfer coding). */
+enum { CH_SIZE, CH_EXT, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_IDENTITY };
+
+/* Kinds of the SSE event being parsed. */
+enum { EV_OTHER, EV_CONNECTED, EV_PING };
+
+struct client {
+    int fd;
+    uint8_t state;
+    uint8_t chunked;
+    uint8_t chstate;
+    uint8_t ev_kind;
+    int status;
+    long chunk_left;
+    int64_t t_start;            /* connect() called, monotonic ns */
+    int64_t t_ready;
+    int64_t t_last;             /* last event or comment */
+    int64_t max_gap;
+    int64_t ev_t;               /* "t" of the event being parsed, or 0 */
+    int ev_seq;
+    uint32_t pings, events, comments;
+    int linelen;
+    char token[TOKEN_CAP];
+    char line[LINE_CAP];
+};
+
+/* Per-worker counters, written by one worker, read by the controller. */
+struct wstats {
+    atomic_long ready;          /* became ready (cumulative) */
+    atomic_long failed;         /* connect error or non-200 */
+    atomic_long status503;
+    atomic_long closed;         /* server ended a ready or pending stream */
+    atomic_long cycles;         /* churn: ready then aborted */
+    atomic_long live;           /* ready and open now */
+    atomic_long bad_seq;
+};
+
+struct shared {
+    atomic_long churn_target;   /* churn: stop reconnecting at this many cycles */
+    atomic_long churn_done;
+    struct wstats w[MAX_PROCS];
+};
+
+/* ---- options --------------------------------------------------------- */
+
+static struct {
+    const char *scenario;
+    const char *server;         /* label in the BENCH line */
+    int port;
+    const char *stream_path;
+    const char *pub_path;
+    const char *pub_kind;       /* sse | nchan */
+    const char *stats_path;
+    const char *count_key;
+    const char *disc_path;
+    const char *auth_b64;       /* Authorization: Basic ... or NULL */
+    int ready_on_headers;
+    int n;
+    int procs;
+    int inflight;
+    double hold_s;
+    int events;
+    double interval_ms;
+    double heartbeat_s;
+    long cycles;
+    int concurrency;
+    int abort_n;
+    int abort_rst;
+    double rate;                /* routes: events per second broadcast */
+    int samples;                /* routes: stats calls */
+    int disconnects;
+    double timeout_s;
+    const char *extra;          /* appended to the BENCH line */
+    int npids;
+    char *pid_label[MAX_PIDS];
+    int pid[MAX_PIDS];
+} opt = {
+    .scenario = "capacity", .server = "sse-fcgi", .port = 8080,
+    .stream_path = "/api/v1/events/admin",
+    .pub_path = "/api/v1/events/publish", .pub_kind = "sse",
+    .stats_path = "/api/v1/events/stats", .count_key = "\"total_connections\"",
+    .disc_path = "/api/v1/events/disconnect",
+    .n = 1000, .inflight = 256, .hold_s = 30, .events = 20, .interval_ms = 250,
+    .heartbeat_s = 5, .cycles = 20000, .concurrency = 100, .abort_n = 1000,
+    .abort_rst = 1, .rate = 10, .samples = 100, .disconnects = 200, .timeout_s = 120,
+    .extra = "",
+};
+
+static struct client *clients;
+static float *lat;              /* [n][events], ms; < 0: not received */
+static struct shared *sh;
+static int ctl_fd[MAX_PROCS];
+static int nprocs;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_ms(double ms)
+{
+    if (ms <= 0)
+        return;
+    long long ns = (long long)(ms * 1e6);
+    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "loadgen: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+/* ---- worker: one epoll loop over a slice of clients -------------------- */
+
+static int w_id, w_lo, w_hi, w_ep;
+static struct wstats *W;
+static struct sockaddr_in srv;
+static char request[1024];
+static size_t request_len;
+
+/* Pending connects, as a queue of client indices. */
+static int *pend;
+static int pend_head, pend_tail;
+static int inflight;
+static int churning;
+
+static void client_reset(struct client *c)
+{
+    c->fd = -1;
+    c->chunked = 0;
+    c->chstate = CH_SIZE;
+    c->chunk_left = 0;
+    c->status = 0;
+    c->linelen = 0;
+    c->ev_kind = EV_OTHER;
+    c->ev_t = 0;
+    c->ev_seq = -1;
+    c->t_ready = 0;
+}
+
+static void client_close(struct client *c, int rst, int newstate)
+{
+    if (c->fd >= 0) {
+        if (rst) {
+            struct linger l = { 1, 0 };
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        } else {
+            shutdown(c->fd, SHUT_WR);
+        }
+        close(c->fd);       /* also leaves the epoll set */
+    }
+    if (c->state == CS_READY)
+        atomic_fetch_sub(&W->live, 1);
+    if (c->state == CS_CONNECTING || c->state == CS_HEADERS || c->state == CS_BODY)
+        inflight--;
+    c->fd = -1;
+    c->state = (uint8_t)newstate;
+}
+
+static void start_connect(int i)
+{
+    struct client *c = &clients[i];
+    client_reset(c);
+    c->t_start = now_ns();
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        c->state = CS_FAILED;
+        atomic_fetch_add(&W->failed, 1);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->fd = fd;
+    c->state = CS_CONNECTING;
+    inflight++;
+    int rc = connect(fd, (struct sockaddr *)&srv, sizeof srv);
+    if (rc != 0 && errno != EINPROGRESS) {
+        client_close(c, 1, CS_FAILED);
+        atomic_fetch_add(&W->failed, 1);
+        return;
+    }
+    struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = (uint32_t)i };
+    epoll_ctl(w_ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void became_ready(int i, struct client *c)
+{
+    c->state = CS_READY;
+    inflight--;
+    c->t_ready = c->t_last = now_ns();
+    c->max_gap = 0;
+    atomic_fetch_add(&W->ready, 1);
+    atomic_fetch_add(&W->live, 1);
+    if (churning) {
+        client_close(c, 1, CS_ABORTED);
+        atomic_fetch_add(&W->cycles, 1);
+        if (atomic_fetch_add(&sh->churn_done, 1) + 1 < atomic_load(&sh->churn_target))
+            pend[pend_tail++ % (w_hi - w_lo + 1)] = i;
+    }
+}
+
+static void activity(struct client *c)
+{
+    int64_t t = now_ns();
+    if (c->state == CS_READY && t - c->t_last > c->max_gap)
+        c->max_gap = t - c->t_last;
+    c->t_last = t;
+}
+
+static long parse_num_after(const char *s, const char *key)
+{
+    const char *p = strstr(s, key);
+    if (!p)
+        return -1;
+    p += strlen(key);
+    while (*p && !isdigit((unsigned char)*p) && *p != '-')
+        p++;
+    return strtol(p, NULL, 10);
+}
+
+static int64_t parse_i64_after(const char *s, const char *key)
+{
+    const char *p = strstr(s, key);
+    if (!p)
+        return -1;
+    p += strlen(key);
+    while (*p && !isdigit((unsigned char)*p))
+        p++;
+    return strtoll(p, NULL, 10);
+}
+
+/* One complete SSE line (without the newline).  Returns -1 to close. */
+static int sse_line(int i, struct client *c, char *l, int len)
+{
+    l[len] = '\0';
+    if (len > 0 && l[len - 1] == '\r')
+        l[--len] = '\0';
+    if (len == 0) {                                 /* dispatch */
+        if (c->ev_kind == EV_CONNECTED) {
+            activity(c);
+            if (c->state == CS_BODY)
+                became_ready(i, c);
+        } else if (c->ev_kind == EV_PING) {
+            c->pings++;
+            activity(c);
+        } else if (c->ev_t > 0) {
+            c->events++;
+            activity(c);
+            if (c->ev_seq >= 0 && c->ev_seq < opt.events && lat) {
+                float *slot = &lat[(size_t)i * opt.events + c->ev_seq];
+                if (*slot < 0)
+                    *slot = (float)((double)(real_ns() - c->ev_t) / 1e6);
+            } else {
+                atomic_fetch_add(&W->bad_seq, 1);
+            }
+        } else {
+            activity(c);
+        }
+        c->ev_kind = EV_OTHER;
+        c->ev_t = 0;
+        c->ev_seq = -1;
+        return 0;
+    }
+    if (l[0] == ':') {                              /* comment: nchan's hello */
+        c->comments++;
+        activity(c);
+        return 0;
+    }
+    if (!strncmp(l, "event:", 6)) {
+        const char *v = l + 6 + (l[6] == ' ');
+        c->ev_kind = !strcmp(v, "connected") ? EV_CONNECTED
+                   : !strcmp(v, "ping") ? EV_PING : EV_OTHER;
+    } else if (!strncmp(l, "data:", 5)) {
+        const char *v = l + 5;
+        if (c->ev_kind == EV_CONNECTED) {
+            const char *p = strstr(v, "\"connection_id\":\"");
+            if (p) {
+                p += 17;
+                size_t k = 0;
+                while (p[k] && p[k] != '"' && k < TOKEN_CAP - 1) {
+                    c->token[k] = p[k];
+                    k++;
+                }
+                c->token[k] = '\0';
+            }
+        } else {
+            int64_t t = parse_i64_after(v, "\"t\":");
+            if (t > 0) {
+                c->ev_t = t;
+                c->ev_seq = (int)parse_num_after(v, "\"seq\":");
+            }
+        }
+    }
+    return 0;
+}
+
+/* A header line.  Returns -1 to close. */
+static int header_line(int i, struct client *c, char *l, int len)
+{
+    l[len] = '\0';
+    if (len > 0 && l[len - 1] == '\r')
+        l[--len] = '\0';
+    if (c->status == 0) {
+        if (strncmp(l, "HTTP/1.", 7) != 0)
+            return -1;
+        c->status = atoi(l + 9);
+        return 0;
+    }
+    if (len == 0) {
+        if (c->status != 200) {
+            if (c->status == 503)
+                atomic_fetch_add(&W->status503, 1);
+            return -1;
+        }
+        c->state = CS_BODY;
+        c->chstate = c->chunked ? CH_SIZE : CH_IDENTITY;
+        if (opt.ready_on_headers)
+            became_ready(i, c);
+        return 0;
+    }
+    if (!strncasecmp(l, "transfer-encoding:", 18) && strcasestr(l + 18, "chunked"))
+        c->chunked = 1;
+    return 0;
+}
+
+static int feed_line_byte(int i, struct client *c, char ch, int hdr)
+{
+    if (ch == '\n') {
+        int len = c->linelen;
+        c->linelen = 0;
+        return hdr ? header_line(i, c, c->line, len) : sse_line(i, c, c->line, len);
+    }
+    if (c->linelen < LINE_CAP - 1)
+        c->line[c->linelen++] = ch;
+    return 0;
+}
+
+/* Body bytes: undo the chunked coding, feed SSE lines. */
+static int feed_body(int i, struct client *c, const char *p, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        char ch = p[k];
+        switch (c->chstate) {
+        case CH_IDENTITY:
+            if (feed_line_byte(i, c, ch, 0) < 0)
+                return -1;
+            if (c->state != CS_BODY && c->state != CS_READY)
+                return 0;           /* churn aborted it */
+            break;
+        case CH_SIZE:
+            if (isxdigit((unsigned char)ch)) {
+                c->chunk_left = c->chunk_left * 16 +
+                    (isdigit((unsigned char)ch) ? ch - '0' : (tolower(ch) - 'a' + 10));
+            } else if (ch == '\n') {
+                if (c->chunk_left == 0)
+                    return -1;      /* last chunk: the stream ended */
+                c->chstate = CH_DATA;
+            } else {
+                c->chstate = CH_EXT;
+            }
+            break;
+        case CH_EXT:
+            if (ch == '\n') {
+                if (c->chunk_left == 0)
+                    return -1;
+                c->chstate = CH_DATA;
+            }
+            break;
+        case CH_DATA: {
+            size_t take = n - k;
+            if ((long)take > c->chunk_left)
+                take = (size_t)c->chunk_left;
+            for (size_t j = 0; j < take; j++) {
+                if (feed_line_byte(i, c, p[k + j], 0) < 0)
+                    return -1;
+                if (c->state != CS_BODY && c->state != CS_READY)
+                    return 0;
+            }
+            c->chunk_left -= (long)take;
+            k += take - 1;
+            if (c->chunk_left == 0)
+                c->chstate = CH_DATA_CR;
+            break;
+        }
+        case CH_DATA_CR:
+            c->chstate = ch == '\r' ? CH_DATA_LF : CH_SIZE;
+            if (ch == '\n')
+                c->chstate = CH_SIZE;
+            break;
+        case CH_DATA_LF:
+            c->chstate = CH_SIZE;
+            break;
+        }
+    }
+    return 0;
+}
+
+static void on_event(int i, uint32_t evs)
+{
+    static char buf[65536];
+    struct client *c = &clients[i];
+    if (c->fd < 0)
+        return;
+    if (c->state == CS_CONNECTING) {
+        int err = 0;
+        socklen_t sl = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl);
+        if (err || (evs & (EPOLLERR | EPOLLHUP))) {
+            client_close(c, 1, CS_FAILED);
+            atomic_fetch_add(&W->failed, 1);
+            return;
+        }
+        if (send(c->fd, request, request_len, MSG_NOSIGNAL) != (ssize_t)request_len) {
+            client_close(c, 1, CS_FAILED);
+            atomic_fetch_add(&W->failed, 1);
+            return;
+        }
+        c->state = CS_HEADERS;
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u32 = (uint32_t)i };
+        epoll_ctl(w_ep, EPOLL_CTL_MOD, c->fd, &ev);
+        return;
+    }
+    ssize_t r = read(c->fd, buf, sizeof buf);
+    if (r <= 0) {
+        if (r < 0 && errno == EAGAIN)
+            return;
+        int was = c->state;
+        client_close(c, 0, was == CS_HEADERS ? CS_FAILED : CS_CLOSED);
+        atomic_fetch_add(was == CS_HEADERS ? &W->failed : &W->closed, 1);
+        return;
+    }
+    size_t k = 0;
+    if (c->state == CS_HEADERS) {
+        for (; k < (size_t)r && c->state == CS_HEADERS; k++) {
+            if (feed_line_byte(i, c, buf[k], 1) < 0) {
+                client_close(c, 1, CS_FAILED);
+                atomic_fetch_add(&W->failed, 1);
+                return;
+            }
+        }
+        if (c->state != CS_BODY && c->state != CS_READY)
+            return;
+    }
+    if (k < (size_t)r && feed_body(i, c, buf + k, (size_t)r - k) < 0) {
+        int was = c->state;
+        client_close(c, 0, CS_CLOSED);
+        atomic_fetch_add(was == CS_BODY ? &W->failed : &W->closed, 1);
+    }
+}
+
+static void pump_connects(void)
+{
+    int cap = w_hi - w_lo + 1;
+    while (pend_head != pend_tail && inflight < opt.inflight) {
+        if (churning && atomic_load(&sh->churn_done) + inflight >= atomic_load(&sh->churn_target))
+            break;
+        start_connect(pend[pend_head++ % cap]);
+    }
+}
+
+static void w_reply(const char *s)
+{
+    if (write(ctl_fd[w_id], s, strlen(s)) < 0)
+        _exit(1);
+}
+
+/* Commands: "connect LO HI", "abort LO HI rst|fin", "churn LO HI",
+ * "resetgap", "closeall", "quit".  Index ranges are global; each worker
+ * takes the part inside its own slice. */
+static int w_command(char *line)
+{
+    char cmd[32], mode[8] = "";
+    int lo = 0, hi = 0;
+    int n = sscanf(line, "%31s %d %d %7s", cmd, &lo, &hi, mode);
+    if (n < 1)
+        return 0;
+    if (lo < w_lo)
+        lo = w_lo;
+    if (hi > w_hi)
+        hi = w_hi;
+    int cap = w_hi - w_lo + 1;
+    if (!strcmp(cmd, "connect") || !strcmp(cmd, "churn")) {
+        churning = !strcmp(cmd, "churn");
+        for (int i = lo; i < hi; i++)
+            if (clients[i].fd < 0)
+                pend[pend_tail++ % cap] = i;
+        pump_connects();
+    } else if (!strcmp(cmd, "abort")) {
+        int rst = strcmp(mode, "fin") != 0;
+        for (int i = lo; i < hi; i++)
+            if (clients[i].fd >= 0)
+                client_close(&clients[i], rst, CS_ABORTED);
+    } else if (!strcmp(cmd, "resetgap")) {
+        int64_t t = now_ns();
+        for (int i = w_lo; i < w_hi; i++) {
+            clients[i].t_last = t;
+            clients[i].max_gap = 0;
+        }
+    } else if (!strcmp(cmd, "closeall")) {
+        churning = 0;
+        pend_head = pend_tail = 0;
+        for (int i = w_lo; i < w_hi; i++)
+            if (clients[i].fd >= 0)
+                client_close(&clients[i], 1, CS_ABORTED);
+    } else if (!strcmp(cmd, "quit")) {
+        return -1;
+    }
+    w_reply("ok\n");
+    return 0;
+}
+
+static void worker_main(void)
+{
+    W = &sh->w[w_id];
+    pend = calloc((size_t)(w_hi - w_lo + 1), sizeof *pend);
+    w_ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+    epoll_ctl(w_ep, EPOLL_CTL_ADD, ctl_fd[w_id], &ev);
+    struct epoll_event evs[1024];
+    char cbuf[4096];
+    size_t clen = 0;
+    for (;;) {
+        int n = epoll_wait(w_ep, evs, 1024, 20);
+        for (int k = 0; k < n; k++) {
+            uint32_t i = evs[k].data.u32;
+            if (i != UINT32_MAX) {
+                on_event((int)i, evs[k].events);
+                continue;
+            }
+            ssize_t r = read(ctl_fd[w_id], cbuf + clen, sizeof cbuf - clen - 1);
+            if (r <= 0)
+                _exit(0);
+            clen += (size_t)r;
+            char *nl;
+            while ((nl = memchr(cbuf, '\n', clen))) {
+                *nl = '\0';
+                if (w_command(cbuf) < 0)
+                    _exit(0);
+                size_t used = (size_t)(nl - cbuf) + 1;
+                memmove(cbuf, nl + 1, clen - used);
+                clen -= used;
+            }
+        }
+        pump_connects();
+    }
+}
+
+/* ---- controller ------------------------------------------------------- */
+
+static void ctl_send(const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    strcat(line, "\n");
+    for (int p = 0; p < nprocs; p++)
+        if (write(ctl_fd[p], line, strlen(line)) < 0)
+            die("worker %d gone", p);
+    for (int p = 0; p < nprocs; p++) {
+        char b[8];
+        size_t got = 0;
+        while (got < 3) {
+            ssize_t r = read(ctl_fd[p], b + got, 3 - got);
+            if (r <= 0)
+                die("worker %d gone", p);
+            got += (size_t)r;
+        }
+    }
+}
+
+static long sum_stat(size_t off)
+{
+    long s = 0;
+    for (int p = 0; p < nprocs; p++)
+        s += atomic_load((atomic_long *)((char *)&sh->w[p] + off));
+    return s;
+}
+#define SUM(field) sum_stat(offsetof(struct wstats, field))
+
+/* Blocking HTTP request to 127.0.0.1:port with Connection: close.  Returns
+ * the status (or -1) and the body (dechunked) in *body (caller frees). */
+static int http(const char *method, const char *path, const char *ctype,
+                const char *body, char **out, size_t *outlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct timeval tv = { 30, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&srv, sizeof srv) != 0) {
+        close(fd);
+        return -1;
+    }
+    char head[1024];
+    size_t blen = body ? strlen(body) : 0;
+    int hl = snprintf(head, sizeof head,
+                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                      "Accept: application/json, text/json\r\n%s%s%s"
+                      "%s%s%s"
+                      "Content-Length: %zu\r\n\r\n",
+                      method, path,
+                      opt.auth_b64 ? "Authorization: Basic " : "",
+                      opt.auth_b64 ? opt.auth_b64 : "", opt.auth_b64 ? "\r\n" : "",
+                      ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+                      blen);
+    struct iovec iov[2] = { { head, (size_t)hl }, { (void *)body, blen } };
+    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = body ? 2 : 1 };
+    if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)(hl + (int)blen)) {
+        close(fd);
+        return -1;
+    }
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    int status = -1;
+    if (len > 12 && !strncmp(buf, "HTTP/1.", 7))
+        status = atoi(buf + 9);
+    char *b = strstr(buf, "\r\n\r\n");
+    if (!b) {
+        free(buf);
+        return -1;
+    }
+    *b = '\0';
+    int chunked = strcasestr(buf, "transfer-encoding: chunked") != NULL;
+    b += 4;
+    size_t bl = len - (size_t)(b - buf);
+    char *res = malloc(bl + 1);
+    size_t rl = 0;
+    if (chunked) {
+        char *p = b, *end = b + bl;
+        while (p < end) {
+            long sz = strtol(p, NULL, 16);
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl || sz <= 0)
+                break;
+            p = nl + 1;
+            if (p + sz > end)
+                sz = end - p;
+            memcpy(res + rl, p, (size_t)sz);
+            rl += (size_t)sz;
+            p += sz + 2;
+        }
+    } else {
+        memcpy(res, b, bl);
+        rl = bl;
+    }
+    res[rl] = '\0';
+    free(buf);
+    *out = res;
+    *outlen = rl;
+    return status;
+}
+
+/* The server's count of live streams, or -1. */
+static long server_count(double *ms)
+{
+    char *body;
+    size_t bl;
+    int64_t t0 = now_ns();
+    int st = http("GET", opt.stats_path, NULL, NULL, &body, &bl);
+    if (ms)
+        *ms = (double)(now_ns() - t0) / 1e6;
+    long n = -1;
+    if (st == 200 && body)
+        n = parse_num_after(body, opt.count_key);
+    else if (st == 404 && !strcmp(opt.pub_kind, "nchan"))
+        n = 0;                  /* nchan: a channel with no subscribers is gone */
+    free(body);
+    return n;
+}
+
+static int publish(int seq, double *ms)
+{
+    char data[256], body[512];
+    snprintf(data, sizeof data, "{\"t\":%lld,\"seq\":%d}", (long long)real_ns(), seq);
+    const char *b = data, *ct = "text/plain";
+    if (!strcmp(opt.pub_kind, "sse")) {
+        snprintf(body, sizeof body, "{\"event\":\"bench\",\"target\":\"all\",\"data\":%s}", data);
+        b = body;
+        ct = "application/json";
+    }
+    int64_t t0 = now_ns();
+    char *out;
+    size_t ol;
+    int st = http("POST", opt.pub_path, ct, b, &out, &ol);
+    if (ms)
+        *ms = (double)(now_ns() - t0) / 1e6;
+    free(out);
+    return st;
+}
+
+/* /proc readings. */
+struct procsample {
+    long rss_kib, threads, fds;
+};
+
+static struct procsample proc_read(int pid)
+{
+    struct procsample s = { -1, -1, -1 };
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        while (fgets(line, sizeof line, f)) {
+            if (!strncmp(line, "VmRSS:", 6))
+                s.rss_kib = atol(line + 6);
+            else if (!strncmp(line, "Threads:", 8))
+                s.threads = atol(line + 8);
+        }
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    DIR *d = opendir(path);
+    if (d) {
+        long n = 0;
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (e->d_name[0] != '.')
+                n++;
+        closedir(d);
+        s.fds = n;
+    }
+    return s;
+}
+
+/* Sums the samples of the pids whose label starts with prefix. */
+static struct procsample proc_sum(const char *prefix)
+{
+    struct procsample t = { 0, 0, 0 };
+    for (int k = 0; k < opt.npids; k++) {
+        if (strncmp(opt.pid_label[k], prefix, strlen(prefix)) != 0)
+            continue;
+        struct procsample s = proc_read(opt.pid[k]);
+        if (s.rss_kib >= 0) {
+            t.rss_kib += s.rss_kib;
+            t.threads += s.threads;
+            t.fds += s.fds;
+        }
+    }
+    return t;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+    if (n == 0)
+        return -1;
+    size_t k = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+    return v[k < n ? k : n - 1];
+}
+
+/* Starts connecting clients [lo,hi) and waits until each is ready or has
+ * failed, or the timeout.  Returns seconds until the last one was ready. */
+static double connect_all(int lo, int hi, long *ready_out)
+{
+    long r0 = SUM(ready), f0 = SUM(failed);
+    int64_t t0 = now_ns();
+    ctl_send("connect %d %d", lo, hi);
+    long want = hi - lo, last = -1;
+    int64_t last_change = now_ns();
+    for (;;) {
+        long r = SUM(ready) - r0, f = SUM(failed) - f0;
+        if (r + f >= want)
+            break;
+        if (r + f != last) {
+            last = r + f;
+            last_change = now_ns();
+        }
+        if ((now_ns() - t0) / 1e9 > opt.timeout_s || (now_ns() - last_change) / 1e9 > 20) {
+            fprintf(stderr, "loadgen: connect timeout: %ld ready, %ld failed of %ld\n", r, f, want);
+            break;
+        }
+        sleep_ms(5);
+    }
+    int64_t tlast = 0;
+    for (int i = lo; i < hi; i++)
+        if (clients[i].t_ready > tlast)
+            tlast = clients[i].t_ready;
+    *ready_out = SUM(ready) - r0;
+    return tlast ? (double)(tlast - t0) / 1e9 : -1;
+}
+
+/* Waits until the server's count satisfies cmp (0: ==, -1: <=) target.
+ * Returns ms from t0 until the response that first showed it, or -1. */
+static double wait_count(long target, int64_t t0, double timeout_s, long *seen, int *polls)
+{
+    *polls = 0;
+    for (;;) {
+        long n = server_count(NULL);
+        (*polls)++;
+        *seen = n;
+        int64_t t = now_ns();
+        if (n >= 0 && n <= target)
+            return (double)(t - t0) / 1e6;
+        if ((double)(t - t0) / 1e9 > timeout_s)
+            return -1;
+        sleep_ms(1);
+    }
+}
+
+static void print_proc(const char *when, struct procsample r, struct procsample g)
+{
+    printf("  %-18s responder rss %7ld KiB threads %6ld fds %6ld | nginx rss %7ld KiB fds %6ld\n",
+           when, r.rss_kib, r.threads, r.fds, g.rss_kib, g.fds);
+}
+
+static void scen_capacity(void)
+{
+    int n = opt.n;
+    struct procsample r0 = proc_sum("responder"), g0 = proc_sum("nginx");
+    long ready;
+    double all_s = connect_all(0, n, &ready);
+    double *ct = malloc(sizeof(double) * (size_t)n);
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        if (clients[i].t_ready)
+            ct[k++] = (double)(clients[i].t_ready - clients[i].t_start) / 1e6;
+    qsort(ct, k, sizeof *ct, cmp_double);
+    sleep_ms(500);
+    struct procsample r1 = proc_sum("responder"), g1 = proc_sum("nginx");
+    ctl_send("resetgap");
+    long closed0 = SUM(closed);
+    struct procsample rmax = r1, gmax = g1;
+    int64_t end = now_ns() + (int64_t)(opt.hold_s * 1e9);
+    while (now_ns() < end) {
+        sleep_ms(1000);
+        struct procsample r = proc_sum("responder"), g = proc_sum("nginx");
+        if (r.rss_kib > rmax.rss_kib)
+            rmax = r;
+        if (g.rss_kib > gmax.rss_kib)
+            gmax = g;
+    }
+    int64_t t = now_ns();
+    double *gaps = malloc(sizeof(double) * (size_t)n);
+    size_t ng = 0;
+    long late = 0, noping = 0;
+    for (int i = 0; i < n; i++) {
+        struct client *c = &clients[i];
+        if (c->state != CS_READY)
+            continue;
+        int64_t g = c->max_gap;
+        if (t - c->t_last > g)
+            g = t - c->t_last;
+        gaps[ng++] = (double)g / 1e9;
+        if ((double)g / 1e9 > opt.heartbeat_s + 1.0)
+            late++;
+        if (c->pings == 0)
+            noping++;
+    }
+    qsort(gaps, ng, sizeof *gaps, cmp_double);
+    long live = SUM(live);
+    long cnt = server_count(NULL);
+    struct procsample r2 = proc_sum("responder"), g2 = proc_sum("nginx");
+    double per_r = ready ? (double)(r1.rss_kib - r0.rss_kib) / (double)ready : 0;
+    double per_g = ready ? (double)(g1.rss_kib - g0.rss_kib) / (double)ready : 0;
+    double per_rend = ready ? (double)(r2.rss_kib - r0.rss_kib) / (double)ready : 0;
+    printf("== capacity: %s, %d streams, hold %.0f s, heartbeat %.1f s\n",
+           opt.server, n, opt.hold_s, opt.heartbeat_s);
+    printf("  ready %ld, failed %ld (503: %ld), closed by server during hold %ld, live at end %ld, server count %ld\n",
+           ready, SUM(failed), SUM(status503), SUM(closed) - closed0, live, cnt);
+    printf("  connect ms p50 %.1f p99 %.1f max %.1f; all ready after %.2f s\n",
+           pct(ct, k, 50), pct(ct, k, 99), pct(ct, k, 100), all_s);
+    printf("  largest gap between events s: p50 %.2f p99 %.2f max %.2f; late (> hb+1 s) %ld; no ping %ld\n",
+           pct(gaps, ng, 50), pct(gaps, ng, 99), pct(gaps, ng, 100), late, noping);
+    print_proc("baseline", r0, g0);
+    print_proc("all connected", r1, g1);
+    print_proc("end of hold", r2, g2);
+    print_proc("peak rss", rmax, gmax);
+    printf("  per stream: responder %.2f KiB (end of hold %.2f), nginx %.2f KiB, responder threads %.3f, fds %.3f\n",
+           per_r, per_rend, per_g, ready ? (double)(r1.threads - r0.threads) / (double)ready : 0,
+           ready ? (double)(r1.fds - r0.fds) / (double)ready : 0);
+    printf("BENCH scenario=capacity server=%s n=%d ready=%ld failed=%ld live_end=%ld "
+           "connect_p50_ms=%.1f connect_p99_ms=%.1f all_ready_s=%.2f gap_p99_s=%.2f gap_max_s=%.2f late=%ld "
+           "resp_rss_kib=%ld resp_kib_per_stream=%.2f resp_kib_per_stream_end=%.2f resp_threads=%ld resp_fds=%ld "
+           "nginx_rss_kib=%ld nginx_kib_per_stream=%.2f total_kib_per_stream=%.2f%s\n",
+           opt.server, n, ready, SUM(failed), live, pct(ct, k, 50), pct(ct, k, 99), all_s,
+           pct(gaps, ng, 99), pct(gaps, ng, 100), late, r1.rss_kib, per_r, per_rend, r1.threads,
+           r1.fds, g1.rss_kib, per_g, per_r + per_g, opt.extra);
+    free(ct);
+    free(gaps);
+    ctl_send("closeall");
+}
+
+static void scen_fanout(void)
+{
+    int n = opt.n, E = opt.events;
+    long ready;
+    double all_s = connect_all(0, n, &ready);
+    sleep_ms(1000);
+    double *pubms = calloc((size_t)E, sizeof(double));
+    int pubfail = 0;
+    for (int e = 0; e < E; e++) {
+        if (publish(e, &pubms[e]) != 200 && !(strcmp(opt.pub_kind, "nchan") == 0))
+            pubfail++;
+        sleep_ms(opt.interval_ms);
+    }
+    /* Wait for stragglers: until every ready client has every event, 10 s at most. */
+    int64_t end = now_ns() + 10 * (int64_t)1e9;
+    size_t want = 0, got = 0;
+    double *all = malloc(sizeof(double) * (size_t)n * (size_t)E);
+    do {
+        want = got = 0;
+        for (int i = 0; i < n; i++) {
+            if (clients[i].state != CS_READY)
+                continue;
+            for (int e = 0; e < E; e++) {
+                want++;
+                if (lat[(size_t)i * E + e] >= 0)
+                    got++;
+            }
+        }
+        if (got >= want)
+            break;
+        sleep_ms(50);
+    } while (now_ns() < end);
+    size_t k = 0;
+    double *last = calloc((size_t)E, sizeof(double));
+    for (int i = 0; i < n; i++)
+        for (int e = 0; e < E; e++) {
+            float v = lat[(size_t)i * E + e];
+            if (v >= 0) {
+                all[k++] = v;
+                if (v > last[e])
+                    last[e] = v;
+            }
+        }
+    qsort(all, k, sizeof *all, cmp_double);
+    qsort(last, (size_t)E, sizeof *last, cmp_double);
+    qsort(pubms, (size_t)E, sizeof *pubms, cmp_double);
+    printf("== fanout: %s, %d streams (%ld ready in %.2f s), %d events %.0f ms apart\n",
+           opt.server, n, ready, all_s, E, opt.interval_ms);
+    printf("  deliveries %zu of %zu expected (missing %zu); publish request ms p50 %.1f max %.1f; failed publishes %d\n",
+           k, want, want - got, pct(pubms, (size_t)E, 50), pct(pubms, (size_t)E, 100), pubfail);
+    printf("  delivery latency ms (all deliveries): p50 %.2f p90 %.2f p99 %.2f max %.2f\n",
+           pct(all, k, 50), pct(all, k, 90), pct(all, k, 99), pct(all, k, 100));
+    printf("  latency to the last client per event ms: p50 %.2f max %.2f\n",
+           pct(last, (size_t)E, 50), pct(last, (size_t)E, 100));
+    printf("BENCH scenario=fanout server=%s n=%d ready=%ld events=%d missing=%zu p50_ms=%.2f p99_ms=%.2f "
+           "max_ms=%.2f last_p50_ms=%.2f last_max_ms=%.2f publish_p50_ms=%.2f%s\n",
+           opt.server, n, ready, E, want - got, pct(all, k, 50), pct(all, k, 99), pct(all, k, 100),
+           pct(last, (size_t)E, 50), pct(last, (size_t)E, 100), pct(pubms, (size_t)E, 50), opt.extra);
+    free(all);
+    free(last);
+    free(pubms);
+    ctl_send("closeall");
+}
+
+static void scen_detect(void)
+{
+    int n = opt.n, a = opt.abort_n;
+    long ready, seen;
+    int polls;
+    double all_s = connect_all(0, n, &ready);
+    double settle = wait_count(-1, now_ns(), 0, &seen, &polls);   /* one read */
+    (void)settle;
+    /* Wait until the server counts all of them (nchan updates lazily). */
+    int64_t t0 = now_ns();
+    while (seen < ready && (now_ns() - t0) / 1e9 < 10) {
+        sleep_ms(20);
+        seen = server_count(NULL);
+    }
+    long before = seen;
+    int64_t ta = now_ns();
+    ctl_send("abort 0 %d %s", a, opt.abort_rst ? "rst" : "fin");
+    double abort_ms = (double)(now_ns() - ta) / 1e6;
+    double det = wait_count(before - a, ta, 30, &seen, &polls);
+    double stat_ms;
+    long after = server_count(&stat_ms);
+    printf("== detection: %s, %d streams (%ld ready in %.2f s), abort %d with %s\n",
+           opt.server, n, ready, all_s, a, opt.abort_rst ? "RST" : "FIN");
+    printf("  count before %ld; aborts took %.1f ms; count <= %ld after %.1f ms (%d polls); now %ld (one read %.1f ms)\n",
+           before, abort_ms, before - a, det, polls, after, stat_ms);
+    printf("BENCH scenario=detect server=%s n=%d abort=%d mode=%s before=%ld detect_ms=%.1f abort_ms=%.1f polls=%d after=%ld%s\n",
+           opt.server, n, a, opt.abort_rst ? "rst" : "fin", before, det, abort_ms, polls, after,
+           opt.extra);
+    ctl_send("closeall");
+}
+
+static void scen_churn(void)
+{
+    int n = opt.concurrency;
+    sleep_ms(300);
+    struct procsample r0 = proc_sum("responder"), g0 = proc_sum("nginx");
+    atomic_store(&sh->churn_target, opt.cycles);
+    atomic_store(&sh->churn_done, 0);
+    long f0 = SUM(failed);
+    int64_t t0 = now_ns();
+    ctl_send("churn 0 %d", n);
+    struct procsample rmax = r0;
+    long last = -1;
+    int64_t last_change = now_ns();
+    while (atomic_load(&sh->churn_done) < opt.cycles) {
+        sleep_ms(250);
+        struct procsample r = proc_sum("responder");
+        if (r.rss_kib > rmax.rss_kib)
+            rmax = r;
+        long d = atomic_load(&sh->churn_done) + SUM(failed);
+        if (d != last) {
+            last = d;
+            last_change = now_ns();
+        } else if ((now_ns() - last_change) / 1e9 > 10) {
+            fprintf(stderr, "loadgen: churn stalled at %ld cycles\n", (long)atomic_load(&sh->churn_done));
+            break;
+        }
+    }
+    double secs = (double)(now_ns() - t0) / 1e9;
+    long done = atomic_load(&sh->churn_done);
+    ctl_send("closeall");
+    long seen;
+    int polls;
+    int64_t tz = now_ns();
+    double zero_ms = wait_count(0, tz, 30, &seen, &polls);
+    sleep_ms(2000);
+    struct procsample r1 = proc_sum("responder"), g1 = proc_sum("nginx");
+    double rss_pct = r0.rss_kib ? 100.0 * (double)(r1.rss_kib - r0.rss_kib) / (double)r0.rss_kib : 0;
+    printf("== churn: %s, %ld connect/abort (RST) cycles, %d at a time\n", opt.server, done, n);
+    printf("  %.1f s, %.0f cycles/s, failed %ld; server count 0 after %.1f ms (now %ld)\n",
+           secs, (double)done / secs, SUM(failed) - f0, zero_ms, seen);
+    print_proc("baseline", r0, g0);
+    print_proc("after (2 s)", r1, g1);
+    printf("  responder peak rss %ld KiB; after - baseline: rss %+ld KiB (%+.1f%%), threads %+ld, fds %+ld\n",
+           rmax.rss_kib, r1.rss_kib - r0.rss_kib, rss_pct, r1.threads - r0.threads, r1.fds - r0.fds);
+    printf("BENCH scenario=churn server=%s cycles=%ld concurrency=%d secs=%.2f cycles_per_s=%.0f failed=%ld "
+           "count_after=%ld zero_ms=%.1f rss_base_kib=%ld rss_peak_kib=%ld rss_after_kib=%ld rss_growth_pct=%.1f "
+           "fds_base=%ld fds_after=%ld threads_base=%ld threads_after=%ld nginx_rss_base_kib=%ld nginx_rss_after_kib=%ld%s\n",
+           opt.server, done, n, secs, (double)done / secs, SUM(failed) - f0, seen, zero_ms,
+           r0.rss_kib, rmax.rss_kib, r1.rss_kib, rss_pct, r0.fds, r1.fds, r0.threads, r1.threads,
+           g0.rss_kib, g1.rss_kib, opt.extra);
+}
+
+static atomic_int pub_stop;
+static atomic_long pub_count;
+
+static void *publisher(void *arg)
+{
+    (void)arg;
+    int seq = 0;
+    while (!atomic_load(&pub_stop)) {
+        publish(seq++ % (opt.events > 0 ? opt.events : 1), NULL);
+        atomic_fetch_add(&pub_count, 1);
+        sleep_ms(1000.0 / opt.rate);
+    }
+    return NULL;
+}
+
+static void scen_routes(void)
+{
+    int n = opt.n;
+    long ready;
+    double all_s = connect_all(0, n, &ready);
+    sleep_ms(500);
+    pthread_t th;
+    int have_pub = opt.rate > 0;
+    int64_t tp = now_ns();
+    if (have_pub)
+        pthread_create(&th, NULL, publisher, NULL);
+    double *st = calloc((size_t)opt.samples, sizeof(double));
+    size_t ns = 0, bytes = 0;
+    for (int k = 0; k < opt.samples; k++) {
+        char *body;
+        size_t bl;
+        int64_t t0 = now_ns();
+        int s = http("GET", opt.stats_path, NULL, NULL, &body, &bl);
+        if (s == 200) {
+            st[ns++] = (double)(now_ns() - t0) / 1e6;
+            bytes = bl;
+        }
+        free(body);
+    }
+    double *dt = calloc((size_t)opt.disconnects + 1, sizeof(double));
+    size_t nd = 0, ok = 0;
+    if (opt.disconnects > 0 && opt.disc_path[0]) {
+        for (int i = 0; i < n && (int)nd < opt.disconnects; i++) {
+            if (clients[i].state != CS_READY || !clients[i].token[0])
+                continue;
+            char body[128], *out;
+            size_t ol;
+            snprintf(body, sizeof body, "{\"connection_id\":\"%s\"}", clients[i].token);
+            int64_t t0 = now_ns();
+            int s = http("POST", opt.disc_path, "text/plain", body, &out, &ol);
+            dt[nd++] = (double)(now_ns() - t0) / 1e6;
+            if (s == 200 && out && strstr(out, "\"disconnected\":true"))
+                ok++;
+            free(out);
+        }
+    }
+    if (have_pub) {
+        atomic_store(&pub_stop, 1);
+        pthread_join(th, NULL);
+    }
+    double pub_rate = (double)atomic_load(&pub_count) / ((double)(now_ns() - tp) / 1e9);
+    qsort(st, ns, sizeof *st, cmp_double);
+    qsort(dt, nd, sizeof *dt, cmp_double);
+    printf("== short routes under load: %s, %d streams held (%ld ready in %.2f s), broadcasting %.1f events/s\n",
+           opt.server, n, ready, all_s, pub_rate);
+    printf("  stats   %3zu calls: ms p50 %.2f p99 %.2f max %.2f (body %zu bytes)\n",
+           ns, pct(st, ns, 50), pct(st, ns, 99), pct(st, ns, 100), bytes);
+    if (nd)
+        printf("  disconnect %3zu calls (%zu disconnected:true): ms p50 %.2f p99 %.2f max %.2f\n",
+               nd, ok, pct(dt, nd, 50), pct(dt, nd, 99), pct(dt, nd, 100));
+    printf("BENCH scenario=routes server=%s n=%d ready=%ld rate=%.1f stats_calls=%zu stats_p50_ms=%.2f "
+           "stats_p99_ms=%.2f stats_max_ms=%.2f stats_bytes=%zu disconnect_calls=%zu disconnect_ok=%zu "
+           "disconnect_p50_ms=%.2f disconnect_p99_ms=%.2f%s\n",
+           opt.server, n, ready, pub_rate, ns, pct(st, ns, 50), pct(st, ns, 99), pct(st, ns, 100),
+           bytes, nd, ok, nd ? pct(dt, nd, 50) : -1, nd ? pct(dt, nd, 99) : -1, opt.extra);
+    free(st);
+    free(dt);
+    ctl_send("closeall");
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static char *b64(const char *s)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s);
+    char *o = malloc(4 * ((n + 2) / 3) + 1), *p = o;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)s[i] << 16;
+        if (i + 1 < n) v |= (unsigned char)s[i + 1] << 8;
+        if (i + 2 < n) v |= (unsigned char)s[i + 2];
+        *p++ = t[(v >> 18) & 63];
+        *p++ = t[(v >> 12) & 63];
+        *p++ = i + 1 < n ? t[(v >> 6) & 63] : '=';
+        *p++ = i + 2 < n ? t[v & 63] : '=';
+    }
+    *p = '\0';
+    return o;
+}
+
+static void usage(void)
+{
+    puts("Usage: loadgen --scenario capacity|fanout|detect|churn|routes [OPTION]...\n"
+         "EventSource load generator: N clients over HTTP/1.1 to 127.0.0.1:PORT.\n\n"
+         "  --port N            server port (8080)\n"
+         "  --server NAME       label for the BENCH line (sse-fcgi)\n"
+         "  --n N               clients (1000)\n"
+         "  --procs P           worker processes (0: ceil(N/9000))\n"
+         "  --inflight N        concurrent connects per process (256)\n"
+         "  --stream PATH       stream path (/api/v1/events/admin)\n"
+         "  --ready event|headers  ready on `event: connected` (default) or on the 200 head\n"
+         "  --user USER:PASS    send basic auth\n"
+         "  --pub PATH          publish path; --pub-kind sse|nchan (sse: JSON envelope)\n"
+         "  --stats PATH        count path; --count-key KEY (\"total_connections\")\n"
+         "  --disc PATH         disconnect path ('' for none)\n"
+         "  --hold S            capacity: seconds held (30); --heartbeat S (5)\n"
+         "  --events E          fanout: events (20); --interval MS between them (250)\n"
+         "  --abort K --mode rst|fin   detect: abort the first K\n"
+         "  --cycles C --concurrency K churn: C cycles, K at a time\n"
+         "  --rate R --samples S --disconnects D  routes: events/s, stats calls, disconnects\n"
+         "  --pid LABEL=PID     sample /proc/PID (labels responder*, nginx*); repeatable\n"
+         "  --extra 'k=v ..'    appended to the BENCH line\n"
+         "  --timeout S         connect phase limit (120)");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"scenario", 1, 0, 'S'}, {"port", 1, 0, 'p'}, {"server", 1, 0, 'N'},
+        {"n", 1, 0, 'n'}, {"procs", 1, 0, 'P'}, {"inflight", 1, 0, 'I'},
+        {"stream", 1, 0, 's'}, {"ready", 1, 0, 'r'}, {"user", 1, 0, 'u'},
+        {"pub", 1, 0, 'b'}, {"pub-kind", 1, 0, 'k'}, {"stats", 1, 0, 't'},
+        {"count-key", 1, 0, 'K'}, {"disc", 1, 0, 'd'}, {"hold", 1, 0, 'H'},
+        {"heartbeat", 1, 0, 'B'}, {"events", 1, 0, 'e'}, {"interval", 1, 0, 'i'},
+        {"abort", 1, 0, 'a'}, {"mode", 1, 0, 'm'}, {"cycles", 1, 0, 'c'},
+        {"concurrency", 1, 0, 'C'}, {"rate", 1, 0, 'R'}, {"samples", 1, 0, 'x'},
+        {"disconnects", 1, 0, 'D'}, {"pid", 1, 0, 'q'}, {"extra", 1, 0, 'X'},
+        {"timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'S': opt.scenario = optarg; break;
+        case 'p': opt.port = atoi(optarg); break;
+        case 'N': opt.server = optarg; break;
+        case 'n': opt.n = atoi(optarg); break;
+        case 'P': opt.procs = atoi(optarg); break;
+        case 'I': opt.inflight = atoi(optarg); break;
+        case 's': opt.stream_path = optarg; break;
+        case 'r': opt.ready_on_headers = !strcmp(optarg, "headers"); break;
+        case 'u': opt.auth_b64 = b64(optarg); break;
+        case 'b': opt.pub_path = optarg; break;
+        case 'k': opt.pub_kind = optarg; break;
+        case 't': opt.stats_path = optarg; break;
+        case 'K': opt.count_key = optarg; break;
+        case 'd': opt.disc_path = optarg; break;
+        case 'H': opt.hold_s = atof(optarg); break;
+        case 'B': opt.heartbeat_s = atof(optarg); break;
+        case 'e': opt.events = atoi(optarg); break;
+        case 'i': opt.interval_ms = atof(optarg); break;
+        case 'a': opt.abort_n = atoi(optarg); break;
+        case 'm': opt.abort_rst = strcmp(optarg, "fin") != 0; break;
+        case 'c': opt.cycles = atol(optarg); break;
+        case 'C': opt.concurrency = atoi(optarg); break;
+        case 'R': opt.rate = atof(optarg); break;
+        case 'x': opt.samples = atoi(optarg); break;
+        case 'D': opt.disconnects = atoi(optarg); break;
+        case 'X': opt.extra = optarg; break;
+        case 'T': opt.timeout_s = atof(optarg); break;
+        case 'q': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || opt.npids >= MAX_PIDS)
+                die("bad --pid %s", optarg);
+            *eq = '\0';
+            opt.pid_label[opt.npids] = optarg;
+            opt.pid[opt.npids++] = atoi(eq + 1);
+            break;
+        }
+        case 'h': usage(); return 0;
+        default: usage(); return 2;
+        }
+    }
+    int total = !strcmp(opt.scenario, "churn") ? opt.concurrency : opt.n;
+    if (total <= 0 || opt.events > MAX_EVENTS_PUB)
+        die("bad sizes");
+    nprocs = opt.procs > 0 ? opt.procs : (total + 8999) / 9000;
+    if (nprocs > MAX_PROCS)
+        nprocs = MAX_PROCS;
+    if (nprocs > total)
+        nprocs = total;
+
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if ((rlim_t)(total / nprocs + 64) > rl.rlim_cur)
+        die("%d clients per process exceed the open-file limit %llu: use --procs",
+            total / nprocs, (unsigned long long)rl.rlim_cur);
+    signal(SIGPIPE, SIG_IGN);
+
+    srv.sin_family = AF_INET;
+    srv.sin_port = htons((uint16_t)opt.port);
+    srv.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    request_len = (size_t)snprintf(request, sizeof request,
+        "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\n%s%s%s\r\n",
+        opt.stream_path, opt.auth_b64 ? "Authorization: Basic " : "",
+        opt.auth_b64 ? opt.auth_b64 : "", opt.auth_b64 ? "\r\n" : "");
+
+    size_t csz = sizeof(struct client) * (size_t)total;
+    size_t lsz = sizeof(float) * (size_t)total * (size_t)(opt.events > 0 ? opt.events : 1);
+    clients = mmap(NULL, csz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    lat = mmap(NULL, lsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (clients == MAP_FAILED || lat == MAP_FAILED || sh == MAP_FAILED)
+        die("mmap: %s", strerror(errno));
+    for (int i = 0; i < total; i++) {
+        clients[i].fd = -1;
+        clients[i].state = CS_IDLE;
+    }
+    for (size_t i = 0; i < lsz / sizeof(float); i++)
+        lat[i] = -1;
+
+    pid_t kids[MAX_PROCS];
+    for (int p = 0; p < nprocs; p++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+            die("socketpair: %s", strerror(errno));
+        pid_t pid = fork();
+        if (pid < 0)
+            die("fork: %s", strerror(errno));
+        if (pid == 0) {
+            close(sv[0]);
+            for (int q = 0; q < p; q++)
+                close(ctl_fd[q]);
+            w_id = p;
+            ctl_fd[p] = sv[1];
+            w_lo = (int)((long)total * p / nprocs);
+            w_hi = (int)((long)total * (p + 1) / nprocs);
+            worker_main();
+            _exit(0);
+        }
+        close(sv[1]);
+        ctl_fd[p] = sv[0];
+        kids[p] = pid;
+    }
+
+    if (!strcmp(opt.scenario, "capacity"))
+        scen_capacity();
+    else if (!strcmp(opt.scenario, "fanout"))
+        scen_fanout();
+    else if (!strcmp(opt.scenario, "detect"))
+        scen_detect();
+    else if (!strcmp(opt.scenario, "churn"))
+        scen_churn();
+    else if (!strcmp(opt.scenario, "routes"))
+        scen_routes();
+    else
+        fprintf(stderr, "loadgen: unknown scenario %s\n", opt.scenario);
+    fflush(stdout);
+
+    for (int p = 0; p < nprocs; p++)
+        close(ctl_fd[p]);
+    for (int p = 0; p < nprocs; p++)
+        waitpid(kids[p], NULL, 0);
+    return 0;
+}
