@@ -49,6 +49,9 @@ void conn_free(struct conn *c)
 {
     if (!c)
         return;
+    for (size_t i = 0; i < c->nreplay; i++)
+        event_unref(c->replay[i]);
+    free(c->replay);
     while (c->qlen) {
         event_unref(c->queue[c->qhead]);
         c->qhead = (c->qhead + 1) % CONN_QUEUE_MAX;

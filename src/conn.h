@@ -33,6 +33,7 @@
 #define CONN_NAME_MAX 128           /* longest user or display name kept */
 #define CONN_CLIENT_MAX 64          /* longest client id (?client=) */
 #define CONN_PING_RING 4            /* pings remembered for RTT of late acks */
+#define CONN_ADDR_MAX 45            /* an IPv6 address in text */
 
 enum conn_type {
     CONN_ADMIN,                     /* an authenticated admin page */
@@ -59,7 +60,14 @@ struct conn {
     char name[CONN_NAME_MAX + 1];   /* user (admin) or display name */
     char client[CONN_CLIENT_MAX + 1]; /* client id, "" if none */
     bool ack;                       /* acknowledged liveness (?ack=1) */
+    char addr[CONN_ADDR_MAX + 1];   /* REMOTE_ADDR, "" if unknown */
     int64_t connected_at_ms;        /* wall clock */
+
+    /* Missed events to write before live ones (Last-Event-ID), or a reset;
+     * set before the stream starts, then the stream thread's. */
+    struct event **replay;
+    size_t nreplay;
+    bool reset;
 
     /* Under the registry mutex. */
     struct conn *prev, *next;       /* list of all live connections */

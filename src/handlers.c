@@ -37,6 +37,7 @@ static const char *status_text(int status)
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
     default:  return "Internal Server Error";
     }
@@ -52,6 +53,7 @@ static const char *error_code(int status)
     case 405: return "METHOD_NOT_ALLOWED";
     case 413: return "PAYLOAD_TOO_LARGE";
     case 415: return "UNSUPPORTED_MEDIA_TYPE";
+    case 429: return "TOO_MANY_REQUESTS";
     case 503: return "SERVICE_UNAVAILABLE";
     default:  return "INTERNAL_ERROR";
     }
@@ -219,11 +221,12 @@ static long broadcast(struct server *s, const char *name, struct json_object *da
     const char *text = json_object_to_json_string_length(data, JSON_FLAGS, &len);
     long n = -1;
     pthread_mutex_lock(&s->publish_mu);
-    uint64_t seq = atomic_load(&s->last_event_id) + 1;
+    uint64_t seq = history_last_id(s->history) + 1;
     struct sse_event ev = { .id = seq, .name = name, .data = text, .data_len = len };
     struct event *e = event_create(&ev);
     if (e) {
-        atomic_store(&s->last_event_id, seq);
+        if (history_add(s->history, seq, e, f, time_now_ms()) < 0)
+            log_warn("event %llu not kept for replay: out of memory", (unsigned long long)seq);
         n = (long)registry_broadcast(s->reg, f, e);
         event_unref(e);
         *id = seq;
@@ -256,10 +259,41 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         unavailable(req, "Cannot create a connection now");
         return false;
     }
+    const char *addr = param(req, "REMOTE_ADDR");
+    if (addr)
+        snprintf(c->addr, sizeof c->addr, "%s", addr);
+    /* EventSource sends Last-Event-ID itself; pages that build their own
+     * reconnects pass ?lastEventId=.  An id we cannot read means a reset. */
+    const char *hdr = param(req, "HTTP_LAST_EVENT_ID");
+    bool resume = q.has_last_event_id || (hdr && *hdr);
+    unsigned long long last_id = q.last_event_id;
+    if (!q.has_last_event_id && resume) {
+        char *end;
+        errno = 0;
+        last_id = strtoull(hdr, &end, 10);
+        if (errno || *end || hdr[0] < '0' || hdr[0] > '9')
+            last_id = 0;                    /* never issued: a reset */
+    }
+    /* Replay and registration under the publish lock: every event is
+     * either in the replay or queued live, never both, never neither. */
+    pthread_mutex_lock(&s->publish_mu);
+    if (resume &&
+        history_since(s->history, last_id, type, name, time_now_ms(), &c->replay,
+                      &c->nreplay) == HISTORY_RESET)
+        c->reset = true;
     int superseded = registry_add(s->reg, c);
+    pthread_mutex_unlock(&s->publish_mu);
     if (superseded < 0) {
         conn_free(c);
-        unavailable(req, "Too many connections");
+        if (superseded == REGISTRY_FULL) {
+            unavailable(req, "Too many connections");
+        } else {
+            char hdr429[64];
+            snprintf(hdr429, sizeof hdr429, "Retry-After: %d\r\n", RETRY_AFTER_SECONDS);
+            handlers_error(req->out, 429, superseded == REGISTRY_USER_LIMIT
+                           ? "Too many streams for this user" : "Too many streams from this address",
+                           hdr429);
+        }
         return false;
     }
     if (stream_start(s, req, c) < 0) {

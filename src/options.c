@@ -24,6 +24,12 @@ static const char usage[] =
     "  -d, --displays FILE          known display names, one a line\n"
     "  -p, --prefix PATH            route prefix (default /api/v1/events)\n"
     "  -l, --log-level LEVEL        error, warn, info (default) or debug\n"
+    "      --history N              events kept for Last-Event-ID (default 1000)\n"
+    "      --history-age SECONDS    and for at most this long (default 300)\n"
+    "      --max-streams-per-user N     per authenticated user (default 100, 0: no limit)\n"
+    "      --max-streams-per-address N  per client address (default 1000, 0: no limit)\n"
+    "  -c, --config FILE            read \"option = value\" lines first; SIGHUP\n"
+    "                               re-reads its log-level and displays\n"
     "  -h, --help                   show this help and exit\n"
     "  -V, --version                show the version and exit\n";
 
@@ -83,6 +89,11 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
         { "displays", required_argument, NULL, 'd' },
         { "prefix", required_argument, NULL, 'p' },
         { "log-level", required_argument, NULL, 'l' },
+        { "history", required_argument, NULL, 'H' },
+        { "history-age", required_argument, NULL, 'A' },
+        { "max-streams-per-user", required_argument, NULL, 'U' },
+        { "max-streams-per-address", required_argument, NULL, 'R' },
+        { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
@@ -94,12 +105,16 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
     o->auth = AUTH_REMOTE_USER;
     strcpy(o->prefix, "/api/v1/events");
     o->log_level = LOG_INFO;
+    o->history = 1000;
+    o->history_age_ms = 300000;
+    o->max_per_user = 100;
+    o->max_per_address = 1000;
 
     opterr = 0;
     optind = 1;
     int ch;
     long v;
-    while ((ch = getopt_long(argc, argv, ":s:t:b:m:a:d:p:l:hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":s:t:b:m:a:d:p:l:c:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
             if (!*optarg)
@@ -147,6 +162,29 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
             o->log_level = (enum log_level)level;
             break;
         }
+        case 'H':
+            if (parse_long(optarg, 0, 1000000, &v) < 0)
+                return fail(err, errlen, "--history: '%s' is not a number from 0 to 1000000", optarg);
+            o->history = (size_t)v;
+            break;
+        case 'A':
+            if (parse_long(optarg, 1, 86400, &v) < 0)
+                return fail(err, errlen, "--history-age: '%s' is not a number of seconds from 1 to 86400", optarg);
+            o->history_age_ms = v * 1000;
+            break;
+        case 'U':
+            if (parse_long(optarg, 0, 1000000, &v) < 0)
+                return fail(err, errlen, "--max-streams-per-user: '%s' is not a number from 0 to 1000000", optarg);
+            o->max_per_user = (size_t)v;
+            break;
+        case 'R':
+            if (parse_long(optarg, 0, 1000000, &v) < 0)
+                return fail(err, errlen, "--max-streams-per-address: '%s' is not a number from 0 to 1000000", optarg);
+            o->max_per_address = (size_t)v;
+            break;
+        case 'c':
+            o->config_file = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return OPTIONS_EXIT;
@@ -162,4 +200,113 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
     if (optind < argc)
         return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
     return OPTIONS_OK;
+}
+
+/* Reads FILE's "name = value" lines into "--name=value" strings appended
+ * to *v (n entries, cap capacity).  Returns 0, or -1 with err. */
+static int read_config(const char *path, char ***v, size_t *n, size_t *cap,
+                       char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t lcap = 0;
+    unsigned lineno = 0;
+    int rc = 0;
+    while (getline(&line, &lcap, f) >= 0) {
+        lineno++;
+        char *s = line + strspn(line, " \t");
+        s[strcspn(s, "\r\n")] = '\0';
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%u: expected 'name = value'", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *name_end = eq;
+        while (name_end > s && (name_end[-1] == ' ' || name_end[-1] == '\t'))
+            name_end--;
+        char *val = eq + 1 + strspn(eq + 1, " \t");
+        char *val_end = val + strlen(val);
+        while (val_end > val && (val_end[-1] == ' ' || val_end[-1] == '\t'))
+            val_end--;
+        if (*n + 2 > *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            char **nv = realloc(*v, *cap * sizeof *nv);
+            if (!nv) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+                break;
+            }
+            *v = nv;
+        }
+        int len = (int)(name_end - s), vlen = (int)(val_end - val);
+        char *arg = malloc((size_t)len + (size_t)vlen + 4);
+        if (!arg) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+        sprintf(arg, "--%.*s=%.*s", len, s, vlen, val);
+        (*v)[(*n)++] = arg;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+void options_free_storage(char **storage)
+{
+    if (!storage)
+        return;
+    for (char **p = storage; *p; p++)
+        free(*p);
+    free(storage);
+}
+
+enum options_result options_load(struct options *o, int argc, char **argv,
+                                 char ***storage, char *err, size_t errlen)
+{
+    *storage = NULL;
+    enum options_result r = options_parse(o, argc, argv, err, errlen);
+    if (r != OPTIONS_OK || !o->config_file)
+        return r;
+    /* argv[0], the file's options, then the command line again (it wins). */
+    size_t n = 0, cap = 0;
+    char **file = NULL;
+    if (read_config(o->config_file, &file, &n, &cap, err, errlen) < 0) {
+        for (size_t i = 0; i < n; i++)
+            free(file[i]);
+        free(file);
+        return OPTIONS_ERROR;
+    }
+    /* read_config always leaves room for the NULL that ends the list. */
+    char **keep = file ? file : calloc(1, sizeof *keep);
+    char **all = malloc(((size_t)argc + n + 1) * sizeof *all);
+    if (!all || !keep) {
+        free(all);
+        for (size_t i = 0; i < n; i++)
+            free(file[i]);
+        free(keep);
+        snprintf(err, errlen, "out of memory");
+        return OPTIONS_ERROR;
+    }
+    keep[n] = NULL;
+    all[0] = argv[0];
+    memcpy(all + 1, keep, n * sizeof *all);
+    memcpy(all + 1 + n, argv + 1, ((size_t)argc - 1) * sizeof *all);
+    all[argc + (int)n] = NULL;
+    char prefix_err[256];
+    const char *path = o->config_file;
+    r = options_parse(o, argc + (int)n, all, prefix_err, sizeof prefix_err);
+    free(all);
+    if (r == OPTIONS_ERROR)
+        snprintf(err, errlen, "%s (in %s or the command line)", prefix_err, path);
+    *storage = keep;
+    return r;
 }

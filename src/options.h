@@ -23,6 +23,11 @@ struct options {
     const char *displays_file;  /* NULL: any valid display name */
     char prefix[OPTIONS_PREFIX_MAX]; /* no trailing slash */
     enum log_level log_level;
+    size_t history;             /* events kept for Last-Event-ID; 0 none */
+    int64_t history_age_ms;
+    size_t max_per_user;        /* streams per user; 0 unlimited */
+    size_t max_per_address;     /* streams per REMOTE_ADDR; 0 unlimited */
+    const char *config_file;    /* NULL: none */
 };
 
 enum options_result {
@@ -35,5 +40,15 @@ enum options_result {
  * On OPTIONS_ERROR, err (errlen bytes) holds a message without newline. */
 enum options_result options_parse(struct options *o, int argc, char **argv,
                                   char *err, size_t errlen);
+
+/* As options_parse, but first applies the "name = value" lines of
+ * --config FILE if argv names one (blank lines and '#' comments skipped;
+ * names are the long options; the command line wins).  The strings of the
+ * file live in *storage until options_free_storage(). */
+enum options_result options_load(struct options *o, int argc, char **argv,
+                                 char ***storage, char *err, size_t errlen);
+
+/* Frees what options_load kept.  NULL does nothing. */
+void options_free_storage(char **storage);
 
 #endif

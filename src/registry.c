@@ -1,6 +1,7 @@
 /* registry.c -- the table of live connections. */
 #include "autoconf.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,9 +10,20 @@
 
 #define INITIAL_BUCKETS 256
 
+/* Streams per user or per address: a small chained hash of counts. */
+struct count {
+    struct count *next;
+    size_t n;
+    char key[];
+};
+
+#define COUNT_BUCKETS 1024
+
 struct registry {
     pthread_mutex_t mu;
     size_t max;
+    size_t per_user, per_address;
+    struct count *counts[COUNT_BUCKETS];
     size_t count;
     size_t admin_count;
     struct conn *head, *tail;       /* oldest first */
@@ -61,7 +73,62 @@ static bool same_skey(const struct conn *a, const struct conn *b)
            (a->type == CONN_DISPLAY || strcmp(a->client, b->client) == 0);
 }
 
-struct registry *registry_create(size_t max)
+/* The count for kind ('u' user, 'a' address) and name; with create, made
+ * if missing.  Returns NULL if missing (or out of memory).  Called with
+ * r->mu held. */
+static struct count *count_find(struct registry *r, char kind, const char *name, bool create)
+{
+    uint64_t h = fnv(fnv(1469598103934665603ULL, &kind, 1), name, strlen(name));
+    struct count **pp = &r->counts[h % COUNT_BUCKETS];
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->key[0] == kind && strcmp((*pp)->key + 1, name) == 0)
+            return *pp;
+    if (!create)
+        return NULL;
+    size_t len = strlen(name);
+    struct count *c = calloc(1, sizeof *c + len + 2);
+    if (!c)
+        return NULL;
+    c->key[0] = kind;
+    memcpy(c->key + 1, name, len + 1);
+    *pp = c;
+    return c;
+}
+
+/* Adds delta to the count; frees it at zero.  Called with r->mu held. */
+static void count_add(struct registry *r, char kind, const char *name, int delta)
+{
+    if (!*name)
+        return;
+    struct count *c = count_find(r, kind, name, delta > 0);
+    if (!c)
+        return;                     /* out of memory: the limit is not enforced */
+    c->n += (size_t)(ptrdiff_t)delta;
+    if (c->n == 0) {
+        uint64_t h = fnv(fnv(1469598103934665603ULL, &kind, 1), name, strlen(name));
+        struct count **pp = &r->counts[h % COUNT_BUCKETS];
+        while (*pp != c)
+            pp = &(*pp)->next;
+        *pp = c->next;
+        free(c);
+    }
+}
+
+static size_t count_of(struct registry *r, char kind, const char *name)
+{
+    struct count *c = *name ? count_find(r, kind, name, false) : NULL;
+    return c ? c->n : 0;
+}
+
+/* Counts c as a stream of its user (admins) and of its address. */
+static void count_conn(struct registry *r, const struct conn *c, int delta)
+{
+    if (c->type == CONN_ADMIN)
+        count_add(r, 'u', c->name, delta);
+    count_add(r, 'a', c->addr, delta);
+}
+
+struct registry *registry_create(size_t max, size_t per_user, size_t per_address)
 {
     struct registry *r = calloc(1, sizeof *r);
     if (!r)
@@ -78,6 +145,8 @@ struct registry *registry_create(size_t max)
         return NULL;
     }
     r->max = max;
+    r->per_user = per_user;
+    r->per_address = per_address;
     pthread_mutex_init(&r->mu, NULL);
     return r;
 }
@@ -87,6 +156,12 @@ void registry_free(struct registry *r)
     if (!r)
         return;
     pthread_mutex_destroy(&r->mu);
+    for (size_t i = 0; i < COUNT_BUCKETS; i++) {
+        for (struct count *c = r->counts[i], *next; c; c = next) {
+            next = c->next;
+            free(c);
+        }
+    }
     free(r->buckets);
     free(r->sbuckets);
     free(r->closed);
@@ -139,9 +214,19 @@ int registry_add(struct registry *r, struct conn *c)
 {
     pthread_mutex_lock(&r->mu);
     struct conn *old = find_superseded(r, c);
-    if (r->count >= r->max && !old) {
+    int refuse = 0;
+    if (r->count >= r->max && !old)
+        refuse = REGISTRY_FULL;
+    else if (c->type == CONN_ADMIN && r->per_user &&
+             count_of(r, 'u', c->name) - (old != NULL) >= r->per_user)
+        refuse = REGISTRY_USER_LIMIT;      /* an admin supersedes its own user's */
+    else if (c->addr[0] && r->per_address &&
+             count_of(r, 'a', c->addr) - (old && strcmp(old->addr, c->addr) == 0)
+                 >= r->per_address)
+        refuse = REGISTRY_ADDRESS_LIMIT;
+    if (refuse) {
         pthread_mutex_unlock(&r->mu);
-        return -1;
+        return refuse;
     }
     if (old)
         evict_locked(r, old, CLOSE_SUPERSEDED);
@@ -167,6 +252,7 @@ int registry_add(struct registry *r, struct conn *c)
     r->count++;
     if (c->type == CONN_ADMIN)
         r->admin_count++;
+    count_conn(r, c, +1);
     pthread_mutex_unlock(&r->mu);
     return old ? 1 : 0;
 }
@@ -206,6 +292,7 @@ static void unlink_locked(struct registry *r, struct conn *c, enum close_reason 
         *pp = c->snext;
     }
     log_closed(r, c, reason);
+    count_conn(r, c, -1);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -301,15 +388,16 @@ long registry_closed(struct registry *r, struct closed_info **out,
     return v ? (long)n : -1;
 }
 
-static bool matches(const struct conn *c, const struct registry_filter *f)
+bool registry_filter_matches(const struct registry_filter *f, enum conn_type type,
+                             const char *name)
 {
     if (!f)
         return true;
-    if (f->type >= 0 && (int)c->type != f->type)
+    if (f->type >= 0 && (int)type != f->type)
         return false;
-    if (f->user && (c->type != CONN_ADMIN || strcmp(c->name, f->user) != 0))
+    if (f->user && (type != CONN_ADMIN || strcmp(name, f->user) != 0))
         return false;
-    if (f->display && (c->type != CONN_DISPLAY || strcmp(c->name, f->display) != 0))
+    if (f->display && (type != CONN_DISPLAY || strcmp(name, f->display) != 0))
         return false;
     return true;
 }
@@ -322,7 +410,7 @@ size_t registry_broadcast(struct registry *r, const struct registry_filter *f,
     struct conn *c = r->head, *next;
     for (; c; c = next) {
         next = c->next;
-        if (!matches(c, f))
+        if (!registry_filter_matches(f, c->type, c->name))
             continue;
         if (conn_enqueue(c, e) == 0)
             n++;

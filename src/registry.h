@@ -35,6 +35,11 @@ struct registry_filter {
 #define REGISTRY_CLOSED_MAX 500     /* closed connections remembered */
 #define CLOSE_REASONS (CLOSE_SHUTDOWN + 1)
 
+/* True if a connection of this type and name (user or display) is reached
+ * by f (NULL: everyone).  Pure. */
+bool registry_filter_matches(const struct registry_filter *f, enum conn_type type,
+                             const char *name);
+
 /* What stats shows of one connection, copied under the lock. */
 struct conn_info {
     char public_id[PUBLIC_ID_LEN + 1];
@@ -72,9 +77,15 @@ struct registry_snapshot {
     uint64_t closed_by_reason[CLOSE_REASONS];   /* totals since start */
 };
 
-/* Returns an empty registry that holds at most max connections, or NULL
- * when out of memory. */
-struct registry *registry_create(size_t max);
+/* registry_add's refusals. */
+#define REGISTRY_FULL (-1)          /* max connections */
+#define REGISTRY_USER_LIMIT (-2)    /* max streams for this user */
+#define REGISTRY_ADDRESS_LIMIT (-3) /* max streams from this address */
+
+/* Returns an empty registry that holds at most max connections, at most
+ * per_user admin streams of one user and per_address streams from one
+ * address (0: no limit), or NULL when out of memory. */
+struct registry *registry_create(size_t max, size_t per_user, size_t per_address);
 
 /* Frees the table; the connections still in it are not freed (their stream
  * threads own them).  NULL does nothing. */
@@ -83,8 +94,8 @@ void registry_free(struct registry *r);
 /* Adds c.  A live connection that c supersedes -- the same display name,
  * or the same user and non-empty client id -- leaves with reason
  * CLOSE_SUPERSEDED and is woken, in the same critical section.  Returns the
- * number superseded (0 or 1), or -1 if the registry is full (c is untouched
- * and nothing is superseded). */
+ * number superseded (0 or 1), or REGISTRY_FULL, REGISTRY_USER_LIMIT or
+ * REGISTRY_ADDRESS_LIMIT (c is untouched and nothing is superseded). */
 int registry_add(struct registry *r, struct conn *c);
 
 /* For c's own stream thread: takes c out of the registry with `reason` if

@@ -34,7 +34,11 @@ struct server *server_create(const struct options *o, char *err, size_t errlen)
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cond, NULL);
     s->win = window_create();
-    if (!s->win) {
+    /* Ids start at the start time in ms, so ids from an earlier run are
+     * older than anything this one issues: Last-Event-ID from before a
+     * restart gets `reset`, never a wrong replay. */
+    s->history = history_create(o->history, o->history_age_ms, (uint64_t)time_now_ms());
+    if (!s->win || !s->history) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -54,6 +58,7 @@ void server_free(struct server *s)
         pthread_attr_destroy(&s->stream_attr);   /* made with the registry */
     registry_free(s->reg);
     window_free(s->win);
+    history_free(s->history);
     displays_free(s->displays);
     free(s->workers);
     pthread_mutex_destroy(&s->displays_mu);
@@ -195,7 +200,7 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
     if (max < s->opt.max_connections)
         log_warn("open-file limit %llu allows only %zu streams (asked for %zu)",
                  (unsigned long long)nofile, max, s->opt.max_connections);
-    s->reg = registry_create(max);
+    s->reg = registry_create(max, s->opt.max_per_user, s->opt.max_per_address);
     if (!s->reg) {
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "displays.h"
+#include "history.h"
 #include "options.h"
 #include "registry.h"
 #include "server.h"
@@ -28,8 +29,8 @@ struct server {
     pthread_mutex_t displays_mu;        /* guards the pointer, not the set */
     struct displays *displays;          /* NULL: any valid name */
 
-    pthread_mutex_t publish_mu;         /* ids are queued in the order given */
-    atomic_uint_fast64_t last_event_id;
+    pthread_mutex_t publish_mu;         /* orders ids; guards history */
+    struct history *history;            /* ids start at the start time in ms */
 
     int listen_fd;
     bool own_socket;

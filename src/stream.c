@@ -165,6 +165,26 @@ static enum close_reason serve(struct stream *st)
 
     if (write_connected(st) < 0)
         return CLOSE_WRITE_FAILED;
+    if (c->reset) {
+        struct json_object *o = message_object("Missed events are no longer available: reload");
+        if (write_protocol_event(st, "reset", o, 0) < 0)
+            return CLOSE_WRITE_FAILED;
+    } else if (c->nreplay) {
+        /* Missed events first; they count as sent like live ones. */
+        for (size_t i = 0; i < c->nreplay; i += TAKE_BATCH) {
+            size_t n = c->nreplay - i < TAKE_BATCH ? c->nreplay - i : TAKE_BATCH;
+            int rc = write_events(st, c->replay + i, n);
+            for (size_t j = 0; j < n; j++)
+                c->replay[i + j] = NULL;
+            if (rc < 0) {
+                for (size_t j = i + n; j < c->nreplay; j++)
+                    event_unref(c->replay[j]);
+                c->nreplay = 0;
+                return CLOSE_WRITE_FAILED;
+            }
+        }
+        c->nreplay = 0;
+    }
     atomic_store(&c->last_ping_ms, time_now_ms());
     int64_t next_beat = time_mono_ms() + hb;
     /* Acked streams: no ack for 3 heartbeats ends them, counted from the

@@ -42,6 +42,8 @@ static void start_with(int threads, size_t max, const char *displays)
     o.heartbeat_ms = HEARTBEAT_MS;
     o.max_connections = max;
     o.displays_file = displays;
+    o.max_per_user = 0;             /* the limits have tests of their own */
+    o.max_per_address = 0;
     o.log_level = LOG_WARN;
     log_set_level(LOG_WARN);
     listen_fd = listen_open(sock, err, sizeof err);
@@ -406,12 +408,12 @@ START_TEST(stream_lifecycle)
                        .body = "{\"event\":\"news\",\"data\":{\"text\":\"a\\nb\"},\"target\":\"display\"}" };
     ck_assert_int_eq(call(&pub, &o, NULL), 200);
     ck_assert_int_eq(json_object_get_int(get(o, "data.connections_notified")), 1);
-    int id = json_object_get_int(get(o, "data.id"));
+    long long id = (long long)json_object_get_int64(get(o, "data.id"));
     ck_assert_int_gt(id, 0);
     json_object_put(o);
     ck_assert_int_eq(fcgi_read(d.fd, &d.resp, "event: news", 2000), 0);
-    char expect[64];
-    snprintf(expect, sizeof expect, "id: %d\nevent: news\ndata: {\"text\":\"a\\nb\",\"timestamp\":\"", id);
+    char expect[128];
+    snprintf(expect, sizeof expect, "id: %lld\nevent: news\ndata: {\"text\":\"a\\nb\",\"timestamp\":\"", id);
     ck_assert_msg(strstr(d.resp.out, expect) != NULL, "got %s", d.resp.out);
 
     /* a test event reaches admins only */
@@ -752,12 +754,132 @@ START_TEST(slow_consumer_dropped)
 }
 END_TEST
 
+/* ---- reconnects with Last-Event-ID --------------------------------------- */
+
+static long long publish(const char *event, const char *target_json)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"event\":\"%s\",\"data\":{\"n\":1}%s}", event, target_json);
+    struct req pub = { "POST", "/publish", .style = NGINX, .user = "admin",
+                       .content_type = "application/json", .body = body };
+    struct json_object *o;
+    ck_assert_int_eq(call(&pub, &o, NULL), 200);
+    long long id = (long long)json_object_get_int64(get(o, "data.id"));
+    json_object_put(o);
+    return id;
+}
+
+START_TEST(last_event_id_replay)
+{
+    long long first = publish("e1", "");
+    long long for_other = publish("e2", ",\"target\":\"display\",\"display\":\"other\"");
+    long long second = publish("e3", ",\"target\":\"display\"");
+    long long admins = publish("e4", ",\"target\":\"admin\"");
+    ck_assert_int_gt(for_other, first);
+    /* ?lastEventId= from the first: e3 only (e2 is another display's, e4 admins') */
+    char q[64];
+    snprintf(q, sizeof q, "lastEventId=%lld", first);
+    struct stream s;
+    open_stream_q(&s, "/display/lobby", q, NULL, NGINX);
+    ck_assert_int_eq(fcgi_read(s.fd, &s.resp, "event: e3", 1000), 0);
+    ck_assert(strstr(s.resp.out, "event: e3") != NULL);
+    ck_assert(strstr(s.resp.out, "event: e1") == NULL);
+    ck_assert(strstr(s.resp.out, "event: e2") == NULL);
+    ck_assert(strstr(s.resp.out, "event: e4") == NULL);
+    (void)second;
+    (void)admins;
+    /* then live ones, in order, once */
+    long long live = publish("e5", "");
+    char want[64];
+    snprintf(want, sizeof want, "id: %lld\nevent: e5", live);
+    ck_assert_int_eq(fcgi_read(s.fd, &s.resp, want, 1000), 0);
+    ck_assert(strstr(s.resp.out, want) != NULL);
+    disconnect(s.token, true);
+    close_stream(&s);
+    /* the Last-Event-ID header (what EventSource sends), nothing missed */
+    char hdr[32];
+    snprintf(hdr, sizeof hdr, "%lld", live);
+    struct req r = { "GET", "/admin", .style = LIGHTTPD, .user = "admin",
+                     .extra_name = "HTTP_LAST_EVENT_ID", .extra_value = hdr };
+    struct stream a = { .fd = send_req(&r) };
+    ck_assert_int_eq(fcgi_read(a.fd, &a.resp, "event: connected", 1000), 0);
+    fcgi_read(a.fd, &a.resp, "event: ping", HEARTBEAT_MS * 2);
+    ck_assert(strstr(a.resp.out, "event: e") == NULL);
+    ck_assert(strstr(a.resp.out, "event: reset") == NULL);
+    close_stream(&a);
+    /* an id from before this run, or never issued: reset */
+    const char *stale[] = { "lastEventId=1", "lastEventId=99999999999999" };
+    for (int i = 0; i < 2; i++) {
+        open_stream_q(&s, "/display/lobby", stale[i], NULL, NGINX);
+        ck_assert_int_eq(fcgi_read(s.fd, &s.resp, "event: reset", 1000), 0);
+        ck_assert_msg(strstr(s.resp.out, "event: reset\n") != NULL, "%s", s.resp.out);
+        close_stream(&s);
+    }
+    struct req bad = { "GET", "/display/lobby", .query = "lastEventId=abc", .style = NGINX };
+    expect_error(&bad, 400, "BAD_REQUEST");
+    ck_assert_int_eq(await_total(0, 1000), 0);
+}
+END_TEST
+
 /* ---- limits ------------------------------------------------------------ */
 
 static void setup_small(void)
 {
     start_with(2, 2, NULL);
 }
+
+static void setup_per_user(void)
+{
+    start_with(2, 100, NULL);
+    server_stop(srv, time_mono_ms() + 1000);
+    server_free(srv);
+    close(listen_fd);
+    unlink(sock);
+    struct options o;
+    char err[256];
+    char *argv[] = { "sse-fcgi", "--max-streams-per-user", "2", "--max-streams-per-address", "3",
+                     "--heartbeat", "0.2", NULL };
+    ck_assert_int_eq(options_parse(&o, 7, argv, err, sizeof err), OPTIONS_OK);
+    listen_fd = listen_open(sock, err, sizeof err);
+    srv = server_create(&o, err, sizeof err);
+    ck_assert_int_eq(server_start(srv, listen_fd, true, err, sizeof err), 0);
+}
+
+START_TEST(per_user_and_address_limits)
+{
+    struct stream a, b, c, d;
+    open_stream(&a, "/admin", "alice", NGINX);
+    open_stream(&b, "/admin", "alice", NGINX);
+    struct req third = { "GET", "/admin", .style = NGINX, .user = "alice" };
+    expect_error(&third, 429, "TOO_MANY_REQUESTS");
+    /* the same tab again supersedes instead of counting twice */
+    open_stream_q(&c, "/admin", "client=t", "bob", NGINX);
+    open_stream_q(&d, "/admin", "client=t", "bob", NGINX);
+    ck_assert_int_eq(stats_total(NGINX), 3);
+    /* per address: REMOTE_ADDR counts every stream from it */
+    struct stream x1, x2, x3;
+    struct req from = { "GET", "/display/x1", .style = NGINX, .extra_name = "REMOTE_ADDR",
+                        .extra_value = "192.0.2.7" };
+    for (int i = 0; i < 3; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/display/x%d", i);
+        from.path = path;
+        struct stream *s = i == 0 ? &x1 : i == 1 ? &x2 : &x3;
+        memset(s, 0, sizeof *s);
+        s->fd = send_req(&from);
+        ck_assert_int_eq(fcgi_read(s->fd, &s->resp, "event: connected", 1000), 0);
+        ck_assert(strstr(s->resp.out, "event: connected") != NULL);
+    }
+    from.path = "/display/x9";
+    expect_error(&from, 429, "TOO_MANY_REQUESTS");
+    disconnect(a.token, true);
+    open_stream(&a, "/admin", "alice", NGINX);          /* room again */
+    struct stream *all[] = { &a, &b, &c, &d, &x1, &x2, &x3 };
+    for (int i = 0; i < 7; i++)
+        close_stream(all[i]);
+    ck_assert_int_eq(await_total(0, 2000), 0);
+}
+END_TEST
 
 START_TEST(over_capacity)
 {
@@ -865,11 +987,17 @@ static Suite *server_suite(void)
     tcase_add_test(tc, superseding_streams);
     tcase_add_test(tc, admin_close_and_reasons);
     tcase_add_test(tc, slow_consumer_dropped);
+    tcase_add_test(tc, last_event_id_replay);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_add_checked_fixture(tc, setup_small, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, over_capacity);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("per-user");
+    tcase_add_checked_fixture(tc, setup_per_user, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, per_user_and_address_limits);
     suite_add_tcase(s, tc);
     tc = tcase_create("capacity");
     tcase_add_checked_fixture(tc, setup_capacity, teardown);

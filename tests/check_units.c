@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "displays.h"
 #include "event.h"
+#include "history.h"
 #include "options.h"
 #include "registry.h"
 #include "routes.h"
@@ -445,7 +446,7 @@ static size_t drain(struct conn *c, bool *closing)
 
 START_TEST(registry_basics)
 {
-    struct registry *r = registry_create(3);
+    struct registry *r = registry_create(3, 0, 0);
     struct conn *a = mk(CONN_ADMIN, "alice"), *b = mk(CONN_ADMIN, "bob"),
                 *d = mk(CONN_DISPLAY, "lobby"), *x = mk(CONN_DISPLAY, "x");
     ck_assert_int_eq(registry_add(r, a), 0);
@@ -501,7 +502,7 @@ END_TEST
 
 START_TEST(registry_slow_consumer)
 {
-    struct registry *r = registry_create(10);
+    struct registry *r = registry_create(10, 0, 0);
     struct conn *slow = mk(CONN_DISPLAY, "slow"), *fast = mk(CONN_DISPLAY, "fast");
     registry_add(r, slow);
     registry_add(r, fast);
@@ -528,7 +529,7 @@ END_TEST
 
 START_TEST(registry_snapshot_and_stats)
 {
-    struct registry *r = registry_create(100);
+    struct registry *r = registry_create(100, 0, 0);
     struct conn *c[5];
     for (int i = 0; i < 5; i++) {
         char name[16];
@@ -575,7 +576,7 @@ END_TEST
 
 START_TEST(registry_superseding)
 {
-    struct registry *r = registry_create(10);
+    struct registry *r = registry_create(10, 0, 0);
     struct conn *a1 = conn_create(CONN_ADMIN, "alice", "tab1", true);
     struct conn *a2 = conn_create(CONN_ADMIN, "alice", "tab1", true);
     struct conn *b = conn_create(CONN_ADMIN, "bob", "tab1", false);   /* other user */
@@ -637,7 +638,7 @@ END_TEST
 
 START_TEST(registry_closed_ring)
 {
-    struct registry *r = registry_create(10);
+    struct registry *r = registry_create(10, 0, 0);
     char first[PUBLIC_ID_LEN + 1] = "", last[PUBLIC_ID_LEN + 1];
     for (int i = 0; i < REGISTRY_CLOSED_MAX + 100; i++) {
         struct conn *c = mk(CONN_ADMIN, "a");
@@ -662,7 +663,7 @@ END_TEST
 
 START_TEST(stats_stale_and_roster)
 {
-    struct registry *r = registry_create(10);
+    struct registry *r = registry_create(10, 0, 0);
     struct conn *fresh = conn_create(CONN_DISPLAY, "hall", NULL, true);
     struct conn *plain = conn_create(CONN_DISPLAY, "lobby", NULL, false);
     registry_add(r, fresh);
@@ -761,6 +762,55 @@ START_TEST(body_ack)
 }
 END_TEST
 
+START_TEST(history_replay_and_reset)
+{
+    struct history *h = history_create(3, 1000, 100);
+    struct event **v;
+    size_t n;
+    ck_assert_uint_eq(history_last_id(h), 99);
+    ck_assert_int_eq(history_since(h, 99, CONN_ADMIN, "a", 0, &v, &n), HISTORY_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(history_since(h, 98, CONN_ADMIN, "a", 0, &v, &n), HISTORY_RESET);
+    ck_assert_int_eq(history_since(h, 100, CONN_ADMIN, "a", 0, &v, &n), HISTORY_RESET);
+    struct event *e = mkevent("x");
+    struct registry_filter lobby = { .type = -1, .display = "lobby" };
+    struct registry_filter admins = { .type = CONN_ADMIN };
+    history_add(h, 100, e, NULL, 10);
+    history_add(h, 101, e, &lobby, 20);
+    history_add(h, 102, e, &admins, 30);
+    ck_assert_int_eq(history_since(h, 99, CONN_DISPLAY, "lobby", 40, &v, &n), HISTORY_OK);
+    ck_assert_uint_eq(n, 2);                            /* 100 and 101 */
+    for (size_t i = 0; i < n; i++)
+        event_unref(v[i]);
+    free(v);
+    ck_assert_int_eq(history_since(h, 100, CONN_ADMIN, "a", 40, &v, &n), HISTORY_OK);
+    ck_assert_uint_eq(n, 1);                            /* 102 */
+    event_unref(v[0]);
+    free(v);
+    history_add(h, 103, e, NULL, 50);                   /* 100 falls out by count */
+    ck_assert_int_eq(history_since(h, 99, CONN_ADMIN, "a", 60, &v, &n), HISTORY_RESET);
+    ck_assert_int_eq(history_since(h, 100, CONN_ADMIN, "a", 60, &v, &n), HISTORY_OK);
+    for (size_t i = 0; i < n; i++)
+        event_unref(v[i]);
+    free(v);
+    /* by age: at 1025, 101 and 102 are over a second old */
+    ck_assert_int_eq(history_since(h, 101, CONN_ADMIN, "a", 1035, &v, &n), HISTORY_RESET);
+    ck_assert_int_eq(history_since(h, 102, CONN_ADMIN, "a", 1035, &v, &n), HISTORY_OK);
+    ck_assert_uint_eq(n, 1);
+    event_unref(v[0]);
+    free(v);
+    history_free(h);
+    /* no history at all: any older id is a reset */
+    h = history_create(0, 1000, 5);
+    history_add(h, 5, e, NULL, 0);
+    ck_assert_int_eq(history_since(h, 5, CONN_ADMIN, "a", 0, &v, &n), HISTORY_OK);
+    ck_assert_int_eq(history_since(h, 4, CONN_ADMIN, "a", 0, &v, &n), HISTORY_RESET);
+    history_free(h);
+    history_free(NULL);
+    event_unref(e);
+}
+END_TEST
+
 /* Many threads add, broadcast to, snapshot and remove at once; every
  * snapshot must agree with itself, and nothing may be lost or doubled. */
 #define RACE_THREADS 8
@@ -806,7 +856,7 @@ static void *race_main(void *arg)
 
 START_TEST(registry_concurrency)
 {
-    struct registry *r = registry_create(RACE_THREADS + 1);
+    struct registry *r = registry_create(RACE_THREADS + 1, 0, 0);
     atomic_int bad = 0;
     pthread_t t[RACE_THREADS];
     struct race ra[RACE_THREADS];
@@ -921,6 +971,7 @@ static Suite *units_suite(void)
     tcase_add_test(tc, registry_concurrency);
     tcase_add_test(tc, registry_superseding);
     tcase_add_test(tc, registry_closed_ring);
+    tcase_add_test(tc, history_replay_and_reset);
     tcase_add_test(tc, stats_stale_and_roster);
     tcase_add_test(tc, conn_wakes_sleeper);
     suite_add_tcase(s, tc);
