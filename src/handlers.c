@@ -59,9 +59,13 @@ static const char *error_code(int status)
     }
 }
 
+/* The status this worker last answered with, for the metrics. */
+static _Thread_local int last_status;
+
 /* Writes status, headers and body; takes ownership of body. */
 static void reply(FCGX_Stream *out, int status, const char *headers, struct json_object *body)
 {
+    last_status = status;
     FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: application/json\r\n"
                       "Cache-Control: no-store\r\n%s\r\n",
                  status, status_text(status), headers ? headers : "");
@@ -225,6 +229,7 @@ static long broadcast(struct server *s, const char *name, struct json_object *da
     struct sse_event ev = { .id = seq, .name = name, .data = text, .data_len = len };
     struct event *e = event_create(&ev);
     if (e) {
+        metrics_add(s->metrics, METRIC_EVENTS_PUBLISHED, 1);
         if (history_add(s->history, seq, e, f, time_now_ms()) < 0)
             log_warn("event %llu not kept for replay: out of memory", (unsigned long long)seq);
         n = (long)registry_broadcast(s->reg, f, e);
@@ -285,6 +290,7 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
     pthread_mutex_unlock(&s->publish_mu);
     if (superseded < 0) {
         conn_free(c);
+        metrics_add(s->metrics, METRIC_STREAMS_REFUSED, 1);
         if (superseded == REGISTRY_FULL) {
             unavailable(req, "Too many connections");
         } else {
@@ -302,6 +308,8 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         unavailable(req, "Cannot start a stream now");
         return false;
     }
+    metrics_add(s->metrics, METRIC_STREAMS_OPENED, 1);
+    last_status = 200;
     log_debug("stream %s (%s %s%s%s%s) opened%s", c->public_id, conn_type_name(type), name,
               q.client[0] ? " client " : "", q.client, q.ack ? ", acked" : "",
               superseded > 0 ? ", superseding another" : "");
@@ -384,6 +392,57 @@ static void handle_close_connection(struct server *s, FCGX_Request *req, const c
     json_object_object_add(data, "id", json_object_new_string(id));
     json_object_object_add(data, "closed", json_object_new_boolean(1));
     reply_ok(req->out, data, "Connection closed");
+}
+
+static void handle_metrics(struct server *s, FCGX_Request *req)
+{
+    struct registry_snapshot snap;
+    if (registry_snapshot(s->reg, &snap) < 0) {
+        handlers_error(req->out, 500, "Out of memory", NULL);
+        return;
+    }
+    struct metrics_gauges g = {
+        .stream_threads = server_stream_threads(s),
+        .uptime_seconds = (double)(time_mono_ms() - s->started_mono_ms) / 1000.0,
+        .closed_by_reason = snap.closed_by_reason,
+    };
+    int64_t now = time_now_ms();
+    for (size_t i = 0; i < snap.count; i++) {
+        bool stale = stats_is_stale(&snap.conns[i], now, s->opt.heartbeat_ms);
+        if (snap.conns[i].type == CONN_ADMIN)
+            *(stale ? &g.admin_stale : &g.admin_live) += 1;
+        else
+            *(stale ? &g.display_stale : &g.display_live) += 1;
+    }
+    size_t len;
+    char *text = metrics_render(s->metrics, &g, &len);
+    registry_snapshot_release(&snap);
+    if (!text) {
+        handlers_error(req->out, 500, "Out of memory", NULL);
+        return;
+    }
+    last_status = 200;
+    FCGX_PutS("Status: 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+              "Cache-Control: no-store\r\n\r\n", req->out);
+    FCGX_PutStr(text, (int)len, req->out);
+    free(text);
+}
+
+static void handle_health(struct server *s, FCGX_Request *req)
+{
+    bool stopping = atomic_load(&s->stopping);
+    struct json_object *data = json_object_new_object();
+    json_object_object_add(data, "status", json_object_new_string(stopping ? "stopping" : "ok"));
+    json_object_object_add(data, "version", json_object_new_string(PACKAGE_VERSION));
+    json_object_object_add(data, "uptime_seconds",
+                           json_object_new_int64((time_mono_ms() - s->started_mono_ms) / 1000));
+    json_object_object_add(data, "connections", json_object_new_uint64(registry_count(s->reg)));
+    if (stopping) {
+        json_object_put(data);
+        unavailable(req, "Server is shutting down");
+        return;
+    }
+    reply_ok(req->out, data, "OK");
 }
 
 static void handle_stats(struct server *s, FCGX_Request *req)
@@ -481,7 +540,21 @@ static void handle_publish(struct server *s, FCGX_Request *req)
     reply_ok(req->out, out, "Event published");
 }
 
+static bool dispatch(struct server *s, FCGX_Request *req, int *route);
+
 bool handlers_dispatch(struct server *s, FCGX_Request *req)
+{
+    int64_t t0 = time_mono_us();
+    int route = ROUTE_NOT_FOUND;
+    last_status = 500;
+    bool handed = dispatch(s, req, &route);
+    metrics_request(s->metrics, route, last_status, time_mono_us() - t0);
+    return handed;
+}
+
+/* Answers req, or hands it to a stream thread (returns true); sets *route
+ * for the metrics. */
+static bool dispatch(struct server *s, FCGX_Request *req, int *route)
 {
     char pathbuf[ROUTE_PATH_MAX];
     const char *method = param(req, "REQUEST_METHOD");
@@ -494,6 +567,7 @@ bool handlers_dispatch(struct server *s, FCGX_Request *req)
     }
     struct route r;
     routes_match(s->opt.prefix, path, &r);
+    *route = r.id;
     if (r.id == ROUTE_NOT_FOUND) {
         handlers_error(req->out, 404, "No such route", NULL);
         return false;
@@ -546,6 +620,12 @@ bool handlers_dispatch(struct server *s, FCGX_Request *req)
         return false;
     case ROUTE_CLOSED:
         handle_closed(s, req);
+        return false;
+    case ROUTE_METRICS:
+        handle_metrics(s, req);
+        return false;
+    case ROUTE_HEALTH:
+        handle_health(s, req);
         return false;
     case ROUTE_CONNECTION:
         if (r.bad_name)

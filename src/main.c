@@ -21,11 +21,31 @@
 
 static struct server *the_server;   /* reachable for leak checkers at exit */
 
+/* SIGHUP: re-reads the options (command line and --config) and applies
+ * what can change without a restart: the log level and the displays. */
+static void reload(int argc, char **argv)
+{
+    struct options opt;
+    char **storage, err[512];
+    if (options_load(&opt, argc, argv, &storage, err, sizeof err) != OPTIONS_OK) {
+        log_error("reload: %s; nothing changed", err);
+        options_free_storage(storage);
+        return;
+    }
+    log_set_level(opt.log_level);
+    if (server_reload(the_server, opt.displays_file, err, sizeof err) < 0)
+        log_error("reload: %s; keeping the old displays", err);
+    options_free_storage(storage);
+    log_info("reloaded: log level and displays");
+}
+
 int main(int argc, char **argv)
 {
     struct options opt;
+    char **storage;
     char err[512];
-    switch (options_parse(&opt, argc, argv, err, sizeof err)) {
+    enum options_result parsed = options_load(&opt, argc, argv, &storage, err, sizeof err);
+    switch (parsed) {
     case OPTIONS_EXIT:
         return 0;
     case OPTIONS_ERROR:
@@ -71,8 +91,7 @@ int main(int argc, char **argv)
         if (sig == SIGPIPE)
             continue;
         if (sig == SIGHUP) {
-            if (server_reload(the_server, err, sizeof err) < 0)
-                log_error("reload failed, keeping the old displays: %s", err);
+            reload(argc, argv);
             continue;
         }
         log_info("signal %d: stopping", sig);
@@ -83,6 +102,7 @@ int main(int argc, char **argv)
         log_warn("%zu streams did not finish in time", left);
     if (own && listen_is_unix(opt.socket))
         unlink(opt.socket);
+    options_free_storage(storage);
     if (own && left == 0) {
         server_free(the_server);
         the_server = NULL;

@@ -94,6 +94,8 @@ void routes_match(const char *prefix, const char *path, struct route *r)
         { "/publish", ROUTE_PUBLISH, "POST", true },
         { "/ack", ROUTE_ACK, "POST", false },
         { "/closed", ROUTE_CLOSED, "GET", true },
+        { "/metrics", ROUTE_METRICS, "GET", true },
+        { "/health", ROUTE_HEALTH, "GET", false },
     };
     memset(r, 0, sizeof *r);
     r->id = ROUTE_NOT_FOUND;

@@ -24,7 +24,9 @@ enum route_id {
     ROUTE_PUBLISH,                  /* POST {prefix}/publish */
     ROUTE_ACK,                      /* POST {prefix}/ack */
     ROUTE_CLOSED,                   /* GET  {prefix}/closed */
-    ROUTE_CONNECTION                /* DELETE {prefix}/connections/<public id> */
+    ROUTE_CONNECTION,               /* DELETE {prefix}/connections/<public id> */
+    ROUTE_METRICS,                  /* GET  {prefix}/metrics */
+    ROUTE_HEALTH                    /* GET  {prefix}/health */
 };
 
 struct route {

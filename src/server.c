@@ -38,12 +38,15 @@ struct server *server_create(const struct options *o, char *err, size_t errlen)
      * older than anything this one issues: Last-Event-ID from before a
      * restart gets `reset`, never a wrong replay. */
     s->history = history_create(o->history, o->history_age_ms, (uint64_t)time_now_ms());
-    if (!s->win || !s->history) {
+    s->metrics = metrics_create();
+    s->started_mono_ms = time_mono_ms();
+    if (!s->win || !s->history || !s->metrics) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (o->displays_file && !(s->displays = displays_load(o->displays_file, err, errlen)))
+    if (server_reload(s, o->displays_file, err, errlen) < 0)
         goto fail;
+    s->opt.displays_file = NULL;        /* argv's; s->displays_path is ours */
     return s;
 fail:
     server_free(s);
@@ -59,7 +62,9 @@ void server_free(struct server *s)
     registry_free(s->reg);
     window_free(s->win);
     history_free(s->history);
+    metrics_free(s->metrics);
     displays_free(s->displays);
+    free(s->displays_path);
     free(s->workers);
     pthread_mutex_destroy(&s->displays_mu);
     pthread_mutex_destroy(&s->publish_mu);
@@ -68,19 +73,33 @@ void server_free(struct server *s)
     free(s);
 }
 
-int server_reload(struct server *s, char *err, size_t errlen)
+int server_reload(struct server *s, const char *displays_file, char *err, size_t errlen)
 {
-    if (!s->opt.displays_file)
-        return 0;
-    struct displays *d = displays_load(s->opt.displays_file, err, errlen);
-    if (!d)
-        return -1;
+    struct displays *d = NULL;
+    char *path = NULL;
+    if (displays_file) {
+        d = displays_load(displays_file, err, errlen);
+        path = strdup(displays_file);
+        if (!d || !path) {
+            if (d && !path)
+                snprintf(err, errlen, "out of memory");
+            displays_free(d);
+            free(path);
+            return -1;
+        }
+    }
     pthread_mutex_lock(&s->displays_mu);
     struct displays *old = s->displays;
+    char *old_path = s->displays_path;
     s->displays = d;
+    s->displays_path = path;
     pthread_mutex_unlock(&s->displays_mu);
     displays_free(old);
-    log_info("reloaded %zu display names from %s", displays_count(d), s->opt.displays_file);
+    free(old_path);
+    if (d)
+        log_info("%zu display names from %s", displays_count(d), displays_file);
+    else
+        log_info("any valid display name is accepted");
     return 0;
 }
 

@@ -41,9 +41,10 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
  * number of streams still running at the deadline (0 on a clean stop). */
 size_t server_stop(struct server *s, int64_t deadline_ms);
 
-/* Re-reads the displays file (SIGHUP).  On error keeps the old set and
- * returns -1 with err. */
-int server_reload(struct server *s, char *err, size_t errlen);
+/* Loads the known display names from displays_file (NULL: accept any
+ * valid name) and swaps them in; streams are not touched (SIGHUP).  On
+ * error keeps the old set and returns -1 with err. */
+int server_reload(struct server *s, const char *displays_file, char *err, size_t errlen);
 
 /* Frees s after server_stop() returned 0 (or before start).  NULL does
  * nothing. */

@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "displays.h"
 #include "history.h"
+#include "metrics.h"
 #include "options.h"
 #include "registry.h"
 #include "server.h"
@@ -28,9 +29,12 @@ struct server {
 
     pthread_mutex_t displays_mu;        /* guards the pointer, not the set */
     struct displays *displays;          /* NULL: any valid name */
+    char *displays_path;                /* where they came from */
 
     pthread_mutex_t publish_mu;         /* orders ids; guards history */
     struct history *history;            /* ids start at the start time in ms */
+    struct metrics *metrics;
+    int64_t started_mono_ms;
 
     int listen_fd;
     bool own_socket;

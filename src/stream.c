@@ -90,6 +90,7 @@ static int write_events(struct stream *st, struct event **evs, size_t n)
         return -1;
     atomic_fetch_add(&st->c->events_sent, n);
     atomic_fetch_add(&st->c->bytes_sent, bytes);
+    metrics_add(st->s->metrics, METRIC_EVENTS_SENT, n);
     window_add(st->s->win, server_window_now(), n);
     return 0;
 }
@@ -202,8 +203,10 @@ static enum close_reason serve(struct stream *st)
                 return CLOSE_ACK_TIMEOUT;
         }
         if (now >= next_beat) {
-            if (write_ping(st) < 0)
+            if (write_ping(st) < 0) {
+                metrics_add(st->s->metrics, METRIC_HEARTBEAT_FAILURES, 1);
                 return CLOSE_WRITE_FAILED;
+            }
             atomic_store(&c->last_ping_ms, time_now_ms());
             next_beat = now + hb;
         }
@@ -259,6 +262,9 @@ static void *stream_main(void *arg)
     req->keepConnection = 0;
     FCGX_Finish_r(req);
     free(req);
+    unsigned lost = conn_queue_depth(c);
+    if (lost)
+        metrics_add(s->metrics, METRIC_EVENTS_DROPPED, lost);
     conn_free(c);
 
     pthread_mutex_lock(&s->mu);

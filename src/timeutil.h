@@ -14,6 +14,9 @@ int64_t time_now_ms(void);
  * anything. */
 int64_t time_mono_ms(void);
 
+/* Monotonic time in microseconds. */
+int64_t time_mono_us(void);
+
 /* Formats epoch milliseconds as ISO 8601 UTC with milliseconds into out,
  * which must hold TIME_ISO_LEN bytes.  Returns out. */
 char *time_iso8601(char out[TIME_ISO_LEN], int64_t epoch_ms);

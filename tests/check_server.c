@@ -376,6 +376,42 @@ START_TEST(test_and_publish_errors)
 }
 END_TEST
 
+START_TEST(metrics_and_health)
+{
+    struct json_object *o;
+    struct req health = { "GET", "/health", .style = LIGHTTPD };
+    ck_assert_int_eq(call(&health, &o, NULL), 200);
+    ck_assert_str_eq(json_object_get_string(get(o, "data.status")), "ok");
+    json_object_put(o);
+    struct stream st;
+    open_stream_q(&st, "/display/m", "ack=1", NULL, NGINX);
+    stats_total(NGINX);
+    struct req anon = { "GET", "/metrics", .style = NGINX };
+    expect_error(&anon, 401, "AUTHENTICATION_REQUIRED");
+    struct req m = { "GET", "/metrics", .style = NGINX, .user = "admin" };
+    int fd = send_req(&m);
+    struct fcgi_response resp = { 0 };
+    ck_assert_int_eq(fcgi_read(fd, &resp, NULL, 5000), 0);
+    close(fd);
+    ck_assert_int_eq(fcgi_status(&resp), 200);
+    const char *want[] = {
+        "Content-Type: text/plain; version=0.0.4",
+        "sse_connections{type=\"display\",state=\"live\"} 1\n",
+        "sse_streams_opened_total 1\n",
+        "sse_requests_total{route=\"stats\",code=\"200\"} 1\n",
+        "sse_requests_total{route=\"metrics\",code=\"401\"} 1\n",
+        "sse_request_duration_seconds_count{route=\"health\"} 1\n",
+        "sse_connections_closed_total{reason=\"ack_timeout\"} 0\n",
+        "# TYPE sse_request_duration_seconds histogram\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(resp.out, want[i]) != NULL, "metrics lack %s", want[i]);
+    fcgi_response_free(&resp);
+    disconnect(st.token, true);
+    close_stream(&st);
+}
+END_TEST
+
 /* ---- streams ------------------------------------------------------------- */
 
 START_TEST(stream_lifecycle)
@@ -969,6 +1005,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, route_errors);
     tcase_add_test(tc, disconnect_errors);
     tcase_add_test(tc, test_and_publish_errors);
+    tcase_add_test(tc, metrics_and_health);
     suite_add_tcase(s, tc);
     tc = tcase_create("streams");
     tcase_add_checked_fixture(tc, setup, teardown);
