@@ -10,6 +10,8 @@ export const API_PREFIX = rawPrefix.replace(/\/+$/, '');
 
 export const ADMIN_STREAM_URL = `${API_PREFIX}/admin`;
 export const DISCONNECT_URL = `${API_PREFIX}/disconnect`;
+/** Where ping sequence numbers are echoed (acknowledged liveness). */
+export const ACK_URL = `${API_PREFIX}/ack`;
 
 /** Display names allowed by the responder: 1-64 of [A-Za-z0-9._-]. */
 export const DISPLAY_NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;

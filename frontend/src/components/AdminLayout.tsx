@@ -1,16 +1,24 @@
 import Container from 'react-bootstrap/Container';
 import { Outlet } from 'react-router';
-import { ADMIN_STREAM_URL, DISCONNECT_URL } from '../config';
-import { SSEProvider } from '../sse';
+import { ACK_URL, ADMIN_STREAM_URL, DISCONNECT_URL } from '../config';
+import { SSEProvider, tabClientId } from '../sse';
 import { AppNavbar } from './AppNavbar';
 
 /**
  * Every admin page renders inside this layout, so the tab keeps one admin
- * stream while the user moves between pages.
+ * stream while the user moves between pages. The stream acknowledges pings
+ * and carries this tab's client id, so a reload supersedes the old stream
+ * on the server even if the disconnect beacon is lost.
  */
 export function AdminLayout() {
   return (
-    <SSEProvider url={ADMIN_STREAM_URL} disconnectUrl={DISCONNECT_URL} eventTypes={['system.test_event']}>
+    <SSEProvider
+      url={ADMIN_STREAM_URL}
+      disconnectUrl={DISCONNECT_URL}
+      ackUrl={ACK_URL}
+      clientId={tabClientId()}
+      eventTypes={['system.test_event']}
+    >
       <AppNavbar />
       <Container as="main" className="pb-5">
         <Outlet />

@@ -1,8 +1,8 @@
 import Card from 'react-bootstrap/Card';
-import { formatAgo, formatDuration, formatLocalTime, maskToken } from '../lib/format';
+import { formatAgo, formatDuration, formatLocalTime, formatRtt, maskToken } from '../lib/format';
 import { useNow } from '../lib/useNow';
 import { useSSE } from '../sse';
-import { LiveBadge } from './LiveBadge';
+import { LiveBadge, SUPERSEDED_TEXT } from './LiveBadge';
 
 /** "Your SSE connection": the state of this tab's own stream. */
 export function ConnectionStatusCard() {
@@ -16,9 +16,25 @@ export function ConnectionStatusCard() {
         {maskToken(sse.connectionId)}
       </span>,
     ],
+    [
+      'Client id',
+      <span key="client" className="font-monospace" title="Sent as ?client=: a newer stream with this id replaces the older one">
+        {sse.clientId ?? '—'}
+      </span>,
+    ],
     ['Connected for', sse.state === 'open' && sse.connectedAt ? formatDuration((now - sse.connectedAt) / 1000) : '—'],
     ['Last ping', sse.lastPingAt ? `${formatAgo(sse.lastPingAt, now)} (${formatLocalTime(sse.lastPingAt)})` : '—'],
     ['Events received', String(sse.eventsReceived)],
+    [
+      'Acknowledged',
+      sse.state !== 'open'
+        ? '—'
+        : sse.ack
+          ? sse.lastAckSeq === null
+            ? 'on (no ping yet)'
+            : `ping #${sse.lastAckSeq}${sse.lastAckRttMs === null ? '' : ` · RTT ${formatRtt(sse.lastAckRttMs)}`}`
+          : (sse.ackProblem ?? 'off (the server did not enable acks)'),
+    ],
   ];
   if (sse.state === 'error') {
     rows.push(['Problem', sse.lastError ?? 'Connection lost']);
@@ -28,7 +44,9 @@ export function ConnectionStatusCard() {
     ]);
   }
   if (sse.state === 'closed' && sse.closedReason === 'manual') rows.push(['Note', 'Disconnected by you; not reconnecting.']);
-  if (sse.state === 'closed' && sse.closedReason === 'superseded') rows.push(['Note', 'Replaced by a newer connection of this tab.']);
+  if (sse.state === 'closed' && sse.closedReason === 'superseded') {
+    rows.push(['Note', `${SUPERSEDED_TEXT} with the same client id; not reconnecting. Reconnect takes a new id.`]);
+  }
   return (
     <Card className="h-100 shadow-sm" as="section" aria-labelledby="own-conn-title">
       <Card.Header as="h2" className="h6 mb-0" id="own-conn-title">

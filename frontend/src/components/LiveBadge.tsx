@@ -18,12 +18,17 @@ const STATE_BG: Record<SSEState, string> = {
   closed: 'secondary',
 };
 
-/** The tab's stream state: Live / Connecting / Error / Offline. */
+/** Shown when a newer stream with this tab's client id made the server close ours. */
+export const SUPERSEDED_TEXT = 'Replaced by another tab/window';
+
+/** The tab's stream state: Live / Connecting / Error / Offline / Replaced. */
 export function LiveBadge({ className }: { className?: string }) {
-  const { state, lastError, nextRetryAt } = useSSE();
-  const label = STATE_LABEL[state];
-  const detail =
-    state === 'error' && nextRetryAt
+  const { state, lastError, nextRetryAt, closedReason } = useSSE();
+  const superseded = state === 'closed' && closedReason === 'superseded';
+  const label = superseded ? 'Replaced' : STATE_LABEL[state];
+  const detail = superseded
+    ? `${SUPERSEDED_TEXT}; not reconnecting`
+    : state === 'error' && nextRetryAt
       ? `${lastError ?? 'Connection lost'}; retrying at ${new Date(nextRetryAt).toLocaleTimeString()}`
       : `Live event stream: ${label}`;
   return (
@@ -33,10 +38,11 @@ export function LiveBadge({ className }: { className?: string }) {
       className={`live-badge d-inline-flex align-items-center gap-1 ${className ?? ''}`}
       role="status"
       aria-live="polite"
-      aria-label={`Live connection: ${label}`}
+      aria-label={`Live connection: ${superseded ? SUPERSEDED_TEXT : label}`}
       title={detail}
       data-testid="live-badge"
       data-state={state}
+      data-reason={closedReason ?? undefined}
     >
       <span className={`live-dot live-dot-${state}`} aria-hidden="true" />
       {label}

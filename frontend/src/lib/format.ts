@@ -44,3 +44,20 @@ export function maskToken(token: string | null): string {
   if (!token) return '—';
   return token.length <= 12 ? token : `${token.slice(0, 8)}…${token.slice(-4)}`;
 }
+
+/** A round-trip time in ms: "0.4 ms", "12 ms", "1.25 s". */
+export function formatRtt(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 0) return '0 ms';
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** "512 B", "3.4 KiB", "1.2 MiB". */
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

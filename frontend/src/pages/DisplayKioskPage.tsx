@@ -1,21 +1,25 @@
 import { useMemo } from 'react';
 import { useParams, useSearchParams } from 'react-router';
 import { LiveBadge } from '../components/LiveBadge';
-import { DISCONNECT_URL, DISPLAY_EVENT_TYPES, DISPLAY_NAME_RE, displayStreamUrl } from '../config';
+import { ACK_URL, DISCONNECT_URL, DISPLAY_EVENT_TYPES, DISPLAY_NAME_RE, displayStreamUrl } from '../config';
 import { formatLocalDateTime, formatLocalTime } from '../lib/format';
 import { useDocumentTitle } from '../lib/useDocumentTitle';
 import { useNow } from '../lib/useNow';
-import { SSEProvider, useSSE, type SSEMessage } from '../sse';
+import { CLIENT_ID_RE, SSEProvider, useSSE, type SSEMessage } from '../sse';
 
 /**
  * /display/<name>: a kiosk screen. Opens the display stream for <name> and
  * shows what arrives. Event names to listen to: the built-in list
- * (VITE_DISPLAY_EVENTS) plus ?events=a,b,c.
+ * (VITE_DISPLAY_EVENTS) plus ?events=a,b,c. The stream acknowledges pings
+ * (?ack=1) and its client id is the display name, or ?client=<id>; the server
+ * keeps one stream per display name anyway (the newest).
  */
 export function DisplayKioskPage() {
   const { name = '' } = useParams();
   const [search] = useSearchParams();
   const extra = search.get('events') ?? '';
+  const requestedClient = search.get('client');
+  const clientId = requestedClient && CLIENT_ID_RE.test(requestedClient) ? requestedClient : name;
   const eventTypes = useMemo(
     () => [...new Set([...DISPLAY_EVENT_TYPES, ...extra.split(',').map((s) => s.trim()).filter(Boolean)])],
     [extra],
@@ -33,7 +37,14 @@ export function DisplayKioskPage() {
     );
   }
   return (
-    <SSEProvider key={`${name}|${eventTypes.join(',')}`} url={displayStreamUrl(name)} disconnectUrl={DISCONNECT_URL} eventTypes={eventTypes}>
+    <SSEProvider
+      key={`${name}|${clientId}|${eventTypes.join(',')}`}
+      url={displayStreamUrl(name)}
+      disconnectUrl={DISCONNECT_URL}
+      ackUrl={ACK_URL}
+      clientId={clientId}
+      eventTypes={eventTypes}
+    >
       <KioskScreen name={name} />
     </SSEProvider>
   );
@@ -51,8 +62,14 @@ function describe(m: SSEMessage): { title: string; body: string } {
   return { title: m.type, body: typeof d === 'string' ? d : JSON.stringify(d) };
 }
 
+function idleText(state: string, closedReason: string | null): string {
+  if (state === 'closed' && closedReason === 'superseded') return 'Replaced by another tab/window showing this display.';
+  if (state === 'closed') return 'Disconnected.';
+  return 'Connecting to the event server…';
+}
+
 function KioskScreen({ name }: { name: string }) {
-  const { recent, state, lastError } = useSSE();
+  const { recent, state, lastError, closedReason } = useSSE();
   const now = useNow(1000);
   const events = recent.filter((m) => m.type !== 'connected');
   const [latest, ...older] = events;
@@ -80,7 +97,7 @@ function KioskScreen({ name }: { name: string }) {
           </article>
         ) : (
           <div className="text-center text-body-secondary">
-            <p className="display-6">{state === 'open' ? 'Waiting for announcements…' : 'Connecting to the event server…'}</p>
+            <p className="display-6">{state === 'open' ? 'Waiting for announcements…' : idleText(state, closedReason)}</p>
             {state === 'error' && lastError && <p className="fs-5">{lastError}</p>}
           </div>
         )}

@@ -1,4 +1,5 @@
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+import { CLIENT_ID_RE, type ClientIdSource } from './clientId';
 
 /**
  * One Server-Sent Events connection to sse-fcgi, with the client side of the
@@ -12,7 +13,14 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
  *   backoff and jitter (the browser's own retry would ignore our cap and
  *   keep a dead connection id);
  * - it reconnects at once when the page becomes visible again, comes back
- *   from the back/forward cache or the network comes back.
+ *   from the back/forward cache or the network comes back;
+ * - with `ackUrl`, the stream is opened with `?ack=1` and the `seq` of every
+ *   ping is echoed to POST {prefix}/ack (acknowledged liveness);
+ * - with `clientId`, the stream is opened with `?client=<id>`: the server
+ *   then closes an older stream of the same client (`superseded`). A
+ *   superseded client stays closed (a duplicated tab must settle, not flap);
+ *   `closed` from the server (admin_closed, ack_timeout, ...) reconnects with
+ *   backoff like an error.
  *
  * The class knows nothing about React: SSEProvider owns one instance per tab
  * and exposes it through useSSE(). Every public method is bound, so it can be
@@ -24,7 +32,8 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 export type SSEState = 'idle' | 'connecting' | 'open' | 'error' | 'closed';
 
 /** Why the client is closed: disconnect() was called, the page is going away,
- *  the client was disposed, or the server replaced this stream by a newer one. */
+ *  the client was disposed, or the server replaced this stream by a newer one
+ *  with the same client id (another tab or window). */
 export type ClosedReason = 'manual' | 'unload' | 'disposed' | 'superseded';
 
 export interface SSEMessage {
@@ -59,6 +68,16 @@ export interface SSESnapshot {
   nextRetryAt: number | null;
   lastError: string | null;
   closedReason: ClosedReason | null;
+  /** The `?client=` id of the stream, once known. */
+  clientId: string | null;
+  /** The server acknowledges liveness on this stream (`ack` of `connected`). */
+  ack: boolean;
+  /** Highest ping `seq` echoed to the ack route on the current stream. */
+  lastAckSeq: number | null;
+  /** Round trip of the last ack, as the server measured it (`rtt_ms`). */
+  lastAckRttMs: number | null;
+  /** Why acknowledgements were turned off for this client, if they were. */
+  ackProblem: string | null;
   /** The last events other than pings, newest first. */
   recent: SSEMessage[];
 }
@@ -68,6 +87,12 @@ export interface SSEClientOptions {
   url: string;
   /** POST target for the disconnect beacon, e.g. /api/v1/events/disconnect. */
   disconnectUrl: string;
+  /** POST target for ping acknowledgements, e.g. /api/v1/events/ack. When
+   *  set, the stream asks for acknowledged liveness (`?ack=1`). */
+  ackUrl?: string;
+  /** A stable client id (`?client=`), or where to get one (it may take a
+   *  moment: see TabClientId). Invalid ids are not sent. */
+  clientId?: string | ClientIdSource;
   backoff?: Partial<BackoffOptions>;
   /** Event names to listen to from the start, besides the built-in ones. */
   eventTypes?: string[];
@@ -79,7 +104,7 @@ export interface SSEClientOptions {
 }
 
 /** Names the server always may send; listened to on every stream. */
-export const BUILTIN_EVENT_TYPES = ['connected', 'ping', 'shutdown', 'superseded', 'message'] as const;
+export const BUILTIN_EVENT_TYPES = ['connected', 'ping', 'shutdown', 'superseded', 'closed', 'message'] as const;
 
 /** Subscribing to this name receives every dispatched event. */
 export const ANY_EVENT = '*';
@@ -100,6 +125,11 @@ const INITIAL: SSESnapshot = {
   nextRetryAt: null,
   lastError: null,
   closedReason: null,
+  clientId: null,
+  ack: false,
+  lastAckSeq: null,
+  lastAckRttMs: null,
+  ackProblem: null,
   recent: [],
 };
 
@@ -118,6 +148,64 @@ function field(data: unknown, name: string): string | null {
     return typeof v === 'string' && v !== '' ? v : null;
   }
   return null;
+}
+
+function numberField(data: unknown, name: string): number | null {
+  if (data && typeof data === 'object' && name in data) {
+    const v = (data as Record<string, unknown>)[name];
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  }
+  return null;
+}
+
+/** Why the server closed a stream (`closed` event), in words for the badge. */
+const CLOSED_REASON_TEXT: Record<string, string> = {
+  admin_closed: 'Closed by an administrator',
+  ack_timeout: 'Closed by the server: no acknowledgement received',
+  disconnect_route: 'Closed by a disconnect request',
+  slow_consumer: 'Closed by the server: too slow to read events',
+};
+
+/** `url` with `params` appended to its query string. */
+export function withQuery(url: string, params: Record<string, string>): string {
+  const query = new URLSearchParams(params).toString();
+  if (!query) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}${query}`;
+}
+
+/** What became of one ack: recorded (with the server's RTT), not recorded,
+ *  or refused by the route itself (HTTP status, e.g. 401 from a web server
+ *  that asks for a password on the ack route). */
+export type AckResult = { acked: true; rttMs: number | null } | { acked: false; status: number };
+
+/** Statuses meaning "this client cannot use the ack route at all". */
+const ACK_REFUSED = new Set([401, 403, 404, 405]);
+
+/**
+ * Echo a ping's sequence number to the ack route. A keepalive fetch (so it is
+ * not lost when the page goes away a moment later), JSON body. Never throws;
+ * status 0 means the request failed.
+ */
+export async function sendAck(url: string, connectionId: string, seq: number): Promise<AckResult> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      body: JSON.stringify({ connection_id: connectionId, seq }),
+      keepalive: true,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    if (!response.ok) return { acked: false, status: response.status };
+    const body: unknown = await response.json();
+    const data = body && typeof body === 'object' ? (body as { data?: unknown }).data : null;
+    if (!data || typeof data !== 'object' || (data as { acked?: unknown }).acked !== true) {
+      return { acked: false, status: response.status };
+    }
+    return { acked: true, rttMs: numberField(data, 'rtt_ms') };
+  } catch {
+    return { acked: false, status: 0 }; // the server notices missing acks by itself
+  }
 }
 
 /**
@@ -152,7 +240,7 @@ export function sendDisconnect(url: string, connectionId: string): 'beacon' | 'f
 }
 
 export class SSEClient {
-  private readonly options: Required<Omit<SSEClientOptions, 'backoff'>> & { backoff: BackoffOptions };
+  private readonly options: Required<Omit<SSEClientOptions, 'backoff' | 'clientId'>> & { backoff: BackoffOptions };
   private snapshot: SSESnapshot = INITIAL;
   private readonly stateListeners = new Set<() => void>();
   private readonly eventListeners = new Map<string, Set<SSEListener>>();
@@ -166,11 +254,26 @@ export class SSEClient {
   /** disconnect() was called: no automatic reconnect until connect(). */
   private manual = false;
   private started = false;
+  /** Where the client id comes from, and the id once resolved. */
+  private readonly clientSource: ClientIdSource | null;
+  private clientId: string | null = null;
+  /** Bumped whenever a pending open (waiting for the client id) must not happen. */
+  private openSeq = 0;
+  /** The ack route refused us (e.g. 401): stream without ?ack=1 from now on. */
+  private ackDisabled = false;
 
   constructor(options: SSEClientOptions) {
+    const { clientId } = options;
+    if (typeof clientId === 'string') {
+      this.clientSource = null;
+      this.clientId = CLIENT_ID_RE.test(clientId) ? clientId : null;
+    } else {
+      this.clientSource = clientId ?? null;
+    }
     this.options = {
       url: options.url,
       disconnectUrl: options.disconnectUrl,
+      ackUrl: options.ackUrl ?? '',
       eventTypes: options.eventTypes ?? [],
       recentLimit: options.recentLimit ?? 50,
       unloadResumeMs: options.unloadResumeMs ?? 2_000,
@@ -288,6 +391,7 @@ export class SSEClient {
     };
     if (message.type === 'ping') {
       patch.lastPingAt = message.receivedAt;
+      this.acknowledge(message.data);
     } else {
       patch.recent = [message, ...this.snapshot.recent].slice(0, this.options.recentLimit);
     }
@@ -303,6 +407,9 @@ export class SSEClient {
         nextRetryAt: null,
         lastError: null,
         closedReason: null,
+        ack: message.data !== null && typeof message.data === 'object' && (message.data as { ack?: unknown }).ack === true,
+        lastAckSeq: null,
+        lastAckRttMs: null,
       } satisfies Partial<SSESnapshot>);
     }
     this.update(patch);
@@ -313,10 +420,22 @@ export class SSEClient {
       this.update({ connectionId: null, publicId: null });
       this.scheduleRetry('The server is shutting down');
     } else if (message.type === 'superseded') {
-      // A newer stream of this tab replaced this one: do not fight it.
+      // A newer stream with our client id replaced this one (the same tab
+      // reloaded, or a copy of this tab): do not fight it, stay closed.
       this.closeSource();
       this.manual = true;
-      this.update({ state: 'closed', closedReason: 'superseded', connectionId: null, publicId: null });
+      this.clearTimers();
+      // Our id belongs to the stream that replaced us now: stop claiming it,
+      // and use a new one if the user reconnects this tab.
+      if (this.clientSource?.renew) this.clientId = this.clientSource.renew();
+      this.update({ state: 'closed', closedReason: 'superseded', connectionId: null, publicId: null, nextRetryAt: null });
+    } else if (message.type === 'closed') {
+      // The server ended this stream (an administrator, missing acks, ...);
+      // the id is gone there already, so no beacon. Come back with backoff.
+      this.closeSource();
+      this.update({ connectionId: null, publicId: null });
+      const reason = field(message.data, 'reason');
+      this.scheduleRetry((reason && CLOSED_REASON_TEXT[reason]) ?? field(message.data, 'message') ?? 'Closed by the server');
     }
     this.dispatch(message);
   };
@@ -336,18 +455,66 @@ export class SSEClient {
     }
   }
 
+  /** Echo the `seq` of a ping on an ack stream; the answer carries our RTT. */
+  private acknowledge(data: unknown): void {
+    const seq = numberField(data, 'seq');
+    const id = this.snapshot.connectionId;
+    if (!this.options.ackUrl || this.ackDisabled || seq === null || !Number.isInteger(seq) || seq < 1 || !id) return;
+    this.update({ lastAckSeq: seq });
+    void sendAck(this.options.ackUrl, id, seq).then((result) => {
+      if (this.snapshot.connectionId !== id) return;
+      if (result.acked) {
+        if (result.rttMs !== null) this.update({ lastAckRttMs: result.rttMs });
+      } else if (ACK_REFUSED.has(result.status) && !this.ackDisabled) {
+        // We can never ack on this route (a web server asking kiosks for a
+        // password, an older responder): the server would drop this stream
+        // for missing acks every 3 heartbeats. Stream without acks instead.
+        this.ackDisabled = true;
+        this.update({ ackProblem: `The ack route answered HTTP ${result.status}; streaming without acknowledgements` });
+        console.warn(`sse-fcgi: ${this.options.ackUrl} answered HTTP ${result.status}; reopening the stream without ?ack=1`);
+        if (this.started && !this.manual) {
+          this.update({ attempt: 0 });
+          this.open();
+        }
+      }
+    });
+  }
+
   // ---- the stream ----
+
+  private streamUrl(): string {
+    const params: Record<string, string> = {};
+    if (this.options.ackUrl && !this.ackDisabled) params.ack = '1';
+    if (this.clientId) params.client = this.clientId;
+    return withQuery(this.options.url, params);
+  }
 
   private open(): void {
     this.clearTimers();
     this.teardown();
+    if (this.clientSource && this.clientId === null) {
+      // Wait for the client id (a moment, while other tabs are asked), then open.
+      const seq = this.openSeq;
+      this.update({ state: 'connecting', connectionId: null, publicId: null, nextRetryAt: null, closedReason: null });
+      void Promise.resolve()
+        .then(() => this.clientSource!.claim())
+        .then(
+          (id) => (CLIENT_ID_RE.test(id) ? id : null),
+          () => null,
+        )
+        .then((id) => {
+          if (this.clientId === null) this.clientId = id ?? '';
+          if (seq === this.openSeq && this.started && !this.manual && !this.source) this.open();
+        });
+      return;
+    }
     const Impl = globalThis.EventSource;
     if (typeof Impl !== 'function') {
       this.update({ state: 'error', lastError: 'This browser has no EventSource' });
       return;
     }
     // Same origin as the page: the browser sends the credentials it was given.
-    const source = new Impl(this.options.url);
+    const source = new Impl(this.streamUrl());
     this.source = source;
     this.registered = new Set();
     const names = new Set<string>([...BUILTIN_EVENT_TYPES, ...this.options.eventTypes, ...this.eventListeners.keys()]);
@@ -361,6 +528,7 @@ export class SSEClient {
       connectionType: null,
       nextRetryAt: null,
       closedReason: null,
+      clientId: this.clientId || null,
     });
   }
 
@@ -405,6 +573,7 @@ export class SSEClient {
   }
 
   private clearTimers(): void {
+    this.openSeq++; // and any open still waiting for the client id
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.resumeTimer) clearTimeout(this.resumeTimer);
     this.retryTimer = null;

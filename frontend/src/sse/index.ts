@@ -1,7 +1,9 @@
 export { SSEProvider } from './SSEProvider';
 export { useSSE, useSSEEvent } from './useSSE';
 export type { UseSSEResult } from './useSSE';
-export { SSEClient, sendDisconnect, ANY_EVENT, BUILTIN_EVENT_TYPES } from './SSEClient';
+export { SSEClient, sendDisconnect, sendAck, withQuery, ANY_EVENT, BUILTIN_EVENT_TYPES } from './SSEClient';
+export { TabClientId, tabClientId, randomClientId, CLIENT_ID_RE } from './clientId';
+export type { ClientIdSource, TabClientIdOptions } from './clientId';
 export type { SSEMessage, SSESnapshot, SSEState, SSEListener, ClosedReason } from './SSEClient';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 export type { BackoffOptions } from './backoff';

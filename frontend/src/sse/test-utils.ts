@@ -76,3 +76,62 @@ export function setVisibility(state: DocumentVisibilityState): void {
 export function connectedData(id: string, type = 'admin') {
   return { message: 'SSE connection established', connection_id: id, connection_type: type, timestamp: new Date().toISOString() };
 }
+
+/**
+ * BroadcastChannel between "tabs" of one test: every instance of a name
+ * hears what the others post (not itself), asynchronously as in a browser.
+ */
+export class FakeBroadcastChannel extends EventTarget {
+  static channels: FakeBroadcastChannel[] = [];
+  readonly name: string;
+  closed = false;
+  readonly posted: unknown[] = [];
+
+  constructor(name: string) {
+    super();
+    this.name = name;
+    FakeBroadcastChannel.channels.push(this);
+  }
+
+  postMessage(message: unknown): void {
+    if (this.closed) throw new Error('InvalidStateError: channel closed');
+    this.posted.push(message);
+    const copy = structuredClone(message);
+    for (const other of FakeBroadcastChannel.channels) {
+      if (other === this || other.name !== this.name) continue;
+      void Promise.resolve().then(() => {
+        if (!other.closed) other.dispatchEvent(new MessageEvent('message', { data: copy }));
+      });
+    }
+  }
+
+  override addEventListener(type: string, listener: ((ev: MessageEvent) => void) | EventListenerOrEventListenerObject | null): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null);
+  }
+
+  close(): void {
+    this.closed = true;
+    FakeBroadcastChannel.channels = FakeBroadcastChannel.channels.filter((c) => c !== this);
+  }
+
+  static reset(): void {
+    for (const c of FakeBroadcastChannel.channels) c.closed = true;
+    FakeBroadcastChannel.channels = [];
+  }
+}
+
+/** A sessionStorage stand-in; `copy()` is what "Duplicate tab" does. */
+export class MemoryStorage {
+  private readonly map = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.map.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.map.set(key, String(value));
+  }
+  copy(): MemoryStorage {
+    const other = new MemoryStorage();
+    for (const [k, v] of this.map) other.setItem(k, v);
+    return other;
+  }
+}

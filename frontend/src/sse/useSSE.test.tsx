@@ -394,6 +394,7 @@ describe('events', () => {
     act(() => FakeEventSource.last.emit('superseded', { message: 'replaced' }));
     act(() => vi.advanceTimersByTime(60_000));
     expect(FakeEventSource.instances).toHaveLength(1);
-    expect(screen.getByTestId('live-badge').textContent).toBe('Offline');
+    expect(screen.getByTestId('live-badge').textContent).toBe('Replaced');
+    expect(screen.getByTestId('live-badge').getAttribute('data-state')).toBe('closed');
   });
 });
