@@ -1,5 +1,5 @@
 import { API_PREFIX } from '../config';
-import type { ErrorEnvelope, Stats, SuccessEnvelope, TestEventResult } from './types';
+import type { CloseConnectionResult, ClosedList, ErrorEnvelope, Stats, SuccessEnvelope, TestEventResult } from './types';
 
 /** A failed API call, with the server's own message when it sent one. */
 export class ApiError extends Error {
@@ -70,4 +70,19 @@ export function fetchStats(signal?: AbortSignal): Promise<Stats> {
 
 export function sendTestEvent(body: { type?: string; message?: string }): Promise<TestEventResult> {
   return apiRequest<TestEventResult>('/test', { method: 'POST', body });
+}
+
+/** GET {prefix}/closed: the last closed connections, newest first, with reasons. */
+export async function fetchClosed(signal?: AbortSignal): Promise<ClosedList> {
+  const data = await apiRequest<Partial<ClosedList> | null>('/closed', { signal });
+  return {
+    capacity: typeof data?.capacity === 'number' ? data.capacity : 0,
+    closed: Array.isArray(data?.closed) ? data.closed : [],
+    totals: data?.totals && typeof data.totals === 'object' ? data.totals : undefined,
+  };
+}
+
+/** DELETE {prefix}/connections/<public id>: close a live connection (reason admin_closed). */
+export function closeConnection(publicId: string): Promise<CloseConnectionResult> {
+  return apiRequest<CloseConnectionResult>(`/connections/${encodeURIComponent(publicId)}`, { method: 'DELETE' });
 }

@@ -1,15 +1,22 @@
+import { useState } from 'react';
 import Alert from 'react-bootstrap/Alert';
 import Button from 'react-bootstrap/Button';
 import Card from 'react-bootstrap/Card';
 import Col from 'react-bootstrap/Col';
+import Modal from 'react-bootstrap/Modal';
 import Row from 'react-bootstrap/Row';
 import Spinner from 'react-bootstrap/Spinner';
+import { ApiError, closeConnection } from '../api/client';
+import type { ConnectionInfo } from '../api/types';
 import type { UseStatsResult } from '../api/useStats';
-import { formatDuration, formatLocalTime } from '../lib/format';
+import { formatDuration, formatLocalDateTime, formatLocalTime, parseTime } from '../lib/format';
+import { connectionName } from '../lib/table';
 import { useNow } from '../lib/useNow';
 import { useSSE } from '../sse';
 import { ConnectionsTable } from './ConnectionsTable';
+import { RosterPanel } from './RosterPanel';
 import { StatCard } from './StatCard';
+import { TypeBadge } from './TypeBadge';
 
 interface Props {
   query: UseStatsResult;
@@ -17,11 +24,37 @@ interface Props {
   onAutoRefreshChange: (on: boolean) => void;
 }
 
-/** SSE Connection Monitor: counters and the live table, from GET stats. */
+type Outcome = { variant: 'success' | 'warning' | 'danger'; text: string };
+
+/** SSE Connection Monitor: counters, the roster and the live table, from GET stats. */
 export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: Props) {
   const { stats, error, loading, updatedAt, refresh } = query;
   const { publicId } = useSSE();
   const now = useNow(1000);
+  const [confirm, setConfirm] = useState<ConnectionInfo | null>(null);
+  const [closing, setClosing] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+
+  async function disconnectConfirmed() {
+    if (!confirm) return;
+    const target = confirm;
+    const label = `${target.type} ${connectionName(target)} (${target.id})`;
+    setClosing(true);
+    try {
+      await closeConnection(target.id);
+      setOutcome({ variant: 'success', text: `Disconnected ${label}.` });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        setOutcome({ variant: 'warning', text: `${label} had already closed.` });
+      } else {
+        setOutcome({ variant: 'danger', text: `Could not disconnect ${label}: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    } finally {
+      setClosing(false);
+      setConfirm(null);
+      refresh(); // stats, and with them the Recently closed table
+    }
+  }
 
   return (
     <section aria-labelledby="monitor-title" className="mb-4">
@@ -61,7 +94,14 @@ export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: P
 
       <Row xs={2} lg={4} className="g-3 mb-3">
         <Col>
-          <StatCard label="Total connections" value={stats?.total_connections ?? null} testId="stat-total" />
+          <StatCard
+            label="Total connections"
+            value={stats?.total_connections ?? null}
+            testId="stat-total"
+            hint={stats?.stale_connections !== undefined ? staleHint(stats.stale_connections) : undefined}
+            hintTestId="stat-stale"
+            hintClassName={stats?.stale_connections ? 'text-warning-emphasis fw-semibold' : undefined}
+          />
         </Col>
         <Col>
           <StatCard label="Admin connections" value={stats?.admin_connections ?? null} testId="stat-admin" />
@@ -79,10 +119,23 @@ export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: P
         </Col>
       </Row>
 
+      <RosterPanel roster={stats?.expected_displays} />
+
+      {outcome && (
+        <Alert variant={outcome.variant} dismissible onClose={() => setOutcome(null)} className="py-2 small" data-testid="disconnect-outcome">
+          {outcome.text}
+        </Alert>
+      )}
+
       <Card className="shadow-sm">
         <Card.Header className="d-flex align-items-center">
           <h3 className="h6 mb-0 me-auto">Live connections</h3>
-          {stats && <span className="small text-body-secondary">{stats.connections.length} listed</span>}
+          {stats && (
+            <span className="small text-body-secondary">
+              {stats.connections.length} listed
+              {stats.heartbeat_seconds !== undefined && ` · heartbeat ${stats.heartbeat_seconds} s`}
+            </span>
+          )}
         </Card.Header>
         {stats ? (
           <ConnectionsTable
@@ -91,6 +144,7 @@ export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: P
             ownId={publicId}
             caption="Live SSE connections"
             emptyText="No live connections. Open a dashboard tab or a display page to see one here."
+            onDisconnect={(c) => setConfirm(c)}
           />
         ) : (
           <Card.Body className="text-center text-body-secondary py-4">
@@ -98,6 +152,52 @@ export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: P
           </Card.Body>
         )}
       </Card>
+
+      <Modal show={confirm !== null} onHide={() => !closing && setConfirm(null)} aria-labelledby="confirm-disconnect-title" centered>
+        <Modal.Header closeButton={!closing}>
+          <Modal.Title id="confirm-disconnect-title" className="h5">
+            Disconnect this connection?
+          </Modal.Title>
+        </Modal.Header>
+        {confirm && (
+          <Modal.Body>
+            <p className="mb-2">
+              <TypeBadge type={confirm.type} /> <strong>{connectionName(confirm)}</strong>{' '}
+              <span className="font-monospace small text-body-secondary">{confirm.id}</span>
+            </p>
+            <p className="small text-body-secondary mb-2">
+              Connected {formatLocalDateTime(parseTime(confirm.connected_at))}
+              {confirm.client && (
+                <>
+                  {' '}
+                  · client <span className="font-monospace">{confirm.client}</span>
+                </>
+              )}
+            </p>
+            <p className="mb-0 small">
+              The server closes it at once (reason <code>admin_closed</code>). A dashboard tab or kiosk page
+              reconnects by itself after a moment, as a new connection.
+            </p>
+            {confirm.id === publicId && (
+              <Alert variant="warning" className="py-2 small mt-2 mb-0">
+                This is this tab&apos;s own connection.
+              </Alert>
+            )}
+          </Modal.Body>
+        )}
+        <Modal.Footer>
+          <Button variant="outline-secondary" onClick={() => setConfirm(null)} disabled={closing}>
+            Cancel
+          </Button>
+          <Button variant="danger" onClick={() => void disconnectConfirmed()} disabled={closing} data-testid="confirm-disconnect">
+            {closing ? 'Disconnecting…' : 'Disconnect'}
+          </Button>
+        </Modal.Footer>
+      </Modal>
     </section>
   );
+}
+
+function staleHint(stale: number): string {
+  return stale === 0 ? 'none stale' : `${stale} stale`;
 }

@@ -1,7 +1,17 @@
+import { useDeferredValue, useMemo, useState } from 'react';
+import Badge from 'react-bootstrap/Badge';
+import Button from 'react-bootstrap/Button';
+import Form from 'react-bootstrap/Form';
 import Table from 'react-bootstrap/Table';
 import type { ConnectionInfo } from '../api/types';
-import { formatAgo, formatDuration, formatLocalDateTime, parseTime } from '../lib/format';
+import { formatAgo, formatBytes, formatDuration, formatLocalDateTime, formatRtt, parseTime } from '../lib/format';
+import { compareValues, connectionName, paginate, type SortState } from '../lib/table';
+import { Paginator } from './Paginator';
+import { SortHeader } from './SortHeader';
 import { TypeBadge } from './TypeBadge';
+
+type SortKey = 'type' | 'name' | 'state' | 'connected' | 'last_ping' | 'rtt' | 'events' | 'queue' | 'dropped';
+type TypeFilter = 'all' | 'admin' | 'display';
 
 interface Props {
   connections: ConnectionInfo[];
@@ -10,73 +20,264 @@ interface Props {
   ownId?: string | null;
   caption: string;
   emptyText?: string;
+  /** Show a Disconnect button on each row; called with the row's connection. */
+  onDisconnect?: (connection: ConnectionInfo) => void;
+  /** Rows per page. */
+  pageSize?: number;
+  /** Offer the type filter (the Displays page lists one type only). */
+  typeFilter?: boolean;
 }
 
-/** Live connections, oldest first, as the stats route lists them. */
-export function ConnectionsTable({ connections, now, ownId, caption, emptyText = 'No live connections.' }: Props) {
-  const rows = [...connections].sort((a, b) => (parseTime(a.connected_at) ?? 0) - (parseTime(b.connected_at) ?? 0));
+function sortValue(c: ConnectionInfo, key: SortKey): string | number | null {
+  switch (key) {
+    case 'type':
+      return c.type;
+    case 'name':
+      return connectionName(c).toLowerCase();
+    case 'state':
+      return c.state ?? null;
+    case 'connected':
+      return parseTime(c.connected_at);
+    case 'last_ping':
+      return parseTime(c.last_ping);
+    case 'rtt':
+      return c.last_ack_rtt_ms ?? null;
+    case 'events':
+      return c.events_sent;
+    case 'queue':
+      return c.queue_depth ?? null;
+    case 'dropped':
+      return c.events_dropped ?? null;
+  }
+}
+
+function matches(c: ConnectionInfo, type: TypeFilter, text: string): boolean {
+  if (type !== 'all' && c.type !== type) return false;
+  if (!text) return true;
+  return [connectionName(c), c.id, c.client ?? ''].some((v) => v.toLowerCase().includes(text));
+}
+
+function StateCell({ c }: { c: ConnectionInfo }) {
+  if (!c.state) return <span className="text-body-secondary">—</span>;
+  const stale = c.state === 'stale';
   return (
-    <Table responsive hover className="align-middle mb-0 connections-table" aria-label={caption}>
-      <caption className="visually-hidden">{caption}</caption>
-      <thead className="table-light">
-        <tr>
-          <th scope="col">Type</th>
-          <th scope="col">User / display</th>
-          <th scope="col">Connected</th>
-          <th scope="col">Duration</th>
-          <th scope="col">Last ping</th>
-          <th scope="col" className="text-end">
-            Events sent
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.length === 0 ? (
-          <tr className="empty-row">
-            <td colSpan={6} className="text-center text-body-secondary py-4">
-              {emptyText}
-            </td>
-          </tr>
-        ) : (
-          rows.map((c) => {
-            const connectedAt = parseTime(c.connected_at);
-            const lastPing = parseTime(c.last_ping);
-            const own = ownId != null && ownId === c.id;
-            return (
-              <tr key={c.id} data-connection-id={c.id} data-type={c.type} className={own ? 'table-primary' : undefined}>
-                <td>
-                  <TypeBadge type={c.type} />
-                </td>
-                <td>
-                  <span className="fw-medium">{c.type === 'display' ? c.display : c.user}</span>
-                  {own && <span className="badge text-bg-light border ms-2">this tab</span>}
-                  <div className="text-body-secondary small font-monospace" title="Public connection id">
-                    {c.id}
-                  </div>
-                </td>
-                <td>
-                  <time dateTime={c.connected_at} title={c.connected_at}>
-                    {formatLocalDateTime(connectedAt)}
-                  </time>
-                </td>
-                <td>{connectedAt === null ? '—' : formatDuration((now - connectedAt) / 1000)}</td>
-                <td>
-                  {c.last_ping ? (
-                    <time dateTime={c.last_ping} title={formatLocalDateTime(lastPing)}>
-                      {formatAgo(lastPing, now)}
-                    </time>
-                  ) : (
-                    <span className="text-body-secondary">not yet</span>
-                  )}
-                </td>
-                <td className="text-end font-monospace" data-testid="events-sent">
-                  {c.events_sent}
-                </td>
-              </tr>
-            );
-          })
+    <>
+      <Badge
+        bg={stale ? 'warning' : 'success'}
+        text={stale ? 'dark' : undefined}
+        data-testid="conn-state"
+        title={stale ? 'No acknowledgement for 2 heartbeats: the client may be gone' : 'Acknowledging or writable'}
+      >
+        {c.state}
+      </Badge>
+      {c.ack === false && (
+        <div className="small text-body-secondary" title="This stream does not acknowledge pings (no ?ack=1)">
+          no ack
+        </div>
+      )}
+    </>
+  );
+}
+
+/**
+ * Live connections from the stats route, readable at hundreds of rows:
+ * sortable columns, a filter by type and by user / display / id / client,
+ * and pages of `pageSize` rows. Oldest first by default.
+ */
+export function ConnectionsTable({
+  connections,
+  now,
+  ownId,
+  caption,
+  emptyText = 'No live connections.',
+  onDisconnect,
+  pageSize = 50,
+  typeFilter = true,
+}: Props) {
+  const [sort, setSort] = useState<SortState<SortKey>>({ key: 'connected', dir: 'asc' });
+  const [type, setType] = useState<TypeFilter>('all');
+  const [text, setText] = useState('');
+  const [page, setPage] = useState(1);
+  const needle = useDeferredValue(text.trim().toLowerCase());
+
+  const filtered = useMemo(() => {
+    const list = connections.filter((c) => matches(c, type, needle));
+    return list.sort(
+      (a, b) => compareValues(sortValue(a, sort.key), sortValue(b, sort.key), sort.dir) || a.id.localeCompare(b.id),
+    );
+  }, [connections, type, needle, sort]);
+  const paged = paginate(filtered, page, pageSize);
+  const columns = 9 + (onDisconnect ? 1 : 0);
+  const filteredOut = connections.length - filtered.length;
+  const header = (key: SortKey, label: string, className?: string, title?: string) => (
+    <SortHeader
+      label={label}
+      sortKey={key}
+      sort={sort}
+      onSort={(s) => {
+        setSort(s);
+        setPage(1);
+      }}
+      className={className}
+      title={title}
+    />
+  );
+
+  return (
+    <>
+      <div className="d-flex flex-wrap align-items-center gap-2 px-3 py-2 border-bottom table-toolbar">
+        {typeFilter && (
+          <Form.Select
+            size="sm"
+            aria-label="Filter by type"
+            value={type}
+            onChange={(e) => {
+              setType(e.target.value as TypeFilter);
+              setPage(1);
+            }}
+            style={{ width: 'auto' }}
+          >
+            <option value="all">All types</option>
+            <option value="admin">Admin</option>
+            <option value="display">Display</option>
+          </Form.Select>
         )}
-      </tbody>
-    </Table>
+        <Form.Control
+          size="sm"
+          type="search"
+          placeholder="Filter by user, display, id or client"
+          aria-label="Filter by user, display, id or client"
+          value={text}
+          onChange={(e) => {
+            setText(e.target.value);
+            setPage(1);
+          }}
+          style={{ maxWidth: 320 }}
+        />
+        <span className="small text-body-secondary me-auto" data-testid="table-range" aria-live="polite">
+          {filtered.length === 0
+            ? connections.length === 0
+              ? ''
+              : 'No match'
+            : `${paged.first + 1}–${paged.first + paged.rows.length} of ${filtered.length}`}
+          {filteredOut > 0 && ` (${filteredOut} filtered out)`}
+        </span>
+        <Paginator page={paged.page} pageCount={paged.pageCount} onPage={setPage} label={`${caption}: pages`} />
+      </div>
+      <Table responsive hover className="align-middle mb-0 connections-table" aria-label={caption}>
+        <caption className="visually-hidden">{caption}</caption>
+        <thead className="table-light">
+          <tr>
+            {header('type', 'Type')}
+            {header('name', 'User / display')}
+            {header('state', 'State', undefined, 'live, or stale: no acknowledgement for 2 heartbeats')}
+            {header('connected', 'Connected')}
+            {header('last_ping', 'Last ping')}
+            {header('rtt', 'RTT', 'text-end', 'Round trip of the last acknowledged ping')}
+            {header('events', 'Events sent', 'text-end')}
+            {header('queue', 'Queue', 'text-end', 'Events waiting to be written')}
+            {header('dropped', 'Dropped', 'text-end', 'Events dropped for this connection (slow reader)')}
+            {onDisconnect && (
+              <th scope="col" className="text-end">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {paged.rows.length === 0 ? (
+            <tr className="empty-row">
+              <td colSpan={columns} className="text-center text-body-secondary py-4">
+                {connections.length === 0 ? emptyText : 'No connection matches the filter.'}
+              </td>
+            </tr>
+          ) : (
+            paged.rows.map((c) => {
+              const connectedAt = parseTime(c.connected_at);
+              const lastPing = parseTime(c.last_ping);
+              const own = ownId != null && ownId === c.id;
+              const name = connectionName(c);
+              const rowClass = own ? 'table-primary' : c.state === 'stale' ? 'table-warning' : undefined;
+              return (
+                <tr key={c.id} data-connection-id={c.id} data-type={c.type} data-state={c.state} className={rowClass}>
+                  <td>
+                    <TypeBadge type={c.type} />
+                  </td>
+                  <td>
+                    <span className="fw-medium">{name}</span>
+                    {own && <span className="badge text-bg-light border ms-2">this tab</span>}
+                    <div className="text-body-secondary small font-monospace" title="Public connection id">
+                      {c.id}
+                    </div>
+                    {c.client && (
+                      <div className="text-body-secondary small" title="Client id (?client=)">
+                        client <span className="font-monospace">{c.client}</span>
+                      </div>
+                    )}
+                  </td>
+                  <td>
+                    <StateCell c={c} />
+                  </td>
+                  <td>
+                    {connectedAt === null ? '—' : formatDuration((now - connectedAt) / 1000)}
+                    <div className="small text-body-secondary">
+                      <time dateTime={c.connected_at} title={c.connected_at}>
+                        {formatLocalDateTime(connectedAt)}
+                      </time>
+                    </div>
+                  </td>
+                  <td>
+                    {c.last_ping ? (
+                      <time dateTime={c.last_ping} title={formatLocalDateTime(lastPing)}>
+                        {formatAgo(lastPing, now)}
+                      </time>
+                    ) : (
+                      <span className="text-body-secondary">not yet</span>
+                    )}
+                  </td>
+                  <td className="text-end font-monospace" data-testid="rtt" title={c.last_ack ? `Last ack ${c.last_ack}` : undefined}>
+                    {formatRtt(c.last_ack_rtt_ms)}
+                  </td>
+                  <td
+                    className="text-end font-monospace"
+                    data-testid="events-sent"
+                    title={[
+                      c.events_queued !== undefined ? `queued ${c.events_queued}` : null,
+                      c.bytes_sent !== undefined ? `${formatBytes(c.bytes_sent)} written` : null,
+                    ]
+                      .filter(Boolean)
+                      .join(', ')}
+                  >
+                    {c.events_sent}
+                  </td>
+                  <td className="text-end font-monospace" data-testid="queue-depth">
+                    {c.queue_depth ?? '—'}
+                  </td>
+                  <td
+                    className={`text-end font-monospace${c.events_dropped ? ' text-danger fw-semibold' : ''}`}
+                    data-testid="events-dropped"
+                  >
+                    {c.events_dropped ?? '—'}
+                  </td>
+                  {onDisconnect && (
+                    <td className="text-end">
+                      <Button
+                        size="sm"
+                        variant="outline-danger"
+                        onClick={() => onDisconnect(c)}
+                        aria-label={`Disconnect ${c.type} ${name} (${c.id})`}
+                        data-testid="row-disconnect"
+                      >
+                        Disconnect
+                      </Button>
+                    </td>
+                  )}
+                </tr>
+              );
+            })
+          )}
+        </tbody>
+      </Table>
+    </>
   );
 }

@@ -1,6 +1,15 @@
 import Card from 'react-bootstrap/Card';
 
-export function StatCard({ label, value, hint, testId }: { label: string; value: number | string | null; hint?: string; testId?: string }) {
+interface Props {
+  label: string;
+  value: number | string | null;
+  hint?: string;
+  testId?: string;
+  hintTestId?: string;
+  hintClassName?: string;
+}
+
+export function StatCard({ label, value, hint, testId, hintTestId, hintClassName }: Props) {
   return (
     <Card className="h-100 stat-card shadow-sm">
       <Card.Body>
@@ -8,7 +17,11 @@ export function StatCard({ label, value, hint, testId }: { label: string; value:
         <div className="display-6 fw-semibold" data-testid={testId} aria-label={`${label}: ${value ?? 'unknown'}`}>
           {value ?? '—'}
         </div>
-        {hint && <div className="text-body-secondary small">{hint}</div>}
+        {hint && (
+          <div className={`small ${hintClassName ?? 'text-body-secondary'}`} data-testid={hintTestId}>
+            {hint}
+          </div>
+        )}
       </Card.Body>
     </Card>
   );

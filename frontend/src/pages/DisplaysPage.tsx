@@ -41,7 +41,13 @@ export function DisplaysPage() {
           <h2 className="h6 mb-0 me-auto">Connected displays</h2>
           <span className="small text-body-secondary">{displays.length} connected</span>
         </Card.Header>
-        <ConnectionsTable connections={displays} now={now} caption="Display connections" emptyText="No display is connected." />
+        <ConnectionsTable
+          connections={displays}
+          now={now}
+          caption="Display connections"
+          emptyText="No display is connected."
+          typeFilter={false}
+        />
       </Card>
       <Card className="shadow-sm">
         <Card.Body>

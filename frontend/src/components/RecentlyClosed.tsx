@@ -1,0 +1,164 @@
+import { useMemo, useState } from 'react';
+import Alert from 'react-bootstrap/Alert';
+import Card from 'react-bootstrap/Card';
+import Form from 'react-bootstrap/Form';
+import Spinner from 'react-bootstrap/Spinner';
+import Table from 'react-bootstrap/Table';
+import type { ApiError } from '../api/client';
+import { CLOSE_REASONS, type ClosedList } from '../api/types';
+import { formatAgo, formatBytes, formatDuration, formatLocalDateTime, parseTime } from '../lib/format';
+import { connectionName, paginate } from '../lib/table';
+import { CloseReasonBadge } from './CloseReasonBadge';
+import { Paginator } from './Paginator';
+import { TypeBadge } from './TypeBadge';
+
+interface Props {
+  closed: ClosedList | null;
+  error: ApiError | null;
+  /** Totals per reason since the responder started (stats `closed_by_reason`). */
+  totals?: Record<string, number>;
+  closedTotal?: number;
+  now: number;
+  pageSize?: number;
+}
+
+/**
+ * "Recently closed": the responder's ring of the last closed connections
+ * (GET {prefix}/closed), newest first, with why each one ended, and the
+ * totals per reason since start.
+ */
+export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSize = 20 }: Props) {
+  const [reason, setReason] = useState('all');
+  const [page, setPage] = useState(1);
+  const sums = totals ?? closed?.totals;
+  const reasons = useMemo(() => {
+    const known: string[] = [...CLOSE_REASONS];
+    for (const r of Object.keys(sums ?? {})) if (!known.includes(r)) known.push(r);
+    return known;
+  }, [sums]);
+  const list = useMemo(() => (closed?.closed ?? []).filter((c) => reason === 'all' || c.reason === reason), [closed, reason]);
+  const paged = paginate(list, page, pageSize);
+
+  return (
+    <Card className="shadow-sm mb-4" as="section" aria-labelledby="closed-title" data-testid="recently-closed">
+      <Card.Header className="d-flex flex-wrap align-items-center gap-2">
+        <h2 className="h6 mb-0 me-auto" id="closed-title">
+          Recently closed
+        </h2>
+        {closed && (
+          <span className="small text-body-secondary">
+            last {closed.closed.length} of at most {closed.capacity}
+          </span>
+        )}
+      </Card.Header>
+      {sums && (
+        <div className="px-3 py-2 border-bottom small d-flex flex-wrap align-items-center gap-2" data-testid="close-totals">
+          <span className="text-body-secondary">
+            Closed since start{closedTotal !== undefined ? `: ${closedTotal}` : ''} —
+          </span>
+          {reasons.map((r) => (
+            <CloseReasonBadge key={r} reason={r} count={sums[r] ?? 0} />
+          ))}
+        </div>
+      )}
+      {error && (
+        <Alert variant="danger" className="m-3 py-2 small" role="alert">
+          Could not load the recently closed connections: {error.message}
+        </Alert>
+      )}
+      {closed ? (
+        <>
+          <div className="d-flex flex-wrap align-items-center gap-2 px-3 py-2 border-bottom table-toolbar">
+            <Form.Select
+              size="sm"
+              aria-label="Filter by close reason"
+              value={reason}
+              onChange={(e) => {
+                setReason(e.target.value);
+                setPage(1);
+              }}
+              style={{ width: 'auto' }}
+            >
+              <option value="all">All reasons</option>
+              {reasons.map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </Form.Select>
+            <span className="small text-body-secondary me-auto">
+              {list.length > 0 && `${paged.first + 1}–${paged.first + paged.rows.length} of ${list.length}`}
+            </span>
+            <Paginator page={paged.page} pageCount={paged.pageCount} onPage={setPage} label="Recently closed: pages" />
+          </div>
+          <Table responsive hover size="sm" className="align-middle mb-0 connections-table" aria-label="Recently closed connections">
+            <caption className="visually-hidden">Recently closed connections, newest first</caption>
+            <thead className="table-light">
+              <tr>
+                <th scope="col">Closed</th>
+                <th scope="col">Type</th>
+                <th scope="col">User / display</th>
+                <th scope="col">Reason</th>
+                <th scope="col">Duration</th>
+                <th scope="col" className="text-end">
+                  Events sent
+                </th>
+                <th scope="col" className="text-end">
+                  Bytes
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {paged.rows.length === 0 ? (
+                <tr className="empty-row">
+                  <td colSpan={7} className="text-center text-body-secondary py-3">
+                    {closed.closed.length === 0 ? 'No connection has closed yet.' : 'None closed for this reason.'}
+                  </td>
+                </tr>
+              ) : (
+                paged.rows.map((c, i) => {
+                  const closedAt = parseTime(c.closed_at);
+                  return (
+                    <tr key={`${c.id}-${c.closed_at}-${i}`} data-connection-id={c.id} data-reason={c.reason}>
+                      <td>
+                        <time dateTime={c.closed_at} title={formatLocalDateTime(closedAt)}>
+                          {formatAgo(closedAt, now)}
+                        </time>
+                      </td>
+                      <td>
+                        <TypeBadge type={c.type} />
+                      </td>
+                      <td>
+                        <span className="fw-medium">{connectionName(c)}</span>{' '}
+                        <span className="text-body-secondary small font-monospace" title="Public connection id">
+                          {c.id}
+                        </span>
+                        {c.client && (
+                          <span className="text-body-secondary small ms-2" title="Client id">
+                            client <span className="font-monospace">{c.client}</span>
+                          </span>
+                        )}
+                      </td>
+                      <td>
+                        <CloseReasonBadge reason={c.reason} />
+                      </td>
+                      <td title={`${c.opened_at} – ${c.closed_at}`}>{formatDuration(c.duration_seconds)}</td>
+                      <td className="text-end font-monospace">{c.events_sent}</td>
+                      <td className="text-end font-monospace">{formatBytes(c.bytes_sent)}</td>
+                    </tr>
+                  );
+                })
+              )}
+            </tbody>
+          </Table>
+        </>
+      ) : (
+        !error && (
+          <Card.Body className="text-center text-body-secondary py-3">
+            <Spinner animation="border" size="sm" role="status" aria-label="Loading" />
+          </Card.Body>
+        )
+      )}
+    </Card>
+  );
+}
