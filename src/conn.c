@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "stream.h"
 #include "timeutil.h"
 
 /* Copies at most max bytes of src (NULL: "") into dst[max + 1]. */
@@ -41,6 +42,7 @@ struct conn *conn_create(enum conn_type type, const char *name, const char *clie
         atomic_init(&c->ping_sent_mono[i], 0);
     atomic_init(&c->last_ack_ms, 0);
     atomic_init(&c->last_ack_rtt_ms, -1);
+    c->io.fd = -1;
     pthread_mutex_init(&c->mu, NULL);
     return c;
 }
@@ -52,6 +54,7 @@ void conn_free(struct conn *c)
     for (size_t i = 0; i < c->nreplay; i++)
         event_unref(c->replay[i]);
     free(c->replay);
+    free(c->io.out);
     while (c->qlen) {
         event_unref(c->queue[c->qhead]);
         c->qhead = (c->qhead + 1) % CONN_QUEUE_MAX;
@@ -61,14 +64,12 @@ void conn_free(struct conn *c)
     free(c);
 }
 
-/* Signals the thread if it is (about to be) asleep.  Called with c->mu held:
- * while `sleeping` is true the thread has not passed conn_awake(), so it
- * exists and pthread_kill() is safe. */
+/* Puts c on its loop's pending list once.  Called with c->mu held. */
 static void wake_locked(struct conn *c)
 {
-    if (c->sleeping) {
-        pthread_kill(c->thread, CONN_WAKE_SIGNAL);
-        c->sleeping = false;
+    if (!c->pending && c->loop) {
+        c->pending = true;
+        stream_loop_wake(c->loop, c);
     }
 }
 
@@ -105,10 +106,8 @@ size_t conn_take(struct conn *c, struct event **out, size_t max, bool *closing)
         c->qlen--;
     }
     *closing = c->closing;
-    if (n == 0 && !c->closing) {
-        c->thread = pthread_self();
-        c->sleeping = true;
-    }
+    if (!c->qlen)
+        c->pending = false;
     pthread_mutex_unlock(&c->mu);
     return n;
 }
@@ -141,13 +140,6 @@ unsigned conn_queue_depth(struct conn *c)
     unsigned n = c->qlen;
     pthread_mutex_unlock(&c->mu);
     return n;
-}
-
-void conn_awake(struct conn *c)
-{
-    pthread_mutex_lock(&c->mu);
-    c->sleeping = false;
-    pthread_mutex_unlock(&c->mu);
 }
 
 const char *conn_type_name(enum conn_type type)

@@ -2,19 +2,14 @@
  *
  * DESIGN
  * A connection is created by the worker that accepted the stream request,
- * added to the registry, and then owned by its stream thread, which alone
- * frees it (after taking it out of the registry, see registry_remove).  Other
- * threads reach it only through the registry, under the registry mutex; they
- * may enqueue events, flag it closing and wake it, never free it.
+ * added to the registry, and handed to one of the I/O loops (stream.c),
+ * which alone writes to it and frees it (after taking it out of the
+ * registry, see registry_remove).  Other threads reach it only through the
+ * registry, under the registry mutex; they may enqueue events and flag it
+ * closing, never free it.  Both mark it pending on its loop, which wakes.
  *
- * The stream thread sleeps in ppoll() on the request's fd with CONN_WAKE_SIGNAL
- * unblocked only for the duration of that call.  conn_wake() sends the signal
- * with pthread_kill() while conn->mu is held and only when the thread has
- * said (under the same mutex) that it is about to sleep, so the thread is
- * certainly alive; a signal that arrives before ppoll() starts stays pending
- * and makes ppoll() return at once.  No second file descriptor is needed.
- *
- * Lock order: registry mutex, then conn->mu.  Never the other way round. */
+ * Lock order: registry mutex, then conn->mu, then the loop's mutex.  Never
+ * the other way round. */
 #ifndef SSE_CONN_H
 #define SSE_CONN_H
 
@@ -28,7 +23,6 @@
 #include "event.h"
 #include "token.h"
 
-#define CONN_WAKE_SIGNAL SIGURG     /* default action is "ignore": harmless if stray */
 #define CONN_QUEUE_MAX 128          /* events a consumer may fall behind by */
 #define CONN_NAME_MAX 128           /* longest user or display name kept */
 #define CONN_CLIENT_MAX 64          /* longest client id (?client=) */
@@ -81,8 +75,32 @@ struct conn {
     struct event *queue[CONN_QUEUE_MAX];
     unsigned qhead, qlen;
     bool closing;                   /* stream must end */
-    bool sleeping;                  /* thread is alive and about to ppoll */
-    pthread_t thread;
+    bool pending;                   /* on its loop's pending list */
+    bool dead;                      /* its loop frees it when it leaves that list */
+
+    /* Set before the hand-over, then read-only. */
+    struct stream_loop *loop;       /* NULL: nobody to wake (unit tests) */
+
+    /* Under the loop's mutex. */
+    struct conn *pnext;             /* the loop's incoming or pending list */
+
+    /* Owned by the loop thread alone. */
+    struct conn_io {
+        int fd;                     /* the FastCGI request's socket */
+        int request_id;
+        bool started;               /* in the loop's epoll set */
+        bool draining;              /* ending: farewell and END_REQUEST queued */
+        bool answered;              /* all written, write side shut; awaiting EOF */
+        char *out;                  /* framed bytes not yet written */
+        size_t out_off, out_len, out_cap;
+        uint64_t appended, written; /* bytes ever appended / written */
+        struct { uint64_t pos; uint32_t events; } marks[8];   /* events end at pos */
+        unsigned nmarks;
+        int64_t stalled_since;      /* monotonic ms output stopped moving; 0 moving */
+        int64_t next_beat;          /* monotonic ms of the next heartbeat */
+        int64_t deadline;           /* draining: give up at this monotonic ms */
+        struct conn *bprev, *bnext; /* the loop's heartbeat (or draining) list */
+    } io;
 
     /* Atomics: written by one side, read by stats without locks. */
     _Atomic int64_t last_ping_ms;   /* wall clock of the last heartbeat written */
@@ -117,22 +135,18 @@ unsigned conn_queue_depth(struct conn *c);
  * registry.  NULL does nothing. */
 void conn_free(struct conn *c);
 
-/* Appends a reference to e to c's queue and wakes c's thread.  Returns 0,
+/* Appends a reference to e to c's queue and wakes c's loop.  Returns 0,
  * or -1 if the queue is full (a slow consumer; nothing was queued).
- * Takes c->mu. */
+ * Takes c->mu, then the loop's mutex. */
 int conn_enqueue(struct conn *c, struct event *e);
 
-/* Flags c closing and wakes its thread.  Takes c->mu. */
+/* Flags c closing and wakes its loop.  Takes c->mu, then the loop's. */
 void conn_close(struct conn *c);
 
-/* For the stream thread: moves up to max queued events into out (the
- * caller owns those references) and reports closing.  If nothing is queued
- * and c is not closing, marks the thread as sleeping, so the next enqueue
- * or close signals it.  Returns the number of events moved.  Takes c->mu. */
+/* For c's loop: moves up to max queued events into out (the caller owns
+ * those references), reports closing, and clears `pending`.  Returns the
+ * number of events moved.  Takes c->mu. */
 size_t conn_take(struct conn *c, struct event **out, size_t max, bool *closing);
-
-/* For the stream thread, after ppoll() returns: no more signals.  Takes c->mu. */
-void conn_awake(struct conn *c);
 
 const char *conn_type_name(enum conn_type type);
 const char *conn_reason_name(enum close_reason reason);

@@ -6,6 +6,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "routes.h"
 #include "server_impl.h"
 #include "stats.h"
+#include "stream.h"
 #include "timeutil.h"
 
 #define DISCONNECT_BODY_MAX 4096
@@ -264,6 +266,7 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         unavailable(req, "Cannot create a connection now");
         return false;
     }
+    c->loop = stream_loop_pick(s);     /* before it is reachable */
     const char *addr = param(req, "REMOTE_ADDR");
     if (addr)
         snprintf(c->addr, sizeof c->addr, "%s", addr);
@@ -302,12 +305,10 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         }
         return false;
     }
-    if (stream_start(s, req, c) < 0) {
-        registry_remove(s->reg, c, CLOSE_SHUTDOWN);
-        conn_free(c);
-        unavailable(req, "Cannot start a stream now");
-        return false;
-    }
+    /* Non-blocking from now on: the loop never waits on a socket. */
+    int flags = fcntl(req->ipcFd, F_GETFL);
+    fcntl(req->ipcFd, F_SETFL, flags | O_NONBLOCK);
+    stream_hand_over(c, req->ipcFd, req->requestId);
     metrics_add(s->metrics, METRIC_STREAMS_OPENED, 1);
     last_status = 200;
     log_debug("stream %s (%s %s%s%s%s) opened%s", c->public_id, conn_type_name(type), name,
@@ -402,7 +403,7 @@ static void handle_metrics(struct server *s, FCGX_Request *req)
         return;
     }
     struct metrics_gauges g = {
-        .stream_threads = server_stream_threads(s),
+        .streams = server_streams(s),
         .uptime_seconds = (double)(time_mono_ms() - s->started_mono_ms) / 1000.0,
         .closed_by_reason = snap.closed_by_reason,
     };

@@ -6,6 +6,7 @@
  * own handlers from FCGX_Init() never fire. */
 #include "autoconf.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "timeutil.h"
 
 #define STOP_GRACE_MS 1800          /* SIGTERM to exit: under 2 s */
+#define TRIM_INTERVAL_S 5
 
 static struct server *the_server;   /* reachable for leak checkers at exit */
 
@@ -85,9 +87,14 @@ int main(int argc, char **argv)
              opt.socket ? opt.socket : fd == 3 ? "systemd socket (fd 3)" : "inherited socket (fd 0)");
 
     for (;;) {
-        int sig;
-        if (sigwait(&wanted, &sig) != 0)
+        /* Every few seconds without a signal: give freed memory back to
+         * the system (glibc keeps it otherwise; streams come and go). */
+        struct timespec tick = { TRIM_INTERVAL_S, 0 };
+        int sig = sigtimedwait(&wanted, NULL, &tick);
+        if (sig < 0) {
+            malloc_trim(0);
             continue;
+        }
         if (sig == SIGPIPE)
             continue;
         if (sig == SIGHUP) {

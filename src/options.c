@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 
@@ -18,6 +19,7 @@ static const char usage[] =
     "  -s, --socket PATH|HOST:PORT  listen here (default: the socket on fd 0, or\n"
     "                               LISTEN_FDS from systemd)\n"
     "  -t, --threads N              worker threads for short requests (default 8)\n"
+    "      --io-threads N           threads serving the streams (default: CPUs, at most 8)\n"
     "  -b, --heartbeat SECONDS      heartbeat interval, may be fractional (default 5)\n"
     "  -m, --max-connections N      most concurrent streams (default 10000)\n"
     "  -a, --auth MODE              remote-user (default) or none (demos only)\n"
@@ -83,6 +85,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
     static const struct option longopts[] = {
         { "socket", required_argument, NULL, 's' },
         { "threads", required_argument, NULL, 't' },
+        { "io-threads", required_argument, NULL, 'I' },
         { "heartbeat", required_argument, NULL, 'b' },
         { "max-connections", required_argument, NULL, 'm' },
         { "auth", required_argument, NULL, 'a' },
@@ -100,6 +103,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
     };
     memset(o, 0, sizeof *o);
     o->threads = 8;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o->io_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
     o->heartbeat_ms = 5000;
     o->max_connections = 10000;
     o->auth = AUTH_REMOTE_USER;
@@ -125,6 +130,11 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
             if (parse_long(optarg, 1, 1024, &v) < 0)
                 return fail(err, errlen, "--threads: '%s' is not a number from 1 to 1024", optarg);
             o->threads = (int)v;
+            break;
+        case 'I':
+            if (parse_long(optarg, 1, 64, &v) < 0)
+                return fail(err, errlen, "--io-threads: '%s' is not a number from 1 to 64", optarg);
+            o->io_threads = (int)v;
             break;
         case 'b': {
             char *end;

@@ -17,6 +17,7 @@ enum auth_mode {
 struct options {
     const char *socket;         /* NULL: inherited fd 0 or LISTEN_FDS */
     int threads;
+    int io_threads;             /* epoll loops serving the streams */
     int64_t heartbeat_ms;
     size_t max_connections;
     enum auth_mode auth;

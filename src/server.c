@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "server_impl.h"
+#include "stream.h"
 #include "timeutil.h"
 
 int64_t server_window_now(void)
@@ -57,8 +58,7 @@ void server_free(struct server *s)
 {
     if (!s)
         return;
-    if (s->reg)
-        pthread_attr_destroy(&s->stream_attr);   /* made with the registry */
+    stream_loops_stop(s);
     registry_free(s->reg);
     window_free(s->win);
     history_free(s->history);
@@ -108,7 +108,7 @@ struct registry *server_registry(struct server *s)
     return s->reg;
 }
 
-size_t server_stream_threads(struct server *s)
+size_t server_streams(struct server *s)
 {
     pthread_mutex_lock(&s->mu);
     size_t n = s->streams;
@@ -125,22 +125,13 @@ static void set_io_timeouts(int fd)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-static FCGX_Request *request_new(int fd)
-{
-    FCGX_Request *req = malloc(sizeof *req);
-    if (req && FCGX_InitRequest(req, fd, 0) != 0) {
-        free(req);
-        req = NULL;
-    }
-    return req;
-}
-
 static void *worker_main(void *arg)
 {
     struct server *s = arg;
-    FCGX_Request *req = request_new(s->listen_fd);
+    FCGX_Request request, *req = &request;
+    FCGX_InitRequest(req, s->listen_fd, 0);
     int64_t last_warn = 0;
-    while (req) {
+    for (;;) {
         int rc = FCGX_Accept_r(req);
         if (rc < 0) {
             if (atomic_load(&s->stopping))
@@ -158,9 +149,10 @@ static void *worker_main(void *arg)
         }
         set_io_timeouts(req->ipcFd);
         if (handlers_dispatch(s, req)) {
-            req = request_new(s->listen_fd);
-            if (!req)
-                log_error("out of memory: worker stops");
+            /* The socket is a stream loop's now: free libfcgi's side of the
+             * request without closing it, and start afresh. */
+            FCGX_Free(req, 0);
+            FCGX_InitRequest(req, s->listen_fd, 0);
             continue;
         }
         /* Never keep the connection: requests are freed, and a kept fd
@@ -168,16 +160,8 @@ static void *worker_main(void *arg)
         req->keepConnection = 0;
         FCGX_Finish_r(req);
     }
-    if (req) {
-        FCGX_Free(req, 1);
-        free(req);
-    }
+    FCGX_Free(req, 1);
     return NULL;
-}
-
-static void noop_handler(int sig)
-{
-    (void)sig;
 }
 
 /* Raises the soft fd limit to the hard one; returns the soft limit now. */
@@ -206,15 +190,10 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
     /* libfcgi installed its own SIGPIPE handler; a write to a closed socket
      * must just fail with EPIPE. */
     signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = noop_handler;       /* no SA_RESTART: ppoll returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(CONN_WAKE_SIGNAL, &sa, NULL);
 
     rlim_t nofile = raise_nofile();
-    size_t budget = nofile > (rlim_t)(FD_RESERVE + 2 * s->opt.threads)
-                  ? (size_t)(nofile - FD_RESERVE - 2 * (rlim_t)s->opt.threads) : 1;
+    rlim_t overhead = FD_RESERVE + (rlim_t)s->opt.threads + 2 * (rlim_t)s->opt.io_threads;
+    size_t budget = nofile > overhead ? (size_t)(nofile - overhead) : 1;
     size_t max = s->opt.max_connections < budget ? s->opt.max_connections : budget;
     if (max < s->opt.max_connections)
         log_warn("open-file limit %llu allows only %zu streams (asked for %zu)",
@@ -227,18 +206,6 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
     s->listen_fd = fd;
     s->own_socket = own_socket;
 
-    pthread_attr_init(&s->stream_attr);
-    size_t stack = STREAM_STACK_SIZE;
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    stack *= 4;                         /* sanitizers need much more stack */
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    stack *= 4;
-#endif
-#endif
-    pthread_attr_setstacksize(&s->stream_attr, stack);
-    pthread_attr_setdetachstate(&s->stream_attr, PTHREAD_CREATE_DETACHED);
-
     /* Threads inherit the creator's mask: block everything asynchronous
      * while creating them. */
     sigset_t all, old;
@@ -248,6 +215,10 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
     sigdelset(&all, SIGFPE);
     sigdelset(&all, SIGILL);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    if (stream_loops_start(s, s->opt.io_threads, err, errlen) < 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return -1;
+    }
     s->workers = calloc((size_t)s->opt.threads, sizeof *s->workers);
     int rc = s->workers ? 0 : ENOMEM;
     for (int i = 0; rc == 0 && i < s->opt.threads; i++) {
@@ -261,8 +232,9 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
         server_stop(s, time_mono_ms() + 1000);
         return -1;
     }
-    log_info("serving with %d workers, heartbeat %.3g s, up to %zu streams, prefix '%s'",
-             s->opt.threads, (double)s->opt.heartbeat_ms / 1000, max, s->opt.prefix);
+    log_info("serving with %d workers and %d I/O loops, heartbeat %.3g s, up to %zu streams, "
+             "prefix '%s'", s->opt.threads, s->nloops, (double)s->opt.heartbeat_ms / 1000, max,
+             s->opt.prefix);
     return 0;
 }
 

@@ -1,18 +1,16 @@
-/* server.h -- the responder: worker pool, stream threads, lifecycle.
+/* server.h -- the responder: worker pool, stream loops, lifecycle.
  *
  * DESIGN
  * `threads` workers each accept FastCGI requests on the listening socket
- * with their own heap-allocated FCGX_Request (libfcgi needs no accept lock
- * on Linux).  Short routes are answered in the worker.  A stream request is
- * handed to a new detached thread with a small stack, which owns the request
- * from then on; the worker allocates a fresh request and goes back to
- * accepting, so streams never occupy the pool.
+ * with their own FCGX_Request (libfcgi needs no accept lock on Linux) and
+ * answer the short routes.  A stream request's socket is handed to one of
+ * `io_threads` epoll loops (stream.c), which serve every stream without
+ * blocking; the worker frees libfcgi's request and goes back to accepting,
+ * so streams never occupy the pool and cost no thread.
  *
- * Signals: server_start() installs a no-op handler for CONN_WAKE_SIGNAL and
- * ignores SIGPIPE, and every thread it creates starts with all asynchronous
- * signals blocked; stream threads unblock the wake signal only inside
- * ppoll().  The process's other signals are the caller's business (main.c
- * waits for them in one thread). */
+ * Signals: server_start() ignores SIGPIPE, and every thread it creates
+ * starts with all asynchronous signals blocked.  The process's signals are
+ * the caller's business (main.c waits for them in one thread). */
 #ifndef SSE_SERVER_H
 #define SSE_SERVER_H
 
@@ -50,8 +48,8 @@ int server_reload(struct server *s, const char *displays_file, char *err, size_t
  * nothing. */
 void server_free(struct server *s);
 
-/* For tests: the registry, and the number of stream threads alive. */
+/* For tests: the registry, and the number of streams not yet closed. */
 struct registry *server_registry(struct server *s);
-size_t server_stream_threads(struct server *s);
+size_t server_streams(struct server *s);
 
 #endif

@@ -16,7 +16,6 @@
 #include "server.h"
 #include "window.h"
 
-#define STREAM_STACK_SIZE (64 * 1024)
 #define IO_TIMEOUT_MS 3000              /* SO_SNDTIMEO / SO_RCVTIMEO on requests */
 #define FD_RESERVE 64                   /* fds kept for short requests and files */
 #define RETRY_AFTER_SECONDS 5
@@ -41,25 +40,23 @@ struct server {
     atomic_bool stopping;
     int nworkers;
     pthread_t *workers;
-    pthread_attr_t stream_attr;
+    struct stream_loop *loops;          /* stream.c's */
+    int nloops;
+    atomic_uint next_loop;
 
     pthread_mutex_t mu;                 /* guards streams; cond signals it */
     pthread_cond_t cond;
-    size_t streams;                     /* stream threads alive */
+    size_t streams;                     /* handed over and not yet closed */
 };
 
-/* handlers.c: answers req in the calling worker.  Returns true if req was
- * handed to a stream thread (the worker must not touch it again). */
+/* handlers.c: answers req in the calling worker.  Returns true if req's
+ * socket was handed to a stream loop: the worker must then free the request
+ * without closing it (FCGX_Free(req, 0)) and never finish it. */
 bool handlers_dispatch(struct server *s, FCGX_Request *req);
 
 /* handlers.c: writes a JSON error envelope (status, message) with optional
  * extra header lines ("Name: value\r\n..." or NULL). */
 void handlers_error(FCGX_Stream *out, int status, const char *message, const char *headers);
-
-/* stream.c: starts a thread that serves c on req and then frees both.  c is
- * in the registry.  Returns 0, or -1 if no thread could be made (c and req
- * are untouched and still the caller's). */
-int stream_start(struct server *s, FCGX_Request *req, struct conn *c);
 
 /* Monotonic seconds, the clock the event window runs on. */
 int64_t server_window_now(void);

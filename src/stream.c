@@ -1,36 +1,67 @@
-/* stream.c -- one thread per stream: write events and heartbeats, notice
- * when the client is gone.
+/* stream.c -- the I/O loops that serve every stream (see stream.h).
  *
- * The thread sleeps in ppoll() on the request's socket until the next
- * heartbeat is due, an event is queued, or the connection is closed from
- * elsewhere (CONN_WAKE_SIGNAL, see conn.h).  Any readiness of the socket
- * means the web server closed the request (it sends nothing else after the
- * request body, which was read to the end before the hand-over): the client
- * is gone.  So is any failed write or flush, judged by FCGX_GetError()
- * because FCGX_FFlush() reports an error only once.  Either way the
- * connection leaves the registry first, then the request is finished. */
+ * Every stream is one struct conn on one loop.  Its life:
+ *   hand-over  -> the worker puts it on the loop's incoming list;
+ *   start      -> the loop adds the socket to epoll and writes the headers,
+ *                 the `connected` event and any replay;
+ *   serve      -> queued events and heartbeats are framed as FastCGI STDOUT
+ *                 records into an output buffer and written without
+ *                 blocking; what the socket does not take waits for EPOLLOUT;
+ *   end        -> it leaves the registry first (with its reason); then
+ *                 either the socket is closed at once (the client is gone),
+ *                 or a farewell event and END_REQUEST are written, the write
+ *                 side is shut, and the loop waits (at most DRAIN_MS) for the
+ *                 web server to close, as FCGX_Finish_r would;
+ *   free       -> when no other thread can reach it: out of the registry,
+ *                 and off the pending list (`pending`, under conn->mu).
+ *
+ * "The client is gone" is any readiness of the socket for reading (the web
+ * server sends nothing after the request body, which the worker read to its
+ * end), a failed write, or output that has not moved for STALL_MS. */
 #include "autoconf.h"
 
 #include <errno.h>
 #include <stdint.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "log.h"
 #include "server_impl.h"
 #include "sse.h"
+#include "stream.h"
 #include "timeutil.h"
 
 #define TAKE_BATCH 32
+#define OUT_MAX (1024 * 1024)       /* output a stream may fall behind by */
+#define STALL_MS IO_TIMEOUT_MS      /* output that does not move: gone */
+#define DRAIN_MS 2000               /* waiting for the web server to close */
+#define EPOLL_BATCH 256
 
-struct stream {
+enum { FCGI_END_REQUEST = 3, FCGI_STDOUT = 6 };
+
+struct stream_loop {
     struct server *s;
-    FCGX_Request *req;
-    struct conn *c;
+    pthread_t thread;
+    int epfd;
+    int evfd;                       /* wakes the loop */
+
+    pthread_mutex_t mu;             /* guards the lists below and `stop` */
+    struct conn *incoming;          /* handed over, not started */
+    struct conn *pending;           /* events queued or closing */
+    bool signalled;                 /* evfd written since the loop last read it */
+    bool stop;
+
+    /* The loop thread's own. */
+    struct conn *beat_head, *beat_tail;     /* by next heartbeat */
+    struct conn *drain_head, *drain_tail;   /* by drain deadline */
+    size_t nstreams;
 };
 
 static const char stream_headers[] =
@@ -40,13 +71,194 @@ static const char stream_headers[] =
     "X-Accel-Buffering: no\r\n"
     "\r\n";
 
-/* Writes a protocol event (connected, ping, closing notices) whose data is
- * obj plus a timestamp.  Takes ownership of obj.  Returns 0, or -1 if the
- * stream is broken.  Never called with a lock held. */
-static int write_protocol_event(struct stream *st, const char *name,
-                                struct json_object *obj, unsigned retry_ms)
+/* ---- lists ------------------------------------------------------------- */
+
+static void list_append(struct conn **head, struct conn **tail, struct conn *c)
 {
-    FCGX_Request *req = st->req;
+    c->io.bnext = NULL;
+    c->io.bprev = *tail;
+    if (*tail)
+        (*tail)->io.bnext = c;
+    else
+        *head = c;
+    *tail = c;
+}
+
+static void list_remove(struct conn **head, struct conn **tail, struct conn *c)
+{
+    if (c->io.bprev)
+        c->io.bprev->io.bnext = c->io.bnext;
+    else if (*head == c)
+        *head = c->io.bnext;
+    else
+        return;                     /* not on this list */
+    if (c->io.bnext)
+        c->io.bnext->io.bprev = c->io.bprev;
+    else
+        *tail = c->io.bprev;
+    c->io.bprev = c->io.bnext = NULL;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* Makes room for n more bytes.  Returns 0, or -1 when out of memory. */
+static int out_reserve(struct conn *c, size_t n)
+{
+    struct conn_io *io = &c->io;
+    if (io->out_off && io->out_off == io->out_len)
+        io->out_off = io->out_len = 0;
+    if (io->out_len + n <= io->out_cap)
+        return 0;
+    if (io->out_off) {              /* slide down before growing */
+        memmove(io->out, io->out + io->out_off, io->out_len - io->out_off);
+        io->out_len -= io->out_off;
+        io->out_off = 0;
+        if (io->out_len + n <= io->out_cap)
+            return 0;
+    }
+    size_t cap = io->out_cap ? io->out_cap : 1024;
+    while (cap < io->out_len + n)
+        cap *= 2;
+    char *p = realloc(io->out, cap);
+    if (!p)
+        return -1;
+    io->out = p;
+    io->out_cap = cap;
+    return 0;
+}
+
+static void put_header(char *h, int type, int request_id, size_t len)
+{
+    h[0] = 1;
+    h[1] = (char)type;
+    h[2] = (char)((request_id >> 8) & 0xff);
+    h[3] = (char)(request_id & 0xff);
+    h[4] = (char)((len >> 8) & 0xff);
+    h[5] = (char)(len & 0xff);
+    h[6] = 0;
+    h[7] = 0;
+}
+
+/* Frames data as STDOUT records (at most 65535 bytes each) into the output.
+ * Returns 0, or -1 when out of memory. */
+static int out_stdout(struct conn *c, const char *data, size_t len)
+{
+    while (len) {
+        size_t n = len > 65535 ? 65535 : len;
+        if (out_reserve(c, 8 + n) < 0)
+            return -1;
+        char *p = c->io.out + c->io.out_len;
+        put_header(p, FCGI_STDOUT, c->io.request_id, n);
+        memcpy(p + 8, data, n);
+        c->io.out_len += 8 + n;
+        c->io.appended += 8 + n;
+        data += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Ends the response: an empty STDOUT record and END_REQUEST (status 0,
+ * REQUEST_COMPLETE), what FCGX_Finish_r writes. */
+static int out_end_request(struct conn *c)
+{
+    if (out_reserve(c, 24) < 0)
+        return -1;
+    char *p = c->io.out + c->io.out_len;
+    put_header(p, FCGI_STDOUT, c->io.request_id, 0);
+    put_header(p + 8, FCGI_END_REQUEST, c->io.request_id, 8);
+    memset(p + 16, 0, 8);
+    c->io.out_len += 24;
+    c->io.appended += 24;
+    return 0;
+}
+
+/* Remembers that n events end where the output now ends, to count them
+ * as sent once written. */
+static void out_mark(struct conn *c, uint32_t n)
+{
+    struct conn_io *io = &c->io;
+    unsigned cap = sizeof io->marks / sizeof io->marks[0];
+    if (io->nmarks == cap) {
+        io->marks[cap - 1].pos = io->appended;       /* merge into the last */
+        io->marks[cap - 1].events += n;
+        return;
+    }
+    io->marks[io->nmarks].pos = io->appended;
+    io->marks[io->nmarks].events = n;
+    io->nmarks++;
+}
+
+static void set_epollout(struct stream_loop *l, struct conn *c, bool on)
+{
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0),
+                              .data.ptr = c };
+    epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->io.fd, &ev);
+}
+
+/* Writes what the socket takes.  Returns 0, or -1 if the socket failed. */
+static int out_flush(struct stream_loop *l, struct conn *c)
+{
+    struct conn_io *io = &c->io;
+    uint64_t before = io->written;
+    bool was_stalled = io->stalled_since != 0;
+    while (io->out_off < io->out_len) {
+        ssize_t n = send(io->fd, io->out + io->out_off, io->out_len - io->out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            io->out_off += (size_t)n;
+            io->written += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        return -1;                  /* EPIPE, ECONNRESET: the web server is gone */
+    }
+    if (io->written != before) {
+        atomic_fetch_add(&c->bytes_sent, io->written - before);
+        uint64_t sent = 0;
+        unsigned k = 0;
+        while (k < io->nmarks && io->marks[k].pos <= io->written)
+            sent += io->marks[k++].events;
+        if (k) {
+            memmove(io->marks, io->marks + k, (io->nmarks - k) * sizeof io->marks[0]);
+            io->nmarks -= k;
+            atomic_fetch_add(&c->events_sent, sent);
+            window_add(l->s->win, server_window_now(), sent);
+            metrics_add(l->s->metrics, METRIC_EVENTS_SENT, sent);
+        }
+    }
+    if (io->out_off == io->out_len) {
+        /* Idle streams keep no buffer. */
+        free(io->out);
+        io->out = NULL;
+        io->out_off = io->out_len = io->out_cap = 0;
+        io->stalled_since = 0;
+        if (was_stalled)
+            set_epollout(l, c, false);
+    } else if (io->written != before || !was_stalled) {
+        io->stalled_since = time_mono_ms();
+        if (!was_stalled)
+            set_epollout(l, c, true);
+    }
+    return 0;
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+static struct json_object *message_object(const char *message)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "message", json_object_new_string(message));
+    return o;
+}
+
+/* Frames a protocol event (connected, ping, reset, farewells) whose data is
+ * obj plus a timestamp.  Takes ownership of obj.  Returns 0 or -1. */
+static int out_protocol_event(struct conn *c, const char *name, struct json_object *obj,
+                              unsigned retry_ms)
+{
     char stamp[TIME_ISO_LEN];
     json_object_object_add(obj, "timestamp",
                            json_object_new_string(time_iso8601(stamp, time_now_ms())));
@@ -56,71 +268,28 @@ static int write_protocol_event(struct stream *st, const char *name,
     struct sse_event ev = { .name = name, .data = data, .data_len = len, .retry_ms = retry_ms };
     char buf[1024];
     long n = sse_encode(buf, sizeof buf, &ev);
-    if (n > 0 && (size_t)n < sizeof buf)
-        FCGX_PutStr(buf, (int)n, req->out);
+    int rc = n > 0 && (size_t)n < sizeof buf ? out_stdout(c, buf, (size_t)n) : -1;
     json_object_put(obj);
-    FCGX_FFlush(req->out);
-    if (FCGX_GetError(req->out))
-        return -1;
-    if (n > 0)
-        atomic_fetch_add(&st->c->bytes_sent, (uint64_t)n);
-    return 0;
+    return rc;
 }
 
-static struct json_object *message_object(const char *message)
+/* Frames broadcast events and drops the references.  Returns 0 or -1. */
+static int out_events(struct conn *c, struct event **evs, size_t n)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "message", json_object_new_string(message));
-    return o;
-}
-
-/* Writes the events taken from the queue, then flushes.  Drops the
- * references.  Returns 0, or -1 if the stream broke. */
-static int write_events(struct stream *st, struct event **evs, size_t n)
-{
-    FCGX_Stream *out = st->req->out;
-    uint64_t bytes = 0;
+    int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        FCGX_PutStr(event_text(evs[i]), (int)event_len(evs[i]), out);
-        bytes += event_len(evs[i]);
+        if (rc == 0)
+            rc = out_stdout(c, event_text(evs[i]), event_len(evs[i]));
         event_unref(evs[i]);
     }
-    FCGX_FFlush(out);
-    if (FCGX_GetError(out))
-        return -1;
-    atomic_fetch_add(&st->c->events_sent, n);
-    atomic_fetch_add(&st->c->bytes_sent, bytes);
-    metrics_add(st->s->metrics, METRIC_EVENTS_SENT, n);
-    window_add(st->s->win, server_window_now(), n);
-    return 0;
-}
-
-static int write_connected(struct stream *st)
-{
-    struct conn *c = st->c;
-    FCGX_PutS(stream_headers, st->req->out);
-    struct json_object *o = message_object("SSE connection established");
-    json_object_object_add(o, "connection_id", json_object_new_string(c->token));
-    json_object_object_add(o, "connection_type", json_object_new_string(conn_type_name(c->type)));
-    json_object_object_add(o, "public_id", json_object_new_string(c->public_id));
-    json_object_object_add(o, "ack", json_object_new_boolean(c->ack));
-    json_object_object_add(o, "heartbeat_ms", json_object_new_int64(st->s->opt.heartbeat_ms));
-    json_object_object_add(o, "client", c->client[0] ? json_object_new_string(c->client) : NULL);
-    return write_protocol_event(st, "connected", o, RETRY_MS);
-}
-
-static int write_ping(struct stream *st)
-{
-    struct json_object *o = message_object("keep-alive");
-    if (st->c->ack)
-        json_object_object_add(o, "seq",
-                               json_object_new_uint64(conn_next_ping(st->c, time_mono_ms())));
-    return write_protocol_event(st, "ping", o, 0);
+    if (rc == 0)
+        out_mark(c, (uint32_t)n);
+    return rc;
 }
 
 /* The last word to a stream the server ends, so the page knows why (and,
- * when superseded, not to reconnect).  Errors are ignored: it is ending. */
-static void write_farewell(struct stream *st, enum close_reason reason)
+ * when superseded, not to reconnect).  NULL name: nothing to say. */
+static void out_farewell(struct conn *c, enum close_reason reason)
 {
     const char *name = "closed", *message;
     switch (reason) {
@@ -142,159 +311,417 @@ static void write_farewell(struct stream *st, enum close_reason reason)
         message = "Disconnected on request";
         break;
     default:
-        return;                             /* the client is gone or too slow */
-    }
-    if (FCGX_GetError(st->req->out))
         return;
+    }
     struct json_object *o = message_object(message);
     json_object_object_add(o, "reason", json_object_new_string(conn_reason_name(reason)));
-    write_protocol_event(st, name, o, 0);
+    out_protocol_event(c, name, o, 0);
 }
 
-/* Serves the stream until it ends; returns why it ended (CLOSE_NONE: another
- * thread removed it and set the reason). */
-static enum close_reason serve(struct stream *st)
+/* ---- ending ----------------------------------------------------------- */
+
+/* One stream fewer that server_stop() waits for. */
+static void count_answered(struct server *s)
 {
-    struct conn *c = st->c;
-    FCGX_Request *req = st->req;
-    int64_t hb = st->s->opt.heartbeat_ms;
-
-    /* The mask ppoll() sleeps with: ours, less the wake signal. */
-    sigset_t waitmask;
-    pthread_sigmask(SIG_SETMASK, NULL, &waitmask);
-    sigdelset(&waitmask, CONN_WAKE_SIGNAL);
-
-    if (write_connected(st) < 0)
-        return CLOSE_WRITE_FAILED;
-    if (c->reset) {
-        struct json_object *o = message_object("Missed events are no longer available: reload");
-        if (write_protocol_event(st, "reset", o, 0) < 0)
-            return CLOSE_WRITE_FAILED;
-    } else if (c->nreplay) {
-        /* Missed events first; they count as sent like live ones. */
-        for (size_t i = 0; i < c->nreplay; i += TAKE_BATCH) {
-            size_t n = c->nreplay - i < TAKE_BATCH ? c->nreplay - i : TAKE_BATCH;
-            int rc = write_events(st, c->replay + i, n);
-            for (size_t j = 0; j < n; j++)
-                c->replay[i + j] = NULL;
-            if (rc < 0) {
-                for (size_t j = i + n; j < c->nreplay; j++)
-                    event_unref(c->replay[j]);
-                c->nreplay = 0;
-                return CLOSE_WRITE_FAILED;
-            }
-        }
-        c->nreplay = 0;
-    }
-    atomic_store(&c->last_ping_ms, time_now_ms());
-    int64_t next_beat = time_mono_ms() + hb;
-    /* Acked streams: no ack for 3 heartbeats ends them, counted from the
-     * last ack or the start (wall clock, as stats judges "stale"). */
-    int64_t ack_limit = 3 * hb;
-
-    struct event *evs[TAKE_BATCH];
-    for (;;) {
-        int64_t now = time_mono_ms();
-        int64_t ack_left = INT64_MAX;
-        if (c->ack) {
-            int64_t a = atomic_load(&c->last_ack_ms);
-            ack_left = (a ? a : c->connected_at_ms) + ack_limit - time_now_ms();
-            if (ack_left <= 0)
-                return CLOSE_ACK_TIMEOUT;
-        }
-        if (now >= next_beat) {
-            if (write_ping(st) < 0) {
-                metrics_add(st->s->metrics, METRIC_HEARTBEAT_FAILURES, 1);
-                return CLOSE_WRITE_FAILED;
-            }
-            atomic_store(&c->last_ping_ms, time_now_ms());
-            next_beat = now + hb;
-        }
-        bool closing;
-        size_t n = conn_take(c, evs, TAKE_BATCH, &closing);
-        if (n) {
-            if (write_events(st, evs, n) < 0)
-                return CLOSE_WRITE_FAILED;
-            /* Traffic stands in for a heartbeat, except where pings carry
-             * the sequence numbers the client acks. */
-            if (!c->ack)
-                next_beat = time_mono_ms() + hb;
-            continue;
-        }
-        if (closing)
-            return CLOSE_NONE;
-        /* conn_take() marked us sleeping: an enqueue or close from now on
-         * signals us, and a signal sent before ppoll() starts is pending. */
-        int64_t wait = next_beat - time_mono_ms();
-        if (ack_left < wait)
-            wait = ack_left;
-        if (wait < 0)
-            wait = 0;
-        struct timespec ts = { (time_t)(wait / 1000), (long)(wait % 1000) * 1000000 };
-        struct pollfd pfd = { .fd = req->ipcFd, .events = POLLIN | POLLRDHUP };
-        int rc = ppoll(&pfd, 1, &ts, &waitmask);
-        conn_awake(c);
-        if (rc > 0)
-            return CLOSE_CLIENT_CLOSED;
-        if (rc < 0 && errno != EINTR) {
-            log_error("ppoll on stream %s: %s", c->public_id, strerror(errno));
-            return CLOSE_CLIENT_CLOSED;
-        }
-    }
-}
-
-static void *stream_main(void *arg)
-{
-    struct stream *st = arg;
-    struct server *s = st->s;
-    struct conn *c = st->c;
-    FCGX_Request *req = st->req;
-    free(st);
-    struct stream self = { s, req, c };
-
-    enum close_reason reason = serve(&self);
-    if (!registry_remove(s->reg, c, reason == CLOSE_NONE ? CLOSE_CLIENT_CLOSED : reason))
-        reason = c->reason;                     /* someone else removed it */
-    write_farewell(&self, reason);
-    log_debug("stream %s (%s %s) closed: %s", c->public_id, conn_type_name(c->type),
-              c->name, conn_reason_name(reason));
-
-    req->keepConnection = 0;
-    FCGX_Finish_r(req);
-    free(req);
-    unsigned lost = conn_queue_depth(c);
-    if (lost)
-        metrics_add(s->metrics, METRIC_EVENTS_DROPPED, lost);
-    conn_free(c);
-
     pthread_mutex_lock(&s->mu);
     s->streams--;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->mu);
+}
+
+/* All of c's response is written and the write side shut: only the web
+ * server's close is awaited, which shutdown need not wait for. */
+static void shut_write(struct stream_loop *l, struct conn *c)
+{
+    shutdown(c->io.fd, SHUT_WR);
+    c->io.answered = true;
+    count_answered(l->s);
+}
+
+/* Closes the socket and frees c once nobody can reach it. */
+static void finish(struct stream_loop *l, struct conn *c)
+{
+    list_remove(&l->beat_head, &l->beat_tail, c);
+    list_remove(&l->drain_head, &l->drain_tail, c);
+    close(c->io.fd);                /* also leaves the epoll set */
+    c->io.fd = -1;
+    l->nstreams--;
+    unsigned lost = conn_queue_depth(c);
+    if (lost)
+        metrics_add(l->s->metrics, METRIC_EVENTS_DROPPED, lost);
+    bool answered = c->io.answered;
+    pthread_mutex_lock(&c->mu);
+    bool later = c->pending;        /* on a pending list: freed when taken off */
+    c->dead = later;
+    pthread_mutex_unlock(&c->mu);
+    if (!later)
+        conn_free(c);
+    if (!answered)
+        count_answered(l->s);
+}
+
+/* Ends c: out of the registry first (why: `reason`, or, for CLOSE_NONE,
+ * whatever the thread that removed it said), then a farewell and
+ * END_REQUEST where the web server is still there to read them. */
+static void end_stream(struct stream_loop *l, struct conn *c, enum close_reason reason)
+{
+    if (c->io.draining)
+        return;
+    if (!registry_remove(l->s->reg, c, reason == CLOSE_NONE ? CLOSE_CLIENT_CLOSED : reason))
+        reason = c->reason;
+    log_debug("stream %s (%s %s) closed: %s", c->public_id, conn_type_name(c->type), c->name,
+              conn_reason_name(reason));
+    if (reason == CLOSE_CLIENT_CLOSED || reason == CLOSE_WRITE_FAILED ||
+        reason == CLOSE_SLOW_CONSUMER) {
+        finish(l, c);               /* nobody reads: nothing to say */
+        return;
+    }
+    out_farewell(c, reason);
+    out_end_request(c);
+    c->io.draining = true;
+    list_remove(&l->beat_head, &l->beat_tail, c);
+    c->io.deadline = time_mono_ms() + DRAIN_MS;
+    list_append(&l->drain_head, &l->drain_tail, c);
+    if (out_flush(l, c) < 0) {
+        finish(l, c);
+        return;
+    }
+    if (c->io.out_off == c->io.out_len)
+        shut_write(l, c);
+}
+
+/* A draining stream's socket is readable or writable. */
+static void drain(struct stream_loop *l, struct conn *c, uint32_t events)
+{
+    if ((events & EPOLLOUT) && c->io.out_off < c->io.out_len) {
+        if (out_flush(l, c) < 0) {
+            finish(l, c);
+            return;
+        }
+        if (c->io.out_off == c->io.out_len)
+            shut_write(l, c);
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        char buf[512];
+        for (;;) {
+            ssize_t n = read(c->io.fd, buf, sizeof buf);
+            if (n > 0)
+                continue;
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return;
+            finish(l, c);           /* EOF or error: the web server let go */
+            return;
+        }
+    }
+}
+
+/* ---- serving ---------------------------------------------------------- */
+
+static void reschedule(struct stream_loop *l, struct conn *c, int64_t now)
+{
+    list_remove(&l->beat_head, &l->beat_tail, c);
+    c->io.next_beat = now + l->s->opt.heartbeat_ms;
+    list_append(&l->beat_head, &l->beat_tail, c);
+}
+
+/* Writes what is queued and ends c if it is closing, fails or lags. */
+static void service(struct stream_loop *l, struct conn *c)
+{
+    struct event *evs[TAKE_BATCH];
+    bool closing = false;
+    size_t total = 0, n;
+    if (!c->io.started)
+        return;                     /* start() takes the queue */
+    while ((n = conn_take(c, evs, TAKE_BATCH, &closing)) > 0) {
+        if (c->io.draining) {
+            for (size_t i = 0; i < n; i++)
+                event_unref(evs[i]);
+            continue;
+        }
+        if (out_events(c, evs, n) < 0) {
+            end_stream(l, c, CLOSE_SLOW_CONSUMER);
+            return;
+        }
+        total += n;
+    }
+    if (c->io.draining)
+        return;
+    if (total) {
+        if (out_flush(l, c) < 0) {
+            end_stream(l, c, CLOSE_WRITE_FAILED);
+            return;
+        }
+        if (c->io.out_len - c->io.out_off > OUT_MAX) {
+            end_stream(l, c, CLOSE_SLOW_CONSUMER);
+            return;
+        }
+        /* Traffic stands in for a heartbeat, except where pings carry the
+         * sequence numbers the client acks. */
+        if (!c->ack)
+            reschedule(l, c, time_mono_ms());
+    }
+    if (closing)
+        end_stream(l, c, CLOSE_NONE);
+}
+
+static void start(struct stream_loop *l, struct conn *c)
+{
+    l->nstreams++;
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->io.fd, &ev) != 0) {
+        log_error("epoll_ctl: %s", strerror(errno));
+        c->io.started = true;
+        end_stream(l, c, CLOSE_WRITE_FAILED);
+        return;
+    }
+    c->io.started = true;
+    int rc = out_stdout(c, stream_headers, sizeof stream_headers - 1);
+    struct json_object *o = message_object("SSE connection established");
+    json_object_object_add(o, "connection_id", json_object_new_string(c->token));
+    json_object_object_add(o, "connection_type", json_object_new_string(conn_type_name(c->type)));
+    json_object_object_add(o, "public_id", json_object_new_string(c->public_id));
+    json_object_object_add(o, "ack", json_object_new_boolean(c->ack));
+    json_object_object_add(o, "heartbeat_ms", json_object_new_int64(l->s->opt.heartbeat_ms));
+    json_object_object_add(o, "client", c->client[0] ? json_object_new_string(c->client) : NULL);
+    if (rc == 0)
+        rc = out_protocol_event(c, "connected", o, RETRY_MS);
+    else
+        json_object_put(o);
+    if (rc == 0 && c->reset)
+        rc = out_protocol_event(c, "reset",
+                                message_object("Missed events are no longer available: reload"), 0);
+    if (rc == 0 && c->nreplay)
+        rc = out_events(c, c->replay, c->nreplay);  /* missed events first */
+    c->nreplay = 0;
+    if (rc < 0 || out_flush(l, c) < 0) {
+        end_stream(l, c, CLOSE_WRITE_FAILED);
+        return;
+    }
+    atomic_store(&c->last_ping_ms, time_now_ms());
+    reschedule(l, c, time_mono_ms());
+    service(l, c);                  /* anything queued since it was registered */
+}
+
+/* A heartbeat is due on c (the head of the list). */
+static void beat(struct stream_loop *l, struct conn *c, int64_t now)
+{
+    int64_t hb = l->s->opt.heartbeat_ms;
+    if (c->ack) {
+        int64_t a = atomic_load(&c->last_ack_ms);
+        if (time_now_ms() - (a ? a : c->connected_at_ms) >= 3 * hb) {
+            end_stream(l, c, CLOSE_ACK_TIMEOUT);
+            return;
+        }
+    }
+    if (c->io.stalled_since && now - c->io.stalled_since >= STALL_MS) {
+        metrics_add(l->s->metrics, METRIC_HEARTBEAT_FAILURES, 1);
+        end_stream(l, c, CLOSE_WRITE_FAILED);   /* the web server stopped reading */
+        return;
+    }
+    struct json_object *o = message_object("keep-alive");
+    if (c->ack)
+        json_object_object_add(o, "seq", json_object_new_uint64(conn_next_ping(c, now)));
+    if (out_protocol_event(c, "ping", o, 0) < 0 || out_flush(l, c) < 0) {
+        metrics_add(l->s->metrics, METRIC_HEARTBEAT_FAILURES, 1);
+        end_stream(l, c, CLOSE_WRITE_FAILED);
+        return;
+    }
+    if (c->io.out_len - c->io.out_off > OUT_MAX) {
+        end_stream(l, c, CLOSE_SLOW_CONSUMER);
+        return;
+    }
+    atomic_store(&c->last_ping_ms, time_now_ms());
+    reschedule(l, c, now);
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+/* Takes c off a pending list: frees it if it died meanwhile, else serves. */
+static void take_pending(struct stream_loop *l, struct conn *c)
+{
+    pthread_mutex_lock(&c->mu);
+    bool dead = c->dead;
+    pthread_mutex_unlock(&c->mu);
+    if (dead) {
+        conn_free(c);
+        return;
+    }
+    service(l, c);
+}
+
+static void *loop_main(void *arg)
+{
+    struct stream_loop *l = arg;
+    struct epoll_event evs[EPOLL_BATCH];
+    for (;;) {
+        int64_t now = time_mono_ms();
+        int timeout = -1;
+        int64_t due = INT64_MAX;
+        if (l->beat_head)
+            due = l->beat_head->io.next_beat;
+        if (l->drain_head && l->drain_head->io.deadline < due)
+            due = l->drain_head->io.deadline;
+        if (due != INT64_MAX)
+            timeout = due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
+        int n = epoll_wait(l->epfd, evs, EPOLL_BATCH, timeout);
+        if (n < 0 && errno != EINTR) {
+            log_error("epoll_wait: %s", strerror(errno));
+            n = 0;
+        }
+        struct conn *incoming = NULL, *pending = NULL;
+        bool stop = false;
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (!c) {
+                uint64_t v;
+                ssize_t r = read(l->evfd, &v, sizeof v);
+                (void)r;
+                pthread_mutex_lock(&l->mu);
+                incoming = l->incoming;
+                pending = l->pending;
+                l->incoming = l->pending = NULL;
+                l->signalled = false;
+                stop = l->stop;
+                pthread_mutex_unlock(&l->mu);
+                continue;
+            }
+            if (c->io.fd < 0)
+                continue;           /* finished earlier in this batch */
+            if (c->io.draining) {
+                drain(l, c, evs[i].events);
+            } else if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+                end_stream(l, c, CLOSE_CLIENT_CLOSED);
+            } else if (evs[i].events & EPOLLOUT) {
+                if (out_flush(l, c) < 0)
+                    end_stream(l, c, CLOSE_WRITE_FAILED);
+            }
+        }
+        /* Newly handed over first: a stream queued for before it started
+         * is served by start(). */
+        while (incoming) {
+            struct conn *c = incoming;
+            incoming = c->pnext;
+            start(l, c);
+        }
+        while (pending) {
+            struct conn *c = pending;
+            pending = c->pnext;
+            take_pending(l, c);
+        }
+        now = time_mono_ms();
+        while (l->beat_head && l->beat_head->io.next_beat <= now)
+            beat(l, l->beat_head, now);
+        while (l->drain_head && l->drain_head->io.deadline <= now)
+            finish(l, l->drain_head);
+        if (stop)
+            break;
+    }
+    /* Stopping: whatever is left is closed as it stands. */
+    while (l->beat_head) {
+        struct conn *c = l->beat_head;
+        registry_remove(l->s->reg, c, CLOSE_SHUTDOWN);
+        finish(l, c);
+    }
+    while (l->drain_head)
+        finish(l, l->drain_head);
     return NULL;
 }
 
-int stream_start(struct server *s, FCGX_Request *req, struct conn *c)
+/* ---- the API -------------------------------------------------------------- */
+
+void stream_loop_wake(struct stream_loop *l, struct conn *c)
 {
-    struct stream *st = malloc(sizeof *st);
-    if (!st)
-        return -1;
-    st->s = s;
-    st->req = req;
-    st->c = c;
+    pthread_mutex_lock(&l->mu);
+    c->pnext = l->pending;
+    l->pending = c;
+    bool signal = !l->signalled;
+    l->signalled = true;
+    pthread_mutex_unlock(&l->mu);
+    if (signal) {
+        uint64_t one = 1;
+        ssize_t r = write(l->evfd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+void stream_hand_over(struct conn *c, int fd, int request_id)
+{
+    struct stream_loop *l = c->loop;
+    c->io.fd = fd;
+    c->io.request_id = request_id;
+    struct server *s = l->s;
     pthread_mutex_lock(&s->mu);
     s->streams++;
     pthread_mutex_unlock(&s->mu);
-    pthread_t tid;
-    int rc = pthread_create(&tid, &s->stream_attr, stream_main, st);
-    if (rc != 0) {
-        log_warn("cannot start a stream thread: %s", strerror(rc));
-        pthread_mutex_lock(&s->mu);
-        s->streams--;
-        pthread_cond_broadcast(&s->cond);
-        pthread_mutex_unlock(&s->mu);
-        free(st);
+    pthread_mutex_lock(&l->mu);
+    c->pnext = l->incoming;
+    l->incoming = c;
+    bool signal = !l->signalled;
+    l->signalled = true;
+    pthread_mutex_unlock(&l->mu);
+    if (signal) {
+        uint64_t one = 1;
+        ssize_t r = write(l->evfd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+struct stream_loop *stream_loop_pick(struct server *s)
+{
+    unsigned i = atomic_fetch_add(&s->next_loop, 1);
+    return &s->loops[i % (unsigned)s->nloops];
+}
+
+int stream_loops_start(struct server *s, int n, char *err, size_t errlen)
+{
+    s->loops = calloc((size_t)n, sizeof *s->loops);
+    if (!s->loops) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
+    for (int i = 0; i < n; i++) {
+        struct stream_loop *l = &s->loops[i];
+        l->s = s;
+        pthread_mutex_init(&l->mu, NULL);
+        l->epfd = epoll_create1(EPOLL_CLOEXEC);
+        l->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+        if (l->epfd < 0 || l->evfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev) != 0) {
+            snprintf(err, errlen, "cannot set up an I/O loop: %s", strerror(errno));
+            return -1;
+        }
+        int rc = pthread_create(&l->thread, NULL, loop_main, l);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot start an I/O loop: %s", strerror(rc));
+            return -1;
+        }
+        s->nloops++;
+    }
     return 0;
+}
+
+void stream_loops_stop(struct server *s)
+{
+    for (int i = 0; i < s->nloops; i++) {
+        struct stream_loop *l = &s->loops[i];
+        pthread_mutex_lock(&l->mu);
+        l->stop = true;
+        pthread_mutex_unlock(&l->mu);
+        uint64_t one = 1;
+        ssize_t r = write(l->evfd, &one, sizeof one);
+        (void)r;
+        pthread_join(l->thread, NULL);
+    }
+    if (s->loops) {
+        for (int i = 0; i < s->nloops; i++) {
+            close(s->loops[i].epfd);
+            close(s->loops[i].evfd);
+            pthread_mutex_destroy(&s->loops[i].mu);
+        }
+    }
+    free(s->loops);
+    s->loops = NULL;
+    s->nloops = 0;
 }

@@ -553,7 +553,7 @@ START_TEST(stream_many_with_few_threads)
         open_stream(&s[i], path, "admin", i % 3 ? NGINX : LIGHTTPD);
     }
     ck_assert_int_eq(stats_total(NGINX), N);
-    ck_assert_uint_eq(server_stream_threads(srv), N);
+    ck_assert_uint_eq(server_streams(srv), N);
     for (int i = 0; i < N; i += 2)
         disconnect(s[i].token, true);
     ck_assert_int_eq(stats_total(LIGHTTPD), N / 2);
@@ -950,7 +950,7 @@ START_TEST(two_thousand_streams_four_workers)
         snprintf(path, sizeof path, i % 2 ? "/admin" : "/display/k%d", i);
         open_stream(&s[i], path, "admin", i % 3 ? NGINX : LIGHTTPD);
     }
-    ck_assert_uint_eq(server_stream_threads(srv), N);
+    ck_assert_uint_eq(server_streams(srv), N);
     int64_t t0 = time_mono_ms();
     ck_assert_int_eq(stats_total(NGINX), N);
     for (int i = 0; i < 10; i++)

@@ -440,7 +440,6 @@ static size_t drain(struct conn *c, bool *closing)
     size_t n = conn_take(c, evs, CONN_QUEUE_MAX, closing);
     for (size_t i = 0; i < n; i++)
         event_unref(evs[i]);
-    conn_awake(c);
     return n;
 }
 
@@ -872,63 +871,6 @@ START_TEST(registry_concurrency)
 }
 END_TEST
 
-/* conn_enqueue wakes a thread sleeping in ppoll() with CONN_WAKE_SIGNAL. */
-struct sleeper {
-    struct conn *c;
-    int fd;
-    int rc;
-    int err;
-};
-
-static void noop(int sig)
-{
-    (void)sig;
-}
-
-static void *sleeper_main(void *arg)
-{
-    struct sleeper *sl = arg;
-    sigset_t block, waitmask;
-    sigemptyset(&block);
-    sigaddset(&block, CONN_WAKE_SIGNAL);
-    pthread_sigmask(SIG_BLOCK, &block, &waitmask);
-    sigdelset(&waitmask, CONN_WAKE_SIGNAL);
-    bool closing;
-    struct event *evs[4];
-    ck_assert_uint_eq(conn_take(sl->c, evs, 4, &closing), 0);   /* marks sleeping */
-    struct pollfd pfd = { .fd = sl->fd, .events = POLLIN };
-    struct timespec ts = { 10, 0 };
-    sl->rc = ppoll(&pfd, 1, &ts, &waitmask);
-    sl->err = errno;
-    conn_awake(sl->c);
-    return NULL;
-}
-
-START_TEST(conn_wakes_sleeper)
-{
-    struct sigaction sa = { .sa_handler = noop };
-    sigaction(CONN_WAKE_SIGNAL, &sa, NULL);
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    struct sleeper sl = { mk(CONN_ADMIN, "a"), p[0], 0, 0 };
-    pthread_t t;
-    pthread_create(&t, NULL, sleeper_main, &sl);
-    struct timespec pause = { 0, 50 * 1000 * 1000 };
-    nanosleep(&pause, NULL);
-    int64_t start = time_mono_ms();
-    struct event *e = mkevent("wake");
-    ck_assert_int_eq(conn_enqueue(sl.c, e), 0);
-    pthread_join(t, NULL);
-    ck_assert_int_eq(sl.rc, -1);
-    ck_assert_int_eq(sl.err, EINTR);
-    ck_assert_int_lt(time_mono_ms() - start, 5000);   /* woken, not timed out */
-    event_unref(e);
-    conn_free(sl.c);
-    close(p[0]);
-    close(p[1]);
-}
-END_TEST
-
 static Suite *units_suite(void)
 {
     Suite *s = suite_create("units");
@@ -973,7 +915,6 @@ static Suite *units_suite(void)
     tcase_add_test(tc, registry_closed_ring);
     tcase_add_test(tc, history_replay_and_reset);
     tcase_add_test(tc, stats_stale_and_roster);
-    tcase_add_test(tc, conn_wakes_sleeper);
     suite_add_tcase(s, tc);
     return s;
 }
