@@ -42,6 +42,7 @@ export function DisplayKioskPage() {
       url={displayStreamUrl(name)}
       disconnectUrl={DISCONNECT_URL}
       ackUrl={ACK_URL}
+      ackCredentials="omit"
       clientId={clientId}
       eventTypes={eventTypes}
     >

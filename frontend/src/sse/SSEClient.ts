@@ -90,6 +90,10 @@ export interface SSEClientOptions {
   /** POST target for ping acknowledgements, e.g. /api/v1/events/ack. When
    *  set, the stream asks for acknowledged liveness (`?ack=1`). */
   ackUrl?: string;
+  /** Credentials of the ack requests: 'same-origin' (default) for the
+   *  dashboard, 'omit' for a kiosk, which has none: a 401 from a web server
+   *  then comes back to us instead of a password prompt on the screen. */
+  ackCredentials?: RequestCredentials;
   /** A stable client id (`?client=`), or where to get one (it may take a
    *  moment: see TabClientId). Invalid ids are not sent. */
   clientId?: string | ClientIdSource;
@@ -186,13 +190,18 @@ const ACK_REFUSED = new Set([401, 403, 404, 405]);
  * not lost when the page goes away a moment later), JSON body. Never throws;
  * status 0 means the request failed.
  */
-export async function sendAck(url: string, connectionId: string, seq: number): Promise<AckResult> {
+export async function sendAck(
+  url: string,
+  connectionId: string,
+  seq: number,
+  credentials: RequestCredentials = 'same-origin',
+): Promise<AckResult> {
   try {
     const response = await fetch(url, {
       method: 'POST',
       body: JSON.stringify({ connection_id: connectionId, seq }),
       keepalive: true,
-      credentials: 'same-origin',
+      credentials,
       cache: 'no-store',
       headers: { 'Content-Type': 'application/json' },
     });
@@ -274,6 +283,7 @@ export class SSEClient {
       url: options.url,
       disconnectUrl: options.disconnectUrl,
       ackUrl: options.ackUrl ?? '',
+      ackCredentials: options.ackCredentials ?? 'same-origin',
       eventTypes: options.eventTypes ?? [],
       recentLimit: options.recentLimit ?? 50,
       unloadResumeMs: options.unloadResumeMs ?? 2_000,
@@ -461,7 +471,7 @@ export class SSEClient {
     const id = this.snapshot.connectionId;
     if (!this.options.ackUrl || this.ackDisabled || seq === null || !Number.isInteger(seq) || seq < 1 || !id) return;
     this.update({ lastAckSeq: seq });
-    void sendAck(this.options.ackUrl, id, seq).then((result) => {
+    void sendAck(this.options.ackUrl, id, seq, this.options.ackCredentials).then((result) => {
       if (this.snapshot.connectionId !== id) return;
       if (result.acked) {
         if (result.rttMs !== null) this.update({ lastAckRttMs: result.rttMs });

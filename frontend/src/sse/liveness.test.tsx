@@ -87,7 +87,7 @@ describe('acknowledged liveness', () => {
       { connection_id: 'tok-a', seq: 1 },
       { connection_id: 'tok-a', seq: 2 },
     ]);
-    expect(calls[0].init).toMatchObject({ method: 'POST', keepalive: true });
+    expect(calls[0].init).toMatchObject({ method: 'POST', keepalive: true, credentials: 'same-origin' });
     expect(api.lastAckSeq).toBe(2);
     expect(api.lastAckRttMs).toBe(3.5);
     // The disconnect beacon is a different route.
@@ -133,7 +133,11 @@ describe('ack route refused', () => {
       Promise.resolve(new Response(JSON.stringify({ success: false, error: 'authentication required' }), { status: 401 })),
     );
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    renderProvider({ ackUrl: URL_ACK, clientId: 'lobby' });
+    render(
+      <SSEProvider url={URL_ADMIN} disconnectUrl={URL_DISCONNECT} ackUrl={URL_ACK} ackCredentials="omit" clientId="lobby">
+        <Probe onApi={keep} />
+      </SSEProvider>,
+    );
     act(() => FakeEventSource.last.emit('connected', { ...connectedData('tok-kiosk', 'display'), ack: true }));
     act(() => FakeEventSource.last.emit('ping', { seq: 1 }));
     await flush();
@@ -143,6 +147,7 @@ describe('ack route refused', () => {
     // The old stream is released through the disconnect route (no password needed).
     expect(fakes.sendBeacon).toHaveBeenCalledTimes(1);
     expect(api.ackProblem).toContain('HTTP 401');
+    expect(ackCalls()[0].init).toMatchObject({ credentials: 'omit' });
     act(() => FakeEventSource.last.emit('connected', { ...connectedData('tok-kiosk2', 'display'), ack: false }));
     act(() => FakeEventSource.last.emit('ping', { seq: 1 }));
     await flush();
