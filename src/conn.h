@@ -100,6 +100,9 @@ struct conn {
         int64_t next_beat;          /* monotonic ms of the next heartbeat */
         int64_t deadline;           /* draining: give up at this monotonic ms */
         struct conn *bprev, *bnext; /* the loop's heartbeat (or draining) list */
+        int64_t ack_due;            /* monotonic ms its ack time runs out, if soon */
+        struct conn *aprev, *anext; /* the loop's list of those */
+        bool on_ack_list;
     } io;
 
     /* Atomics: written by one side, read by stats without locks. */

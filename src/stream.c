@@ -61,6 +61,7 @@ struct stream_loop {
     /* The loop thread's own. */
     struct conn *beat_head, *beat_tail;     /* by next heartbeat */
     struct conn *drain_head, *drain_tail;   /* by drain deadline */
+    struct conn *ack_head;                  /* ack time runs out before the next beat */
     size_t nstreams;
 };
 
@@ -97,6 +98,35 @@ static void list_remove(struct conn **head, struct conn **tail, struct conn *c)
     else
         *tail = c->io.bprev;
     c->io.bprev = c->io.bnext = NULL;
+}
+
+/* The short, unsorted list of acked streams whose time runs out before
+ * their next heartbeat (their acks come just after a ping, so the limit
+ * falls just after one). */
+static void ack_list_add(struct stream_loop *l, struct conn *c, int64_t due)
+{
+    c->io.ack_due = due;
+    if (c->io.on_ack_list)
+        return;
+    c->io.on_ack_list = true;
+    c->io.aprev = NULL;
+    c->io.anext = l->ack_head;
+    if (l->ack_head)
+        l->ack_head->io.aprev = c;
+    l->ack_head = c;
+}
+
+static void ack_list_remove(struct stream_loop *l, struct conn *c)
+{
+    if (!c->io.on_ack_list)
+        return;
+    if (c->io.aprev)
+        c->io.aprev->io.anext = c->io.anext;
+    else
+        l->ack_head = c->io.anext;
+    if (c->io.anext)
+        c->io.anext->io.aprev = c->io.aprev;
+    c->io.on_ack_list = false;
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -343,6 +373,7 @@ static void finish(struct stream_loop *l, struct conn *c)
 {
     list_remove(&l->beat_head, &l->beat_tail, c);
     list_remove(&l->drain_head, &l->drain_tail, c);
+    ack_list_remove(l, c);
     close(c->io.fd);                /* also leaves the epoll set */
     c->io.fd = -1;
     l->nstreams--;
@@ -380,6 +411,7 @@ static void end_stream(struct stream_loop *l, struct conn *c, enum close_reason 
     out_end_request(c);
     c->io.draining = true;
     list_remove(&l->beat_head, &l->beat_tail, c);
+    ack_list_remove(l, c);
     c->io.deadline = time_mono_ms() + DRAIN_MS;
     list_append(&l->drain_head, &l->drain_tail, c);
     if (out_flush(l, c) < 0) {
@@ -504,16 +536,26 @@ static void start(struct stream_loop *l, struct conn *c)
     service(l, c);                  /* anything queued since it was registered */
 }
 
+/* Milliseconds an acked stream has left before 3 heartbeats pass without
+ * an ack (from the last one, or from the start). */
+static int64_t ack_left(struct stream_loop *l, struct conn *c)
+{
+    int64_t a = atomic_load(&c->last_ack_ms);
+    return (a ? a : c->connected_at_ms) + 3 * l->s->opt.heartbeat_ms - time_now_ms();
+}
+
 /* A heartbeat is due on c (the head of the list). */
 static void beat(struct stream_loop *l, struct conn *c, int64_t now)
 {
     int64_t hb = l->s->opt.heartbeat_ms;
     if (c->ack) {
-        int64_t a = atomic_load(&c->last_ack_ms);
-        if (time_now_ms() - (a ? a : c->connected_at_ms) >= 3 * hb) {
+        int64_t left = ack_left(l, c);
+        if (left <= 0) {
             end_stream(l, c, CLOSE_ACK_TIMEOUT);
             return;
         }
+        if (left < hb)
+            ack_list_add(l, c, now + left);    /* check then, not a beat later */
     }
     if (c->io.stalled_since && now - c->io.stalled_since >= STALL_MS) {
         metrics_add(l->s->metrics, METRIC_HEARTBEAT_FAILURES, 1);
@@ -563,6 +605,9 @@ static void *loop_main(void *arg)
             due = l->beat_head->io.next_beat;
         if (l->drain_head && l->drain_head->io.deadline < due)
             due = l->drain_head->io.deadline;
+        for (struct conn *c = l->ack_head; c; c = c->io.anext)
+            if (c->io.ack_due < due)
+                due = c->io.ack_due;
         if (due != INT64_MAX)
             timeout = due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
         int n = epoll_wait(l->epfd, evs, EPOLL_BATCH, timeout);
@@ -615,6 +660,17 @@ static void *loop_main(void *arg)
             beat(l, l->beat_head, now);
         while (l->drain_head && l->drain_head->io.deadline <= now)
             finish(l, l->drain_head);
+        for (struct conn *c = l->ack_head, *next; c; c = next) {
+            next = c->io.anext;
+            if (c->io.ack_due > now)
+                continue;
+            ack_list_remove(l, c);
+            int64_t left = ack_left(l, c);
+            if (left <= 0)
+                end_stream(l, c, CLOSE_ACK_TIMEOUT);
+            else if (left < l->s->opt.heartbeat_ms)
+                ack_list_add(l, c, now + left);     /* an ack came: check again */
+        }
         if (stop)
             break;
     }

@@ -909,6 +909,7 @@ START_TEST(per_user_and_address_limits)
     from.path = "/display/x9";
     expect_error(&from, 429, "TOO_MANY_REQUESTS");
     disconnect(a.token, true);
+    close_stream(&a);
     open_stream(&a, "/admin", "alice", NGINX);          /* room again */
     struct stream *all[] = { &a, &b, &c, &d, &x1, &x2, &x3 };
     for (int i = 0; i < 7; i++)
