@@ -4,7 +4,7 @@ import Button from 'react-bootstrap/Button';
 import Form from 'react-bootstrap/Form';
 import Table from 'react-bootstrap/Table';
 import type { ConnectionInfo } from '../api/types';
-import { formatAgo, formatBytes, formatDuration, formatLocalDateTime, formatRtt, parseTime } from '../lib/format';
+import { formatAgo, formatBytes, formatDuration, formatLocalDateTime, formatRtt, formatWhen, parseTime } from '../lib/format';
 import { compareValues, connectionName, paginate, type SortState } from '../lib/table';
 import { Paginator } from './Paginator';
 import { SortHeader } from './SortHeader';
@@ -174,7 +174,7 @@ export function ConnectionsTable({
             {header('connected', 'Connected')}
             {header('last_ping', 'Last ping')}
             {header('rtt', 'RTT', 'text-end', 'Round trip of the last acknowledged ping')}
-            {header('events', 'Events sent', 'text-end')}
+            {header('events', 'Events', 'text-end', 'Events sent: written and flushed')}
             {header('queue', 'Queue', 'text-end', 'Events waiting to be written')}
             {header('dropped', 'Dropped', 'text-end', 'Events dropped for this connection (slow reader)')}
             {onDisconnect && (
@@ -221,8 +221,8 @@ export function ConnectionsTable({
                   <td>
                     {connectedAt === null ? '—' : formatDuration((now - connectedAt) / 1000)}
                     <div className="small text-body-secondary">
-                      <time dateTime={c.connected_at} title={c.connected_at}>
-                        {formatLocalDateTime(connectedAt)}
+                      <time dateTime={c.connected_at} title={`${formatLocalDateTime(connectedAt)} (${c.connected_at})`}>
+                        {formatWhen(connectedAt, now)}
                       </time>
                     </div>
                   </td>

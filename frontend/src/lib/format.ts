@@ -39,6 +39,14 @@ export function formatLocalTime(ms: number | null): string {
   return ms === null ? '—' : timeOnly.format(ms);
 }
 
+const shortDateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
+
+/** Time of day when `ms` is today (as of `now`), else a short date and time. */
+export function formatWhen(ms: number | null, now: number): string {
+  if (ms === null) return '—';
+  return new Date(ms).toDateString() === new Date(now).toDateString() ? timeOnly.format(ms) : shortDateTime.format(ms);
+}
+
 /** Show the start and end of a secret, never the whole of it. */
 export function maskToken(token: string | null): string {
   if (!token) return '—';
