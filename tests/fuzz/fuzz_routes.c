@@ -69,7 +69,9 @@ static const char *ref_path(const char *d, const char *s, const char *pi, const 
     return o ? out : NULL;
 }
 
-/* The route table of API.md and docs/api-issue5.md, written out again. */
+/* The route table of API.md, docs/api-issue5.md and issue 7, written out
+ * again.  A route added to src/routes.c goes here too: this target reports
+ * the difference within seconds. */
 static void ref_match(const char *prefix, const char *path, struct route *r)
 {
     static const struct {
@@ -85,6 +87,8 @@ static void ref_match(const char *prefix, const char *path, struct route *r)
         { "/publish", ROUTE_PUBLISH, "POST", true },
         { "/ack", ROUTE_ACK, "POST", false },
         { "/closed", ROUTE_CLOSED, "GET", true },
+        { "/metrics", ROUTE_METRICS, "GET", true },
+        { "/health", ROUTE_HEALTH, "GET", false },
     }, named[] = {                      /* then a name: display, public id */
         { "/display/", ROUTE_DISPLAY_STREAM, "GET", false },
         { "/connections/", ROUTE_CONNECTION, "DELETE", true },
