@@ -446,6 +446,11 @@ static void handle_health(struct server *s, FCGX_Request *req)
     reply_ok(req->out, data, "OK");
 }
 
+static void emit_fcgx(void *ctx, const char *data, size_t len)
+{
+    FCGX_PutStr(data, (int)len, ctx);
+}
+
 static void handle_stats(struct server *s, FCGX_Request *req)
 {
     struct registry_snapshot snap;
@@ -453,13 +458,29 @@ static void handle_stats(struct server *s, FCGX_Request *req)
         handlers_error(req->out, 500, "Out of memory", NULL);
         return;
     }
+    /* Streamed from the snapshot: the registry lock is long released, and
+     * no tree of 10,000 objects is built. */
     uint64_t events = window_sum(s->win, server_window_now());
+    struct jw *w = malloc(sizeof *w);
+    if (!w) {
+        registry_snapshot_release(&snap);
+        handlers_error(req->out, 500, "Out of memory", NULL);
+        return;
+    }
+    last_status = 200;
+    FCGX_PutS("Status: 200 OK\r\nContent-Type: application/json\r\n"
+              "Cache-Control: no-store\r\n\r\n", req->out);
+    jw_init(w, emit_fcgx, req->out);
+    jw_lit(w, "{\"success\":true,\"data\":");
     pthread_mutex_lock(&s->displays_mu);
-    struct json_object *data = stats_render(&snap, time_now_ms(), events,
-                                            s->opt.heartbeat_ms, s->displays);
+    int rc = stats_write(w, &snap, time_now_ms(), events, s->opt.heartbeat_ms, s->displays);
     pthread_mutex_unlock(&s->displays_mu);
+    if (rc < 0)
+        jw_lit(w, "null");
+    jw_lit(w, ",\"message\":\"SSE connection statistics\"}\n");
+    jw_flush(w);
+    free(w);
     registry_snapshot_release(&snap);
-    reply_ok(req->out, data, "SSE connection statistics");
 }
 
 static void handle_test(struct server *s, FCGX_Request *req, const char *user)

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define LISTEN_BACKLOG 1024
+#define LISTEN_BACKLOG 4096        /* bursts of reconnects; capped by somaxconn */
 
 /* Opens "PATH" (a unix socket, mode 0660; a stale socket file is replaced,
  * a live one is an error) or "HOST:PORT" / ":PORT" (TCP, IPv4).  Returns the

@@ -31,28 +31,79 @@ static void add_identity(struct json_object *o, const char *id, enum conn_type t
     json_object_object_add(o, "client", client[0] ? json_object_new_string(client) : NULL);
 }
 
-static struct json_object *connection(const struct conn_info *ci, bool stale)
+static void jw_iso(struct jw *w, int64_t ms)
 {
-    struct json_object *o = json_object_new_object();
-    add_identity(o, ci->public_id, ci->type, ci->name, ci->client);
-    json_object_object_add(o, "connected_at", iso(ci->connected_at_ms));
-    json_object_object_add(o, "last_ping", iso(ci->last_ping_ms ? ci->last_ping_ms
-                                                                : ci->connected_at_ms));
-    json_object_object_add(o, "state", json_object_new_string(stale ? "stale" : "live"));
-    json_object_object_add(o, "ack", json_object_new_boolean(ci->ack));
-    json_object_object_add(o, "last_ack", ci->last_ack_ms ? iso(ci->last_ack_ms) : NULL);
-    json_object_object_add(o, "last_ack_rtt_ms", ci->last_ack_rtt_ms >= 0
-                           ? json_object_new_int64(ci->last_ack_rtt_ms) : NULL);
-    json_object_object_add(o, "events_queued", json_object_new_uint64(ci->events_queued));
-    json_object_object_add(o, "events_sent", json_object_new_uint64(ci->events_sent));
+    char buf[TIME_ISO_LEN];
+    jw_str(w, time_iso8601(buf, ms));
+}
+
+/* One connection object.  Every name here is JSON-escaped. */
+static void write_connection(struct jw *w, const struct conn_info *ci, bool stale)
+{
+    jw_lit(w, "{\"id\":");
+    jw_str(w, ci->public_id);
+    jw_lit(w, ci->type == CONN_ADMIN ? ",\"type\":\"admin\",\"user\":"
+                                     : ",\"type\":\"display\",\"display\":");
+    jw_str(w, ci->name);
+    jw_lit(w, ",\"client\":");
+    jw_str(w, ci->client[0] ? ci->client : NULL);
+    jw_lit(w, ",\"connected_at\":");
+    jw_iso(w, ci->connected_at_ms);
+    jw_lit(w, ",\"last_ping\":");
+    jw_iso(w, ci->last_ping_ms ? ci->last_ping_ms : ci->connected_at_ms);
+    jw_lit(w, stale ? ",\"state\":\"stale\",\"ack\":" : ",\"state\":\"live\",\"ack\":");
+    jw_bool(w, ci->ack);
+    jw_lit(w, ",\"last_ack\":");
+    if (ci->last_ack_ms)
+        jw_iso(w, ci->last_ack_ms);
+    else
+        jw_lit(w, "null");
+    jw_lit(w, ",\"last_ack_rtt_ms\":");
+    if (ci->last_ack_rtt_ms >= 0)
+        jw_i64(w, ci->last_ack_rtt_ms);
+    else
+        jw_lit(w, "null");
+    jw_lit(w, ",\"events_queued\":");
+    jw_u64(w, ci->events_queued);
+    jw_lit(w, ",\"events_sent\":");
+    jw_u64(w, ci->events_sent);
     /* Queued, neither written nor waiting: none while the connection lives
      * (a consumer that falls behind is dropped whole, not its events). */
     uint64_t pending = ci->events_sent + ci->queue_depth;
-    json_object_object_add(o, "events_dropped", json_object_new_uint64(
-        ci->events_queued > pending ? ci->events_queued - pending : 0));
-    json_object_object_add(o, "queue_depth", json_object_new_int64(ci->queue_depth));
-    json_object_object_add(o, "bytes_sent", json_object_new_uint64(ci->bytes_sent));
-    return o;
+    jw_lit(w, ",\"events_dropped\":");
+    jw_u64(w, ci->events_queued > pending ? ci->events_queued - pending : 0);
+    jw_lit(w, ",\"queue_depth\":");
+    jw_u64(w, ci->queue_depth);
+    jw_lit(w, ",\"bytes_sent\":");
+    jw_u64(w, ci->bytes_sent);
+    jw_lit(w, "}");
+}
+
+/* A JSON array of the connections of one type (-1: all). */
+static void write_list(struct jw *w, const struct registry_snapshot *snap, const bool *stale,
+                       int type)
+{
+    jw_lit(w, "[");
+    bool first = true;
+    for (size_t i = 0; i < snap->count; i++) {
+        if (type >= 0 && (int)snap->conns[i].type != type)
+            continue;
+        if (!first)
+            jw_lit(w, ",");
+        first = false;
+        write_connection(w, &snap->conns[i], stale[i]);
+    }
+    jw_lit(w, "]");
+}
+
+/* Emits a json-c object's compact text. */
+static void write_object(struct jw *w, struct json_object *o)
+{
+    size_t len;
+    const char *text = json_object_to_json_string_length(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    jw_raw(w, text, len);
+    json_object_put(o);
 }
 
 static struct json_object *reason_totals(const uint64_t totals[CLOSE_REASONS], uint64_t *sum)
@@ -131,57 +182,103 @@ struct json_object *stats_render_closed(const struct closed_info *closed, size_t
     return data;
 }
 
+int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_ms,
+                uint64_t events_last_hour, int64_t heartbeat_ms, const struct displays *expected)
+{
+    bool *stale = malloc(snap->count ? snap->count : 1);
+    if (!stale)
+        return -1;
+    double age_sum = 0;
+    size_t nstale = 0;
+    for (size_t i = 0; i < snap->count; i++) {
+        const struct conn_info *ci = &snap->conns[i];
+        stale[i] = stats_is_stale(ci, now_ms, heartbeat_ms);
+        nstale += stale[i];
+        int64_t age = now_ms - ci->connected_at_ms;
+        age_sum += age > 0 ? (double)age / 1000.0 : 0;
+    }
+    char num[32];
+    jw_lit(w, "{\"total_connections\":");
+    jw_u64(w, snap->count);
+    jw_lit(w, ",\"admin_connections\":");
+    jw_u64(w, snap->admin_count);
+    jw_lit(w, ",\"display_connections\":");
+    jw_u64(w, snap->display_count);
+    snprintf(num, sizeof num, "%.1f", snap->count ? age_sum / (double)snap->count : 0.0);
+    jw_lit(w, ",\"average_connection_age_seconds\":");
+    jw_lit(w, num);
+    jw_lit(w, ",\"events_sent_last_hour\":");
+    jw_u64(w, events_last_hour);
+    jw_lit(w, ",\"active_connection_ids\":[");
+    for (size_t i = 0; i < snap->count; i++) {
+        if (i)
+            jw_lit(w, ",");
+        jw_str(w, snap->conns[i].public_id);
+    }
+    jw_lit(w, "],\"connections\":");
+    write_list(w, snap, stale, -1);
+    jw_lit(w, ",\"connection_details\":{\"by_type\":{\"admin\":");
+    write_list(w, snap, stale, CONN_ADMIN);
+    jw_lit(w, ",\"display\":");
+    write_list(w, snap, stale, CONN_DISPLAY);
+    jw_lit(w, "}},\"stale_connections\":");
+    jw_u64(w, nstale);
+    uint64_t closed_total;
+    jw_lit(w, ",\"closed_by_reason\":");
+    write_object(w, reason_totals(snap->closed_by_reason, &closed_total));
+    jw_lit(w, ",\"closed_total\":");
+    jw_u64(w, closed_total);
+    snprintf(num, sizeof num, "%.3g", (double)heartbeat_ms / 1000.0);
+    jw_lit(w, ",\"heartbeat_seconds\":");
+    jw_lit(w, num);
+    if (expected) {
+        jw_lit(w, ",\"expected_displays\":");
+        write_object(w, roster(snap, expected, now_ms, heartbeat_ms));
+    }
+    jw_lit(w, "}");
+    free(stale);
+    return 0;
+}
+
+struct growing {
+    char *p;
+    size_t len, cap;
+    bool failed;
+};
+
+static void grow_emit(void *ctx, const char *data, size_t len)
+{
+    struct growing *g = ctx;
+    if (g->failed)
+        return;
+    if (g->len + len + 1 > g->cap) {
+        size_t cap = (g->len + len + 1) * 2;
+        char *p = realloc(g->p, cap);
+        if (!p) {
+            g->failed = true;
+            return;
+        }
+        g->p = p;
+        g->cap = cap;
+    }
+    memcpy(g->p + g->len, data, len);
+    g->len += len;
+    g->p[g->len] = '\0';
+}
+
 struct json_object *stats_render(const struct registry_snapshot *snap, int64_t now_ms,
                                  uint64_t events_last_hour, int64_t heartbeat_ms,
                                  const struct displays *expected)
 {
-    struct json_object *data = json_object_new_object();
-    struct json_object *ids = json_object_new_array_ext((int)snap->count);
-    struct json_object *all = json_object_new_array_ext((int)snap->count);
-    struct json_object *admin = json_object_new_array();
-    struct json_object *display = json_object_new_array();
-    double age_sum = 0;
-    size_t stale = 0;
-    for (size_t i = 0; i < snap->count; i++) {
-        const struct conn_info *ci = &snap->conns[i];
-        bool is_stale = stats_is_stale(ci, now_ms, heartbeat_ms);
-        stale += is_stale;
-        struct json_object *o = connection(ci, is_stale);
-        json_object_array_add(ids, json_object_new_string(ci->public_id));
-        json_object_array_add(all, o);
-        json_object_array_add(ci->type == CONN_ADMIN ? admin : display, json_object_get(o));
-        int64_t age = now_ms - ci->connected_at_ms;
-        age_sum += age > 0 ? (double)age / 1000.0 : 0;
-    }
-    double avg = snap->count ? age_sum / (double)snap->count : 0;
-    json_object_object_add(data, "total_connections", json_object_new_uint64(snap->count));
-    json_object_object_add(data, "admin_connections", json_object_new_uint64(snap->admin_count));
-    json_object_object_add(data, "display_connections",
-                           json_object_new_uint64(snap->display_count));
-    char avg_text[32];              /* one decimal, not 0.29999999999999999 */
-    snprintf(avg_text, sizeof avg_text, "%.1f", avg);
-    json_object_object_add(data, "average_connection_age_seconds",
-                           json_object_new_double_s(atof(avg_text), avg_text));
-    json_object_object_add(data, "events_sent_last_hour",
-                           json_object_new_uint64(events_last_hour));
-    json_object_object_add(data, "active_connection_ids", ids);
-    json_object_object_add(data, "connections", all);
-    struct json_object *by_type = json_object_new_object();
-    json_object_object_add(by_type, "admin", admin);
-    json_object_object_add(by_type, "display", display);
-    struct json_object *details = json_object_new_object();
-    json_object_object_add(details, "by_type", by_type);
-    json_object_object_add(data, "connection_details", details);
-    json_object_object_add(data, "stale_connections", json_object_new_uint64(stale));
-    uint64_t closed_total;
-    json_object_object_add(data, "closed_by_reason",
-                           reason_totals(snap->closed_by_reason, &closed_total));
-    json_object_object_add(data, "closed_total", json_object_new_uint64(closed_total));
-    char hb[32];
-    snprintf(hb, sizeof hb, "%.3g", (double)heartbeat_ms / 1000.0);
-    json_object_object_add(data, "heartbeat_seconds", json_object_new_double_s(atof(hb), hb));
-    if (expected)
-        json_object_object_add(data, "expected_displays",
-                               roster(snap, expected, now_ms, heartbeat_ms));
-    return data;
+    struct growing g = { 0 };
+    struct jw *w = malloc(sizeof *w);
+    if (!w)
+        return NULL;
+    jw_init(w, grow_emit, &g);
+    int rc = stats_write(w, snap, now_ms, events_last_hour, heartbeat_ms, expected);
+    jw_flush(w);
+    free(w);
+    struct json_object *o = rc == 0 && !g.failed ? json_tokener_parse(g.p) : NULL;
+    free(g.p);
+    return o;
 }

@@ -8,12 +8,18 @@
 #include <json-c/json.h>
 
 #include "displays.h"
+#include "jsonw.h"
 #include "registry.h"
 
-/* Builds the `data` object of GET stats from snap at wall time now_ms.
- * heartbeat_ms judges acked connections stale (no ack for 2 heartbeats);
- * expected (NULL if none) adds the roster of expected displays.  Returns a
- * new object (caller puts it). */
+/* Writes the `data` object of GET stats for snap at wall time now_ms into
+ * w (not flushed).  heartbeat_ms judges acked connections stale (no ack for
+ * 2 heartbeats); expected (NULL if none) adds the roster of expected
+ * displays.  Returns 0, or -1 when out of memory (nothing written). */
+int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_ms,
+                uint64_t events_last_hour, int64_t heartbeat_ms, const struct displays *expected);
+
+/* The same as a json-c object (for tests and small answers): returns a new
+ * object (caller puts it), or NULL when out of memory. */
 struct json_object *stats_render(const struct registry_snapshot *snap, int64_t now_ms,
                                  uint64_t events_last_hour, int64_t heartbeat_ms,
                                  const struct displays *expected);

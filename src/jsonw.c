@@ -1,0 +1,103 @@
+/* jsonw.c -- a small streaming JSON writer. */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonw.h"
+
+void jw_init(struct jw *w, jw_emit_fn *emit, void *ctx)
+{
+    w->emit = emit;
+    w->ctx = ctx;
+    w->len = 0;
+}
+
+void jw_flush(struct jw *w)
+{
+    if (w->len)
+        w->emit(w->ctx, w->buf, w->len);
+    w->len = 0;
+}
+
+void jw_raw(struct jw *w, const char *s, size_t n)
+{
+    if (n > sizeof w->buf - w->len) {
+        jw_flush(w);
+        if (n > sizeof w->buf) {
+            w->emit(w->ctx, s, n);
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+void jw_lit(struct jw *w, const char *s)
+{
+    jw_raw(w, s, strlen(s));
+}
+
+void jw_str(struct jw *w, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!s) {
+        jw_raw(w, "null", 4);
+        return;
+    }
+    jw_raw(w, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        jw_raw(w, run, (size_t)(s - run));
+        char esc[6] = { '\\', (char)c, 0, 0, 0, 0 };
+        size_t n = 2;
+        switch (c) {
+        case '"': case '\\': break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        jw_raw(w, esc, n);
+        run = s + 1;
+    }
+    jw_raw(w, run, (size_t)(s - run));
+    jw_raw(w, "\"", 1);
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+    jw_str(w, key);
+    jw_raw(w, ":", 1);
+}
+
+void jw_u64(struct jw *w, uint64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof b, "%" PRIu64, v);
+    jw_raw(w, b, (size_t)n);
+}
+
+void jw_i64(struct jw *w, int64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof b, "%" PRId64, v);
+    jw_raw(w, b, (size_t)n);
+}
+
+void jw_bool(struct jw *w, bool v)
+{
+    jw_lit(w, v ? "true" : "false");
+}
