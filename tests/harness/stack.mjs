@@ -288,6 +288,7 @@ export class SseStream {
     this.connectionId = null;
     this.isEnded = false;
     this.waiters = [];
+    this.listeners = [];
     this.body = '';
     this._raw = Buffer.alloc(0);
     this._inBody = false;
@@ -412,6 +413,9 @@ export class SseStream {
       const ev = { event: c.event || 'message', data: c.data.join('\n'), id: c.id, at: now(), json: null };
       try { ev.json = JSON.parse(ev.data); } catch { /* not JSON */ }
       this.events.push(ev);
+      for (const f of this.listeners) {
+        try { f(ev); } catch { /* a listener's error is its own */ }
+      }
       if (ev.event === 'connected' && !this.connectionId) {
         this.connectionId = ev.json?.connection_id ?? null;
         this.connectedMs = ev.at - (this.connectAt ?? this.t0);
@@ -465,6 +469,21 @@ export class SseStream {
     if (this.isEnded) return;
     if (typeof this.sock.resetAndDestroy === 'function') this.sock.resetAndDestroy();
     else { this.sock.setKeepAlive(false); this.sock.destroy(); }
+  }
+
+  /** Calls `f(ev)` for every event parsed from now on. */
+  onEvent(f) {
+    this.listeners.push(f);
+  }
+
+  /** Stop reading the socket (the kernel buffers fill, the socket stays open), as a client that
+   *  hangs does; resumeReading() reads again. */
+  stopReading() {
+    this.sock.pause();
+  }
+
+  resumeReading() {
+    this.sock.resume();
   }
 
   /** Orderly end: a FIN, as a closed tab leaves it. */
@@ -658,13 +677,38 @@ export async function startStack({
       if (r.status !== 200 || !r.json?.data) throw new Error(`stats: ${r.status} ${r.text.slice(0, 200)}`);
       return r.json.data;
     },
-    async openStream(p = 'admin', { auth, headers = {}, timeout = 5000 } = {}) {
-      const urlPath = p.startsWith('/') ? p : `${prefix}/${p}`;
+    /**
+     * Open a stream. Options: auth (true: the stack's user; false; or an Authorization value;
+     * default: none for display streams), headers, timeout, query (a string or an object of
+     * parameters appended to the path, e.g. { ack: 1, client: 'tab-1' }), ack (adds ack=1 and
+     * answers every ping's seq with POST {prefix}/ack; true, or { auth } for the ack requests'
+     * credentials, by default those of the stream). An acking stream has `acks` (one
+     * { seq, status, acked, rtt_ms, at } per answer), `acking` (set false to stop acking) and
+     * `ackErrors`.
+     */
+    async openStream(p = 'admin', { auth, headers = {}, timeout = 5000, query, ack } = {}) {
+      let urlPath = p.startsWith('/') ? p : `${prefix}/${p}`;
+      const params = typeof query === 'string' ? query.replace(/^[?&]/, '') : new URLSearchParams(query || {}).toString();
+      const extra = [params, ack && !/(^|&)ack=/.test(params) ? 'ack=1' : ''].filter(Boolean).join('&');
+      if (extra) urlPath += (urlPath.includes('?') ? '&' : '?') + extra;
       if (auth === undefined) auth = !/\/display\//.test(urlPath);
       const h = { ...headers };
       if (auth === true) h.Authorization = authHeader;
       else if (typeof auth === 'string') h.Authorization = auth;
       const s = new SseStream(port, urlPath, h);
+      if (ack) {
+        const ackAuth = typeof ack === 'object' && ack.auth !== undefined ? ack.auth : auth;
+        s.acks = [];
+        s.ackErrors = [];
+        s.acking = true;
+        s.onEvent((ev) => {
+          if (!s.acking || ev.event !== 'ping' || !Number.isInteger(ev.json?.seq) || !s.connectionId) return;
+          const seq = ev.json.seq;
+          api('ack', { method: 'POST', auth: ackAuth, body: { connection_id: s.connectionId, seq } }).then(
+            (r) => s.acks.push({ seq, status: r.status, acked: r.json?.data?.acked ?? null, rtt_ms: r.json?.data?.rtt_ms ?? null, at: now() }),
+            (e) => s.ackErrors.push({ seq, error: e.message, at: now() }));
+        });
+      }
       const t = sleep(timeout).then(() => { throw new Error(`${urlPath}: no answer within ${timeout} ms`); });
       await Promise.race([s.ready, t]);
       return s;
