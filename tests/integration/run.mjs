@@ -2,19 +2,23 @@
 // Integration suite: the behaviour tests of suite.mjs against real deployments.
 //
 //   node tests/integration/run.mjs [--deployments LIST] [--subset] [--only TEXT] [--heartbeat S]
-//                                  [--disconnects N]
+//                                  [--disconnects N] [--no-liveness]
 //
 //   --deployments  comma-separated, default all: nginx-unix, nginx-tcp, lighttpd-spawn-fcgi,
 //                  lighttpd-bin-path, systemd-fd0, listen-fds
 //   --subset       only the reported bug's scenario set (make check's nginx.sh): 7 aborts then 1,
 //                  explicit disconnects (10 unless --disconnects), SIGKILL, bad input
 //   --only TEXT    only tests whose name contains TEXT
+//   --no-liveness  without the liveness checks (liveness.mjs: acknowledged liveness, superseding,
+//                  close reasons), which otherwise run after the suite behind each front end of
+//                  the selected deployments (nginx, lighttpd); --subset leaves them out as well
 //
 // Prints one line per test and deployment, the measured delays per deployment, and last a line
 // "N passed, N failed". Exit 0 only if nothing failed.
 
 import { startStack, sleep, now } from '../harness/stack.mjs';
 import { tests, detectionLimit } from './suite.mjs';
+import { runLiveness } from './liveness.mjs';
 
 const DEPLOYMENTS = {
   'nginx-unix': { front: 'nginx', mode: 'unix' },
@@ -26,7 +30,7 @@ const DEPLOYMENTS = {
 };
 
 function parseArgs(argv) {
-  const o = { deployments: Object.keys(DEPLOYMENTS), subset: false, only: null, heartbeat: 1, disconnects: null };
+  const o = { deployments: Object.keys(DEPLOYMENTS), subset: false, only: null, heartbeat: 1, disconnects: null, liveness: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { if (i + 1 >= argv.length) usage(); return argv[++i]; };
@@ -35,6 +39,7 @@ function parseArgs(argv) {
     else if (a === '--only') o.only = val();
     else if (a === '--heartbeat') o.heartbeat = Number(val());
     else if (a === '--disconnects') o.disconnects = Number(val());
+    else if (a === '--no-liveness') o.liveness = false;
     else usage();
   }
   for (const d of o.deployments) if (!DEPLOYMENTS[d]) usage(`unknown deployment ${d}`);
@@ -44,7 +49,7 @@ function parseArgs(argv) {
 
 function usage(msg) {
   if (msg) console.error(msg);
-  console.error('usage: run.mjs [--deployments LIST] [--subset] [--only TEXT] [--heartbeat S] [--disconnects N]');
+  console.error('usage: run.mjs [--deployments LIST] [--subset] [--only TEXT] [--heartbeat S] [--disconnects N] [--no-liveness]');
   process.exit(2);
 }
 
@@ -139,6 +144,14 @@ async function runDeployment(name) {
 
 for (const d of opts.deployments) await runDeployment(d);
 
+let liveness = null;
+if (opts.liveness && !opts.subset) {
+  const fronts = [...new Set(opts.deployments.map((d) => DEPLOYMENTS[d].front))];
+  liveness = await runLiveness({ fronts, heartbeat: opts.heartbeat, only: opts.only });
+  passed += liveness.passed;
+  failed += liveness.failed;
+}
+
 console.log('\nMeasured (ms):');
 const keys = [...new Set(Object.values(measured).flatMap((m) => Object.keys(m)))];
 const pad = (s, n) => String(s).padEnd(n);
@@ -146,5 +159,12 @@ console.log(`  ${pad('deployment', 22)}${keys.map((k) => pad(k, 20)).join('')}`)
 for (const [d, m] of Object.entries(measured)) {
   console.log(`  ${pad(d, 22)}${keys.map((k) => pad(m[k] === undefined || m[k] === null ? '-' : Math.round(m[k]), 20)).join('')}`);
 }
+if (liveness && Object.keys(liveness.measured).length) {
+  console.log('\nLiveness (ms from the last recorded ack):');
+  for (const [f, m] of Object.entries(liveness.measured)) {
+    console.log(`  ${pad(f, 22)}${Object.entries(m).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ') || '-'}`);
+  }
+}
+if (liveness?.skipped) console.log(`${liveness.skipped} skipped`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
