@@ -6,6 +6,7 @@ import Form from 'react-bootstrap/Form';
 import InputGroup from 'react-bootstrap/InputGroup';
 import { useStats } from '../api/useStats';
 import { ConnectionsTable } from '../components/ConnectionsTable';
+import { RosterPanel } from '../components/RosterPanel';
 import { DISPLAY_NAME_RE } from '../config';
 import { useDocumentTitle } from '../lib/useDocumentTitle';
 import { useNow } from '../lib/useNow';
@@ -36,6 +37,7 @@ export function DisplaysPage() {
           Could not load displays: {error.message}
         </Alert>
       )}
+      <RosterPanel roster={stats?.expected_displays} />
       <Card className="shadow-sm mb-4">
         <Card.Header className="d-flex">
           <h2 className="h6 mb-0 me-auto">Connected displays</h2>
