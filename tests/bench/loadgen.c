@@ -136,6 +136,7 @@ static struct {
     double interval_ms;
     double heartbeat_s;
     long cycles;
+    int rounds;
     int concurrency;
     int abort_n;
     int abort_rst;
@@ -154,7 +155,7 @@ static struct {
     .stats_path = "/api/v1/events/stats", .count_key = "\"total_connections\"", .count_name = "stats",
     .disc_path = "/api/v1/events/disconnect",
     .n = 1000, .inflight = 256, .hold_s = 30, .events = 20, .interval_ms = 250,
-    .heartbeat_s = 5, .cycles = 20000, .concurrency = 100, .abort_n = 1000,
+    .heartbeat_s = 5, .cycles = 20000, .rounds = 2, .concurrency = 100, .abort_n = 1000,
     .abort_rst = 1, .rate = 10, .samples = 100, .disconnects = 200, .timeout_s = 120,
     .extra = "",
 };
@@ -1141,24 +1142,21 @@ static void scen_detect(void)
     ctl_send("closeall");
 }
 
-static void scen_churn(void)
+/* One round of churn: opt.cycles connect/abort cycles; fills the RSS peak.
+ * Returns seconds taken; *done the cycles completed. */
+static double churn_round(struct procsample *rmax, long *done)
 {
-    int n = opt.concurrency;
-    sleep_ms(300);
-    struct procsample r0 = proc_sum("responder"), g0 = proc_sum("nginx");
     atomic_store(&sh->churn_target, opt.cycles);
     atomic_store(&sh->churn_done, 0);
-    long f0 = SUM(failed);
     int64_t t0 = now_ns();
-    ctl_send("churn 0 %d", n);
-    struct procsample rmax = r0;
+    ctl_send("churn 0 %d", opt.concurrency);
     long last = -1;
     int64_t last_change = now_ns();
     while (atomic_load(&sh->churn_done) < opt.cycles) {
         sleep_ms(250);
         struct procsample r = proc_sum("responder");
-        if (r.rss_kib > rmax.rss_kib)
-            rmax = r;
+        if (r.rss_kib > rmax->rss_kib)
+            *rmax = r;
         long d = atomic_load(&sh->churn_done) + SUM(failed);
         if (d != last) {
             last = d;
@@ -1169,28 +1167,56 @@ static void scen_churn(void)
         }
     }
     double secs = (double)(now_ns() - t0) / 1e9;
-    long done = atomic_load(&sh->churn_done);
+    *done = atomic_load(&sh->churn_done);
     ctl_send("closeall");
-    long seen;
+    return secs;
+}
+
+/* Churn in rounds: after each, the count must return to 0 and RSS, threads
+ * and fds to the fresh process's; a second round tells growth from warm-up. */
+static void scen_churn(void)
+{
+    int n = opt.concurrency, rounds = opt.rounds > 0 ? opt.rounds : 1;
+    sleep_ms(300);
+    struct procsample r0 = proc_sum("responder"), g0 = proc_sum("nginx");
+    struct procsample rmax = r0, r1 = r0, g1 = g0, rfirst = r0;
+    long f0 = SUM(failed), done = 0, seen = -1;
+    double secs = 0, zero_ms = -1;
     int polls;
-    int64_t tz = now_ns();
-    double zero_ms = wait_count(0, tz, 30, &seen, &polls);
-    sleep_ms(2000);
-    struct procsample r1 = proc_sum("responder"), g1 = proc_sum("nginx");
+    printf("== churn: %s, %d rounds of %ld connect/abort (RST) cycles, %d at a time\n",
+           opt.server, rounds, opt.cycles, n);
+    for (int k = 0; k < rounds; k++) {
+        long d;
+        double s = churn_round(&rmax, &d);
+        done += d;
+        secs += s;
+        int64_t tz = now_ns();
+        zero_ms = wait_count(0, tz, 30, &seen, &polls);
+        sleep_ms(2000);
+        r1 = proc_sum("responder");
+        g1 = proc_sum("nginx");
+        if (k == 0)
+            rfirst = r1;
+        printf("  round %d: %ld cycles in %.2f s (%.0f/s); count 0 after %.1f ms (now %ld); "
+               "2 s later responder rss %ld KiB threads %ld fds %ld, nginx rss %ld KiB\n",
+               k + 1, d, s, (double)d / s, zero_ms, seen, r1.rss_kib, r1.threads, r1.fds, g1.rss_kib);
+    }
     double rss_pct = r0.rss_kib ? 100.0 * (double)(r1.rss_kib - r0.rss_kib) / (double)r0.rss_kib : 0;
-    printf("== churn: %s, %ld connect/abort (RST) cycles, %d at a time\n", opt.server, done, n);
-    printf("  %.1f s, %.0f cycles/s, failed %ld; server count 0 after %.1f ms (now %ld)\n",
-           secs, (double)done / secs, SUM(failed) - f0, zero_ms, seen);
-    print_proc("baseline", r0, g0);
-    print_proc("after (2 s)", r1, g1);
-    printf("  responder peak rss %ld KiB; after - baseline: rss %+ld KiB (%+.1f%%), threads %+ld, fds %+ld\n",
-           rmax.rss_kib, r1.rss_kib - r0.rss_kib, rss_pct, r1.threads - r0.threads, r1.fds - r0.fds);
-    printf("BENCH scenario=churn server=%s cycles=%ld concurrency=%d secs=%.2f cycles_per_s=%.0f failed=%ld "
-           "count_after=%ld zero_ms=%.1f rss_base_kib=%ld rss_peak_kib=%ld rss_after_kib=%ld rss_growth_pct=%.1f "
+    double rss_pct2 = rfirst.rss_kib ? 100.0 * (double)(r1.rss_kib - rfirst.rss_kib) / (double)rfirst.rss_kib : 0;
+    printf("  %.1f s, %.0f cycles/s, failed %ld\n", secs, (double)done / secs, SUM(failed) - f0);
+    print_proc("baseline (fresh)", r0, g0);
+    print_proc("after last round", r1, g1);
+    printf("  responder peak rss %ld KiB; after - fresh: rss %+ld KiB (%+.1f%%), threads %+ld, fds %+ld; "
+           "last round - first round: rss %+ld KiB (%+.1f%%)\n",
+           rmax.rss_kib, r1.rss_kib - r0.rss_kib, rss_pct, r1.threads - r0.threads, r1.fds - r0.fds,
+           r1.rss_kib - rfirst.rss_kib, rss_pct2);
+    printf("BENCH scenario=churn server=%s rounds=%d cycles=%ld concurrency=%d secs=%.2f cycles_per_s=%.0f failed=%ld "
+           "count_after=%ld zero_ms=%.1f rss_base_kib=%ld rss_peak_kib=%ld rss_first_kib=%ld rss_after_kib=%ld "
+           "rss_growth_pct=%.1f rss_growth_after_first_pct=%.1f "
            "fds_base=%ld fds_after=%ld threads_base=%ld threads_after=%ld nginx_rss_base_kib=%ld nginx_rss_after_kib=%ld%s\n",
-           opt.server, done, n, secs, (double)done / secs, SUM(failed) - f0, seen, zero_ms,
-           r0.rss_kib, rmax.rss_kib, r1.rss_kib, rss_pct, r0.fds, r1.fds, r0.threads, r1.threads,
-           g0.rss_kib, g1.rss_kib, opt.extra);
+           opt.server, rounds, done, n, secs, (double)done / secs, SUM(failed) - f0, seen, zero_ms,
+           r0.rss_kib, rmax.rss_kib, rfirst.rss_kib, r1.rss_kib, rss_pct, rss_pct2, r0.fds, r1.fds,
+           r0.threads, r1.threads, g0.rss_kib, g1.rss_kib, opt.extra);
 }
 
 static atomic_int pub_stop;
@@ -1312,7 +1338,7 @@ static void usage(void)
          "  --hold S            capacity: seconds held (30); --heartbeat S (5)\n"
          "  --events E          fanout: events (20); --interval MS between them (250)\n"
          "  --abort K --mode rst|fin   detect: abort the first K\n"
-         "  --cycles C --concurrency K churn: C cycles, K at a time\n"
+         "  --cycles C --concurrency K --rounds R  churn: R rounds of C cycles, K at a time\n"
          "  --rate R --samples S --disconnects D  routes: events/s, stats calls, disconnects\n"
          "  --pid LABEL=PID     sample /proc/PID (labels responder*, nginx*); repeatable\n"
          "  --extra 'k=v ..'    appended to the BENCH line\n"
@@ -1331,7 +1357,7 @@ int main(int argc, char **argv)
         {"abort", 1, 0, 'a'}, {"mode", 1, 0, 'm'}, {"cycles", 1, 0, 'c'},
         {"concurrency", 1, 0, 'C'}, {"rate", 1, 0, 'R'}, {"samples", 1, 0, 'x'},
         {"disconnects", 1, 0, 'D'}, {"pid", 1, 0, 'q'}, {"extra", 1, 0, 'X'},
-        {"timeout", 1, 0, 'T'}, {"count-name", 1, 0, 'Y'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"timeout", 1, 0, 'T'}, {"count-name", 1, 0, 'Y'}, {"rounds", 1, 0, 'O'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -1364,6 +1390,7 @@ int main(int argc, char **argv)
         case 'X': opt.extra = optarg; break;
         case 'T': opt.timeout_s = atof(optarg); break;
         case 'Y': opt.count_name = optarg; break;
+        case 'O': opt.rounds = atoi(optarg); break;
         case 'q': {
             char *eq = strchr(optarg, '=');
             if (!eq || opt.npids >= MAX_PIDS)
