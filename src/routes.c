@@ -184,7 +184,7 @@ int routes_stream_query(const char *qs, struct stream_query *q, const char **err
                 else if (vn >= 0 && (strcmp(val, "0") == 0 || strcmp(val, "false") == 0))
                     q->ack = false;
                 else {
-                    *err = "ack must be 1 or 0";
+                    *err = "ack must be 1, 0, true or false";
                     return -1;
                 }
             } else if (strcmp(key, "client") == 0) {
