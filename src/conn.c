@@ -106,8 +106,6 @@ size_t conn_take(struct conn *c, struct event **out, size_t max, bool *closing)
         c->qlen--;
     }
     *closing = c->closing;
-    if (!c->qlen)
-        c->pending = false;
     pthread_mutex_unlock(&c->mu);
     return n;
 }

@@ -75,7 +75,7 @@ struct conn {
     struct event *queue[CONN_QUEUE_MAX];
     unsigned qhead, qlen;
     bool closing;                   /* stream must end */
-    bool pending;                   /* on its loop's pending list */
+    bool pending;                   /* linked on a pending list of its loop */
     bool dead;                      /* its loop frees it when it leaves that list */
 
     /* Set before the hand-over, then read-only. */
@@ -147,8 +147,8 @@ int conn_enqueue(struct conn *c, struct event *e);
 void conn_close(struct conn *c);
 
 /* For c's loop: moves up to max queued events into out (the caller owns
- * those references), reports closing, and clears `pending`.  Returns the
- * number of events moved.  Takes c->mu. */
+ * those references) and reports closing.  Returns the number of events
+ * moved.  Takes c->mu. */
 size_t conn_take(struct conn *c, struct event **out, size_t max, bool *closing);
 
 const char *conn_type_name(enum conn_type type);

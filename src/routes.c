@@ -27,6 +27,8 @@ const char *routes_path(const char *document_uri, const char *script_name,
                         const char *path_info, const char *request_uri,
                         char *buf, size_t cap)
 {
+    if (cap == 0)
+        return NULL;
     if (document_uri && *document_uri) {
         if (strlen(document_uri) >= cap)
             return NULL;
@@ -224,6 +226,146 @@ bool routes_json_content_type(const char *ct)
            (n == 10 && strncasecmp(ct, "text/plain", n) == 0);
 }
 
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Skips a number at p[*i] as RFC 8259 spells it (json-c also takes "-01",
+ * "1." and more, and writes them back as they came).  Returns false if it
+ * is not one. */
+static bool scan_number(const unsigned char *p, size_t len, size_t *i)
+{
+    size_t k = *i;
+    if (k < len && p[k] == '-')
+        k++;
+    if (k < len && p[k] == '0')
+        k++;
+    else if (k < len && p[k] >= '1' && p[k] <= '9')
+        while (k < len && is_digit(p[k]))
+            k++;
+    else
+        return false;
+    if (k < len && p[k] == '.') {
+        if (++k >= len || !is_digit(p[k]))
+            return false;
+        while (k < len && is_digit(p[k]))
+            k++;
+    }
+    if (k < len && (p[k] == 'e' || p[k] == 'E')) {
+        k++;
+        if (k < len && (p[k] == '+' || p[k] == '-'))
+            k++;
+        if (k >= len || !is_digit(p[k]))
+            return false;
+        while (k < len && is_digit(p[k]))
+            k++;
+    }
+    if (k < len && (is_digit(p[k]) || p[k] == '.' || (p[k] | 0x20) == 'e' ||
+                    ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
+        return false;                       /* "01", "1.2.3", "1x" */
+    *i = k - 1;
+    return true;
+}
+
+/* Skips one UTF-8 sequence at p[*i] (c = p[*i] >= 0x80), RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF. */
+static bool scan_utf8(const unsigned char *p, size_t len, size_t *i)
+{
+    unsigned char c = p[*i];
+    size_t n;
+    uint32_t cp, min;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 1, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 2, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 3, cp = c & 0x07, min = 0x10000;
+    else
+        return false;
+    if (*i + n >= len)
+        return false;
+    for (size_t k = 1; k <= n; k++) {
+        if ((p[*i + k] & 0xc0) != 0x80)
+            return false;
+        cp = (cp << 6) | (p[*i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return false;
+    *i += n;
+    return true;
+}
+
+/* Checks what json-c lets through: bytes that are not UTF-8, raw control
+ * characters in strings, numbers JSON does not have, and bare words other
+ * than true, false and null (NaN, Infinity).  The structure is json-c's to
+ * judge.  Returns NULL or the reason. */
+static const char *scan_body(const unsigned char *p, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            if (!scan_utf8(p, len, &i))
+                return "Malformed JSON: invalid UTF-8";
+        } else if (in_string) {
+            if (c < 0x20)
+                return "Malformed JSON: control character in a string";
+            if (c == '\\')
+                i++;                        /* an escape: the next byte is ASCII */
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '-' || is_digit(c)) {
+            if (!scan_number(p, len, &i))
+                return "Malformed JSON: not a JSON number";
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+            size_t k = i;
+            while (k < len && (((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
+                k++;
+            size_t n = k - i;
+            if (!((n == 4 && memcmp(p + i, "true", 4) == 0) ||
+                  (n == 5 && memcmp(p + i, "false", 5) == 0) ||
+                  (n == 4 && memcmp(p + i, "null", 4) == 0)))
+                return "Malformed JSON";
+            i = k - 1;
+        }
+    }
+    return NULL;
+}
+
+/* Rejects strings holding \u0000, which C strings would cut short (a
+ * token or name would be checked short of what was sent).  Returns NULL or
+ * the reason. */
+static const char *check_values(struct json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_string:
+        if ((size_t)json_object_get_string_len(o) != strlen(json_object_get_string(o)))
+            return "Malformed JSON: a string holds \\u0000";
+        return NULL;
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            const char *e = check_values(json_object_array_get_idx(o, i));
+            if (e)
+                return e;
+        }
+        return NULL;
+    case json_type_object: {
+        json_object_object_foreach(o, key, val) {
+            (void)key;
+            const char *e = check_values(val);
+            if (e)
+                return e;
+        }
+        return NULL;
+    }
+    default:
+        return NULL;
+    }
+}
+
 struct json_object *routes_parse_body(const char *buf, size_t len, const char **err)
 {
     size_t i = 0;
@@ -237,6 +379,8 @@ struct json_object *routes_parse_body(const char *buf, size_t len, const char **
         *err = "Request body contains a NUL byte";
         return NULL;
     }
+    if ((*err = scan_body((const unsigned char *)buf, len)))
+        return NULL;
     struct json_tokener *tok = json_tokener_new_ex(BODY_MAX_DEPTH);
     if (!tok) {
         *err = "Out of memory";
@@ -269,6 +413,10 @@ struct json_object *routes_parse_body(const char *buf, size_t len, const char **
     }
     if (!json_object_is_type(root, json_type_object)) {
         *err = "Request body must be a JSON object";
+        json_object_put(root);
+        return NULL;
+    }
+    if ((*err = check_values(root))) {
         json_object_put(root);
         return NULL;
     }

@@ -580,10 +580,13 @@ static void beat(struct stream_loop *l, struct conn *c, int64_t now)
 
 /* ---- the loop ------------------------------------------------------------ */
 
-/* Takes c off a pending list: frees it if it died meanwhile, else serves. */
+/* Takes c off a pending list: frees it if it died meanwhile, else serves.
+ * `pending` is true exactly while c is linked on a pending list (the
+ * loop's or this pass's), so only here is it cleared. */
 static void take_pending(struct stream_loop *l, struct conn *c)
 {
     pthread_mutex_lock(&c->mu);
+    c->pending = false;
     bool dead = c->dead;
     pthread_mutex_unlock(&c->mu);
     if (dead) {

@@ -262,6 +262,29 @@ START_TEST(body_parse_errors)
     body_fails("{\"a\":\"\xff\xfe\"}", 10, "UTF-8");
     body_fails("{\"a\":1}\0{}", 10, "NUL");
     body_fails("{\"a\":'x'}", 9, "Malformed");
+    /* what json-c lets through and JSON (or C strings) do not */
+    const char *not_json[] = {
+        "{\"a\":\"\xc0\xaf\"}",                 /* overlong '/' */
+        "{\"a\":\"\xed\xa0\x80\"}",            /* a surrogate */
+        "{\"a\":\"\xf4\x90\x80\x80\"}",       /* past U+10FFFF */
+        "{\"a\":\"\xf5\x80\x80\x80\"}",
+        "{\"a\":\"\xe2\x82\"}",                 /* cut short */
+        "{\"a\":NaN}", "{\"a\":Infinity}", "{\"a\":-Infinity}",
+        "{\"a\":1.}", "{\"a\":-01}", "{\"a\":01}", "{\"a\":.5}", "{\"a\":1e}",
+        "{\"a\":\"x\ty\"}",                       /* raw tab in a string */
+        "{\"connection_id\":\"\\u0000abc\"}",   /* cut short as a C string */
+        "{\"a\":nul}", "{\"a\":True}",
+    };
+    for (size_t i = 0; i < sizeof not_json / sizeof not_json[0]; i++)
+        body_fails(not_json[i], strlen(not_json[i]), "Malformed");
+    const char *fine[] = { "{\"a\":-0.5e+10}", "{\"a\":[true,false,null,0,-0,1E3]}",
+                           "{\"a\":\"\xe2\x82\xac \xf0\x9f\x98\x80 \\u00e9 \\\"\"}" };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        const char *err = NULL;
+        struct json_object *o = routes_parse_body(fine[i], strlen(fine[i]), &err);
+        ck_assert_msg(o != NULL, "refused %s: %s", fine[i], err);
+        json_object_put(o);
+    }
     char deep[200];
     size_t n = 0;
     for (int i = 0; i < 60; i++)

@@ -188,11 +188,6 @@ FUZZ_TARGET(routes)
 
     /* 1. raw params, empty ones absent or present-but-empty by the cap byte */
     size_t cap = capsel & 0x80 ? ROUTE_PATH_MAX : capsel & 0x3f;
-    /* Open finding: with cap 0 and a REQUEST_URI that starts with '?' or
-     * '#', routes_path writes its NUL at buf[0] (routes.c, the buf[o] after
-     * the decoding loop).  No caller passes 0 (handlers.c: ROUTE_PATH_MAX). */
-    if (cap == 0 && !fuzz_strict())
-        cap = 1;
     bool absent = capsel & 0x40;
     const char *d = absent ? nonempty(f[4]) : f[4], *s = absent ? nonempty(f[5]) : f[5],
                *pi = absent ? nonempty(f[6]) : f[6], *ru = absent ? nonempty(f[7]) : f[7];
