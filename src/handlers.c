@@ -620,11 +620,11 @@ static bool dispatch(struct server *s, FCGX_Request *req, int *route)
                            "Invalid display name: use 1-64 characters of A-Z a-z 0-9 . _ -", NULL);
             return false;
         }
-        if (!display_known(s, r.display)) {
+        if (!display_known(s, r.name)) {
             handlers_error(req->out, 404, "Unknown display", NULL);
             return false;
         }
-        return open_stream(s, req, CONN_DISPLAY, r.display);
+        return open_stream(s, req, CONN_DISPLAY, r.name);
     case ROUTE_DISCONNECT:
         handle_disconnect(s, req);
         return false;
@@ -653,7 +653,7 @@ static bool dispatch(struct server *s, FCGX_Request *req, int *route)
         if (r.bad_name)
             handlers_error(req->out, 404, "No live connection with that id", NULL);
         else
-            handle_close_connection(s, req, r.display);
+            handle_close_connection(s, req, r.name);
         return false;
     case ROUTE_NOT_FOUND:
         break;

@@ -113,29 +113,31 @@ void routes_match(const char *prefix, const char *path, struct route *r)
             return;
         }
     }
-    static const char connections[] = "/connections/";
-    if (strncmp(rest, connections, sizeof connections - 1) == 0) {
-        const char *id = rest + sizeof connections - 1;
-        size_t n = strlen(id);
-        r->id = ROUTE_CONNECTION;
-        r->allow = "DELETE";
-        r->admin = true;
-        if (routes_valid_name(id, n))
-            memcpy(r->display, id, n + 1);
+    /* Routes that end in a name: the name is checked here, the handler
+     * answers a bad one. */
+    static const struct {
+        const char *prefix;
+        enum route_id id;
+        const char *allow;
+        bool admin;
+    } named[] = {
+        { "/display/", ROUTE_DISPLAY_STREAM, "GET", false },
+        { "/connections/", ROUTE_CONNECTION, "DELETE", true },
+    };
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        size_t plen2 = strlen(named[i].prefix);
+        if (strncmp(rest, named[i].prefix, plen2) != 0)
+            continue;
+        const char *name = rest + plen2;
+        size_t n = strlen(name);
+        r->id = named[i].id;
+        r->allow = named[i].allow;
+        r->admin = named[i].admin;
+        if (routes_valid_name(name, n))
+            memcpy(r->name, name, n + 1);
         else
             r->bad_name = true;
         return;
-    }
-    static const char display[] = "/display/";
-    if (strncmp(rest, display, sizeof display - 1) == 0) {
-        const char *name = rest + sizeof display - 1;
-        size_t n = strlen(name);
-        r->id = ROUTE_DISPLAY_STREAM;
-        r->allow = "GET";
-        if (routes_valid_name(name, n))
-            memcpy(r->display, name, n + 1);
-        else
-            r->bad_name = true;
     }
 }
 

@@ -33,8 +33,8 @@ struct route {
     enum route_id id;
     const char *allow;              /* the one method it takes, for 405 */
     bool admin;                     /* needs an authenticated user */
-    bool bad_name;                  /* display route with an invalid name */
-    char display[NAME_MAX_LEN + 1]; /* ROUTE_DISPLAY_STREAM: the name;
+    bool bad_name;                  /* a named route with an invalid name */
+    char name[NAME_MAX_LEN + 1];    /* ROUTE_DISPLAY_STREAM: the display;
                                        ROUTE_CONNECTION: the public id */
 };
 

@@ -690,19 +690,26 @@ static void *loop_main(void *arg)
 
 /* ---- the API -------------------------------------------------------------- */
 
-void stream_loop_wake(struct stream_loop *l, struct conn *c)
+/* Links c on one of l's lists (incoming or pending) and wakes l unless a
+ * wake-up is already on its way. */
+static void push_and_wake(struct stream_loop *l, struct conn **list, struct conn *c)
 {
     pthread_mutex_lock(&l->mu);
-    c->pnext = l->pending;
-    l->pending = c;
+    c->pnext = *list;
+    *list = c;
     bool signal = !l->signalled;
     l->signalled = true;
     pthread_mutex_unlock(&l->mu);
     if (signal) {
         uint64_t one = 1;
         ssize_t r = write(l->evfd, &one, sizeof one);
-        (void)r;
+        (void)r;                    /* a full counter wakes the loop all the same */
     }
+}
+
+void stream_loop_wake(struct stream_loop *l, struct conn *c)
+{
+    push_and_wake(l, &l->pending, c);
 }
 
 void stream_hand_over(struct conn *c, int fd, int request_id)
@@ -714,17 +721,7 @@ void stream_hand_over(struct conn *c, int fd, int request_id)
     pthread_mutex_lock(&s->mu);
     s->streams++;
     pthread_mutex_unlock(&s->mu);
-    pthread_mutex_lock(&l->mu);
-    c->pnext = l->incoming;
-    l->incoming = c;
-    bool signal = !l->signalled;
-    l->signalled = true;
-    pthread_mutex_unlock(&l->mu);
-    if (signal) {
-        uint64_t one = 1;
-        ssize_t r = write(l->evfd, &one, sizeof one);
-        (void)r;
-    }
+    push_and_wake(l, &l->incoming, c);
 }
 
 struct stream_loop *stream_loop_pick(struct server *s)

@@ -192,7 +192,7 @@ START_TEST(route_matching)
     ck_assert_int_eq(r.id, ROUTE_DISPLAY_STREAM);
     ck_assert(!r.admin);
     ck_assert(!r.bad_name);
-    ck_assert_str_eq(r.display, "lobby-1.A_b");
+    ck_assert_str_eq(r.name, "lobby-1.A_b");
     routes_match(P, "/api/v1/events/display/bad name", &r);
     ck_assert_int_eq(r.id, ROUTE_DISPLAY_STREAM);
     ck_assert(r.bad_name);

@@ -120,7 +120,7 @@ static void ref_match(const char *prefix, const char *path, struct route *r)
         r->admin = named[i].admin;
         r->bad_name = !ok;
         if (ok)
-            memcpy(r->display, name, n + 1);
+            memcpy(r->name, name, n + 1);
         return;
     }
 }
@@ -129,7 +129,7 @@ static bool same_route(const struct route *a, const struct route *b)
 {
     return a->id == b->id && a->admin == b->admin && a->bad_name == b->bad_name &&
            (a->allow && b->allow ? strcmp(a->allow, b->allow) == 0 : a->allow == b->allow) &&
-           strcmp(a->display, b->display) == 0;
+           strcmp(a->name, b->name) == 0;
 }
 
 static void check_match(const char *prefix, const char *path, struct route *r)
@@ -137,7 +137,7 @@ static void check_match(const char *prefix, const char *path, struct route *r)
     struct route want;
     memset(r, 0x5a, sizeof *r);         /* every field must be written */
     routes_match(prefix, path, r);
-    FUZZ_CHECK(memchr(r->display, '\0', sizeof r->display) != NULL);
+    FUZZ_CHECK(memchr(r->name, 0, sizeof r->name) != NULL);
     ref_match(prefix, path, &want);
     FUZZ_CHECK(same_route(r, &want));
     FUZZ_CHECK((r->id == ROUTE_NOT_FOUND) == (r->allow == NULL));
