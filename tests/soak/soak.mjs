@@ -726,6 +726,7 @@ try {
   paused = false;
   spawnChurn();
   await sleep(o.warmup * 1000 / 2);
+  if (died) throw new Error(`the responder (pid ${pid}) died during the warm-up`);
   await quiesce();
   for (const c of [...churn]) { clearTimeout(c.timer); c.s.leave(rnd() < 0.5 ? 'rst' : 'fin'); }
   await waitFor(() => churn.size === 0, 10000);
@@ -734,6 +735,7 @@ try {
   const zero0 = await waitFor(async () => (await st.stats()).total_connections === 0, 3 * HB + 5000);
   await sleep(2 * HB + 500);
   const base = procStatus(pid);
+  if (!base) throw new Error(`the responder (pid ${pid}) died during the warm-up`);
   check('warm-up: baseline', zero0 !== null, `${ps[0].connects} streams came and went, ${ps[0].publishes} events; stats 0 after ${zero0 === null ? '-' : Math.round(zero0)} ms; ` +
     `responder ${base.fds} fds, ${MiB(base.rssKiB)} MiB RSS, ${base.threads} threads (fresh: ${fresh.fds} fds, ${MiB(fresh.rssKiB)} MiB)`);
 
@@ -871,6 +873,7 @@ try {
 
   // --- resources
   await sleep(2 * HB + 500);
+  if (died) throw new Error(`the responder (pid ${pid}) died after the load (${Math.round((died - t0) / 1000)} s into the run)`);
   const end = procStatus(pid);
   check('responder fds back to baseline (+-2)', Math.abs(end.fds - base.fds) <= 2,
     `baseline ${base.fds}, peak ${peak.fds}, end ${end.fds}`);
@@ -952,7 +955,14 @@ try {
   exitCode = nFail ? 1 : 0;
 } catch (e) {
   console.error(`soak: ${e.stack || e.message}`);
-  if (st) console.error(st.logs());
+  if (st) {
+    console.error(st.logs());
+    try {
+      const keep = path.join(process.env.SOAK_LOG_DIR || '/tmp', `sse-fcgi-soak-daemon-${process.pid}.log`);
+      fs.copyFileSync(path.join(st.dir, 'daemon.log'), keep);
+      console.log(`responder log kept: ${keep}`);
+    } catch { /* no log */ }
+  }
   const nPass = checks.filter((c) => c.ok === true).length;
   console.log(`\n${nPass} passed, ${checks.filter((c) => c.ok === false).length + 1} failed`);
   exitCode = 1;
