@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { useSSEEvent } from '../sse';
+import { RESET_EVENT, useSSEEvent } from '../sse';
 import { ApiError, fetchStats } from './client';
 import type { Stats } from './types';
 
@@ -15,7 +15,8 @@ export interface UseStatsResult {
  * GET {prefix}/stats, the source of truth of the monitor. Fetched on mount,
  * on refresh(), every `intervalMs` while `autoRefresh`, and shortly after
  * any event other than a ping arrives on the tab's stream (our own
- * `connected`, test events, published events: each changes what stats say).
+ * `connected`, test events, published events: each changes what stats say),
+ * and at once on `reset` (the tab missed events that are gone: reload).
  * The latest request wins; an older answer is dropped.
  */
 export function useStats({ autoRefresh = true, intervalMs = 5_000, eventDebounceMs = 150 } = {}): UseStatsResult {
@@ -65,6 +66,13 @@ export function useStats({ autoRefresh = true, intervalMs = 5_000, eventDebounce
   useSSEEvent('*', (message) => {
     if (message.type === 'ping') return;
     if (debounce.current) clearTimeout(debounce.current);
+    if (message.type === RESET_EVENT) {
+      // Events were missed and are gone: reload now. The monitor's closed
+      // list follows (it is refetched with every stats update).
+      debounce.current = null;
+      refresh();
+      return;
+    }
     debounce.current = setTimeout(() => {
       debounce.current = null;
       refresh();

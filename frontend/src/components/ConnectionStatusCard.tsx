@@ -36,6 +36,20 @@ export function ConnectionStatusCard() {
           : (sse.ackProblem ?? 'off (the server did not enable acks)'),
     ],
   ];
+  rows.push([
+    'Last event id',
+    <span key="last-id" className="font-monospace" title="Sent as ?lastEventId= when this tab reconnects: the server replays what it missed">
+      {sse.lastEventId ?? '—'}
+      {sse.resumedFrom && <span className="text-body-secondary"> (resumed from {sse.resumedFrom})</span>}
+    </span>,
+  ]);
+  if (sse.duplicatesIgnored > 0) rows.push(['Duplicates dropped', String(sse.duplicatesIgnored)]);
+  if (sse.resets > 0 && sse.lastResetAt) {
+    rows.push([
+      'Missed events lost',
+      `${sse.resets}× (last at ${formatLocalTime(sse.lastResetAt)}): the server no longer had them; the page reloaded its data`,
+    ]);
+  }
   if (sse.state === 'error') {
     rows.push(['Problem', sse.lastError ?? 'Connection lost']);
     rows.push([

@@ -7,13 +7,20 @@ import ListGroup from 'react-bootstrap/ListGroup';
 import { ApiError, sendTestEvent } from '../api/client';
 import type { TestEventResult } from '../api/types';
 import { formatLocalTime } from '../lib/format';
-import { useSSE, type SSEMessage } from '../sse';
+import { ANY_EVENT, useSSE, type SSEMessage } from '../sse';
 
 const TYPE_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** How many received events the log keeps (newest first). */
+const LOG_LIMIT = 200;
+
 
 /**
  * Debug Tools: broadcast a test event through POST {prefix}/test and watch
  * it come back on this tab's stream; disconnect and reconnect the stream.
+ * The log lists every event the stream delivers but pings and `connected`
+ * (test and published events with their ids, resets, closes), so a gap or a
+ * duplicate across a reconnect shows.
  */
 export function DebugTools() {
   const { state, subscribe, connect, disconnect } = useSSE();
@@ -27,9 +34,19 @@ export function DebugTools() {
 
   // Listen to every system.<type> we sent, so its arrival shows up here.
   useEffect(() => {
-    const offs = watched.map((name) => subscribe(name, (m) => setReceived((list) => [m, ...list].slice(0, 20))));
+    const offs = watched.map((name) => subscribe(name, () => undefined));
     return () => offs.forEach((off) => off());
   }, [watched, subscribe]);
+
+  // Log whatever the stream delivers, but its keep-alives.
+  useEffect(
+    () =>
+      subscribe(ANY_EVENT, (m) => {
+        if (m.type === 'ping' || m.type === 'connected') return;
+        setReceived((list) => [m, ...list].slice(0, LOG_LIMIT));
+      }),
+    [subscribe],
+  );
 
   const valid = type === '' || TYPE_RE.test(type);
 
@@ -101,14 +118,24 @@ export function DebugTools() {
             Nothing yet. Send a test event: it should appear here within a moment.
           </p>
         ) : (
-          <ListGroup variant="flush" className="small" data-testid="received-events" aria-live="polite">
+          <ListGroup variant="flush" className="small received-log" data-testid="received-events" aria-live="polite">
             {received.map((m, i) => {
-              const data = (m.data ?? {}) as Record<string, unknown>;
+              const data = (m.data && typeof m.data === 'object' ? m.data : {}) as Record<string, unknown>;
               const sent = typeof data.timestamp === 'string' ? Date.parse(data.timestamp) : NaN;
+              const text = typeof data.message === 'string' ? data.message : typeof m.data === 'string' ? m.data : '';
               return (
-                <ListGroup.Item key={`${m.receivedAt}-${i}`} className="px-0 d-flex justify-content-between gap-2">
+                <ListGroup.Item
+                  key={`${m.receivedAt}-${received.length - i}`}
+                  className="px-0 d-flex justify-content-between gap-2"
+                  data-testid="received-event"
+                  data-event-type={m.type}
+                  data-event-id={m.lastEventId || undefined}
+                  data-stream={m.stream ?? undefined}
+                >
                   <span>
-                    <code>{m.type}</code> {typeof data.message === 'string' ? data.message : ''}
+                    <code>{m.type}</code>
+                    {m.lastEventId && <span className="text-body-secondary font-monospace"> #{m.lastEventId}</span>}{' '}
+                    {m.type === 'reset' ? 'Missed events are gone: the monitor reloaded its data.' : text}
                     {typeof data.username === 'string' && <span className="text-body-secondary"> — {data.username}</span>}
                   </span>
                   <span className="text-body-secondary text-nowrap">

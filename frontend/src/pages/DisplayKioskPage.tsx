@@ -13,6 +13,18 @@ import { CLIENT_ID_RE, SSEProvider, useSSE, type SSEMessage } from '../sse';
  * (VITE_DISPLAY_EVENTS) plus ?events=a,b,c. The stream acknowledges pings
  * (?ack=1) and its client id is the display name, or ?client=<id>; the server
  * keeps one stream per display name anyway (the newest).
+ *
+ * After a lost stream the client resumes with ?lastEventId=, so the screen
+ * gets what it missed, once each. If the server answers `reset` (what was
+ * missed is gone: too old, or the server restarted), the screen drops what
+ * it shows and waits for the next event, in place, rather than
+ * location.reload(): the kiosk has no state to fetch but its stream, which
+ * is already open again when `reset` arrives, so a reload would end in the
+ * same place after a blank flash; and a reset comes right after an outage,
+ * when a reload can leave an unattended screen on the browser's own
+ * "site can't be reached" page, with no script left to retry. Dropping the
+ * old announcements keeps the screen from showing as current something a
+ * missed event may have replaced or withdrawn.
  */
 export function DisplayKioskPage() {
   const { name = '' } = useParams();
@@ -45,10 +57,20 @@ export function DisplayKioskPage() {
       ackCredentials="omit"
       clientId={clientId}
       eventTypes={eventTypes}
+      recentLimit={KIOSK_RECENT}
     >
       <KioskScreen name={name} />
     </SSEProvider>
   );
+}
+
+/** Events the kiosk keeps (it shows the newest 6). */
+const KIOSK_RECENT = 100;
+
+/** What the screen shows: the events since the last `reset`, newest first, without protocol events. */
+function shownEvents(recent: SSEMessage[]): SSEMessage[] {
+  const cut = recent.findIndex((m) => m.type === 'reset');
+  return (cut < 0 ? recent : recent.slice(0, cut)).filter((m) => m.type !== 'connected');
 }
 
 function describe(m: SSEMessage): { title: string; body: string } {
@@ -72,12 +94,20 @@ function idleText(state: string, closedReason: string | null): string {
 function KioskScreen({ name }: { name: string }) {
   const { recent, state, lastError, closedReason } = useSSE();
   const now = useNow(1000);
-  const events = recent.filter((m) => m.type !== 'connected');
+  const events = shownEvents(recent);
   const [latest, ...older] = events;
   const headline = latest ? describe(latest) : null;
 
   return (
-    <div className="kiosk d-flex flex-column" data-testid="kiosk">
+    <div
+      className="kiosk d-flex flex-column"
+      data-testid="kiosk"
+      data-event-ids={events
+        .filter((m) => m.lastEventId)
+        .map((m) => m.lastEventId)
+        .reverse()
+        .join(' ')}
+    >
       <header className="d-flex align-items-center gap-3 px-4 py-3 border-bottom border-secondary">
         <h1 className="h4 mb-0 me-auto">
           <span className="text-body-secondary fw-normal">Display</span> {name}
@@ -89,7 +119,7 @@ function KioskScreen({ name }: { name: string }) {
       </header>
       <main className="flex-grow-1 d-flex flex-column justify-content-center px-5" aria-live="polite">
         {headline && latest ? (
-          <article data-testid="kiosk-latest" data-event-type={latest.type}>
+          <article data-testid="kiosk-latest" data-event-type={latest.type} data-event-id={latest.lastEventId || undefined}>
             <div className="text-info text-uppercase small mb-2">
               {latest.type} · {formatLocalDateTime(latest.receivedAt)}
             </div>
@@ -108,7 +138,7 @@ function KioskScreen({ name }: { name: string }) {
           <h2 className="visually-hidden">Earlier events</h2>
           <ul className="list-unstyled mb-0 small kiosk-history">
             {older.slice(0, 5).map((m, i) => (
-              <li key={`${m.receivedAt}-${i}`}>
+              <li key={`${m.receivedAt}-${i}`} data-event-id={m.lastEventId || undefined}>
                 <span className="text-body-secondary">{formatLocalTime(m.receivedAt)}</span> <code>{m.type}</code>{' '}
                 {describe(m).title}
               </li>

@@ -20,7 +20,17 @@ import { CLIENT_ID_RE, type ClientIdSource } from './clientId';
  *   then closes an older stream of the same client (`superseded`). A
  *   superseded client stays closed (a duplicated tab must settle, not flap);
  *   `closed` from the server (admin_closed, ack_timeout, ...) reconnects with
- *   backoff like an error.
+ *   backoff like an error;
+ * - nothing lost across reconnects: the id of the newest broadcast event
+ *   received is kept, and every stream this client opens again (backoff,
+ *   visibility, connect()) asks for what it missed with `?lastEventId=<id>`
+ *   (our own reconnects build a new EventSource, which would not send the
+ *   Last-Event-ID header). A fresh client (a page load) and a client that was
+ *   superseded start without it. Ids only increase, so an event whose id is
+ *   not above the newest one seen is a duplicate (a replay overlapping what
+ *   arrived) and is dropped. `event: reset` (the missed events are no longer
+ *   kept, or the server restarted) forgets the id and is passed on to the
+ *   consumers, who reload their state.
  *
  * The class knows nothing about React: SSEProvider owns one instance per tab
  * and exposes it through useSSE(). Every public method is bound, so it can be
@@ -36,6 +46,29 @@ export type SSEState = 'idle' | 'connecting' | 'open' | 'error' | 'closed';
  *  with the same client id (another tab or window). */
 export type ClosedReason = 'manual' | 'unload' | 'disposed' | 'superseded';
 
+/** Events of the protocol itself: never broadcast, never replayed, never deduplicated. */
+const PROTOCOL_EVENT_TYPES = new Set(['connected', 'ping', 'shutdown', 'superseded', 'closed', 'reset']);
+
+/** Name of the event by which the server says missed events are lost: reload your state. */
+export const RESET_EVENT = 'reset';
+
+const DECIMAL_ID_RE = /^[0-9]{1,20}$/;
+
+/**
+ * Orders two event ids: <0, 0 or >0. The responder's ids are decimal
+ * sequence numbers (start time in ms, counting up), compared as numbers of
+ * any length; ids that are not decimal cannot be ordered: equal or "newer".
+ */
+export function compareEventIds(a: string, b: string): number {
+  if (DECIMAL_ID_RE.test(a) && DECIMAL_ID_RE.test(b)) {
+    const x = a.replace(/^0+(?=.)/, '');
+    const y = b.replace(/^0+(?=.)/, '');
+    if (x.length !== y.length) return x.length - y.length;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return a === b ? 0 : 1;
+}
+
 export interface SSEMessage {
   /** Event name (the `event:` field), e.g. "connected", "system.test_event". */
   type: string;
@@ -45,6 +78,8 @@ export interface SSEMessage {
   lastEventId: string;
   /** Date.now() when the event was dispatched. */
   receivedAt: number;
+  /** Public id of the stream it came on (from that stream's `connected`), if known. */
+  stream: string | null;
 }
 
 export type SSEListener = (message: SSEMessage) => void;
@@ -80,6 +115,15 @@ export interface SSESnapshot {
   ackProblem: string | null;
   /** The last events other than pings, newest first. */
   recent: SSEMessage[];
+  /** Id of the newest broadcast event received: where the next stream resumes. */
+  lastEventId: string | null;
+  /** The `lastEventId` the current (or last) stream was opened with, if any. */
+  resumedFrom: string | null;
+  /** Events dropped because their id was not above the newest one seen. */
+  duplicatesIgnored: number;
+  /** `event: reset` received (missed events lost: state reloaded). */
+  resets: number;
+  lastResetAt: number | null;
 }
 
 export interface SSEClientOptions {
@@ -108,7 +152,7 @@ export interface SSEClientOptions {
 }
 
 /** Names the server always may send; listened to on every stream. */
-export const BUILTIN_EVENT_TYPES = ['connected', 'ping', 'shutdown', 'superseded', 'closed', 'message'] as const;
+export const BUILTIN_EVENT_TYPES = ['connected', 'ping', 'shutdown', 'superseded', 'closed', 'reset', 'message'] as const;
 
 /** Subscribing to this name receives every dispatched event. */
 export const ANY_EVENT = '*';
@@ -135,6 +179,11 @@ const INITIAL: SSESnapshot = {
   lastAckRttMs: null,
   ackProblem: null,
   recent: [],
+  lastEventId: null,
+  resumedFrom: null,
+  duplicatesIgnored: 0,
+  resets: 0,
+  lastResetAt: null,
 };
 
 function parseData(raw: unknown): unknown {
@@ -270,6 +319,8 @@ export class SSEClient {
   private openSeq = 0;
   /** The ack route refused us (e.g. 401): stream without ?ack=1 from now on. */
   private ackDisabled = false;
+  /** Newest broadcast event id received; null: nothing to resume from. */
+  private lastId: string | null = null;
 
   constructor(options: SSEClientOptions) {
     const { clientId } = options;
@@ -389,16 +440,34 @@ export class SSEClient {
 
   private onEvent = (ev: MessageEvent): void => {
     if (ev.target !== this.source) return;
+    const id = ev.lastEventId ?? '';
+    // EventSource keeps the last id for events that carry none (pings after a
+    // broadcast): only broadcast events are judged by it.
+    if (id && !PROTOCOL_EVENT_TYPES.has(ev.type) && this.lastId !== null && compareEventIds(id, this.lastId) <= 0) {
+      this.update({ duplicatesIgnored: this.snapshot.duplicatesIgnored + 1 });
+      return;
+    }
+    const data = parseData(ev.data);
     const message: SSEMessage = {
       type: ev.type,
-      data: parseData(ev.data),
-      lastEventId: ev.lastEventId ?? '',
+      data,
+      lastEventId: id,
       receivedAt: Date.now(),
+      stream: ev.type === 'connected' ? (field(data, 'public_id') ?? field(data, 'id')) : this.snapshot.publicId,
     };
     const patch: Partial<SSESnapshot> = {
       lastEventAt: message.receivedAt,
       eventsReceived: this.snapshot.eventsReceived + 1,
     };
+    if (message.type === RESET_EVENT) {
+      // What we missed is gone (or the server restarted and its ids mean
+      // something else now): resume from nothing; the consumers reload.
+      this.lastId = null;
+      Object.assign(patch, { lastEventId: null, resets: this.snapshot.resets + 1, lastResetAt: message.receivedAt });
+    } else if (id && DECIMAL_ID_RE.test(id) && (this.lastId === null || compareEventIds(id, this.lastId) > 0)) {
+      this.lastId = id;
+      patch.lastEventId = id;
+    }
     if (message.type === 'ping') {
       patch.lastPingAt = message.receivedAt;
       this.acknowledge(message.data);
@@ -436,9 +505,18 @@ export class SSEClient {
       this.manual = true;
       this.clearTimers();
       // Our id belongs to the stream that replaced us now: stop claiming it,
-      // and use a new one if the user reconnects this tab.
+      // and use a new one if the user reconnects this tab. That stream is a
+      // fresh start too: no replay of what this one missed.
       if (this.clientSource?.renew) this.clientId = this.clientSource.renew();
-      this.update({ state: 'closed', closedReason: 'superseded', connectionId: null, publicId: null, nextRetryAt: null });
+      this.lastId = null;
+      this.update({
+        state: 'closed',
+        closedReason: 'superseded',
+        connectionId: null,
+        publicId: null,
+        nextRetryAt: null,
+        lastEventId: null,
+      });
     } else if (message.type === 'closed') {
       // The server ended this stream (an administrator, missing acks, ...);
       // the id is gone there already, so no beacon. Come back with backoff.
@@ -496,6 +574,8 @@ export class SSEClient {
     const params: Record<string, string> = {};
     if (this.options.ackUrl && !this.ackDisabled) params.ack = '1';
     if (this.clientId) params.client = this.clientId;
+    // A new EventSource has no Last-Event-ID of its own: say where we were.
+    if (this.lastId) params.lastEventId = this.lastId;
     return withQuery(this.options.url, params);
   }
 
@@ -539,6 +619,7 @@ export class SSEClient {
       nextRetryAt: null,
       closedReason: null,
       clientId: this.clientId || null,
+      resumedFrom: this.lastId,
     });
   }
 

@@ -1,6 +1,6 @@
 import { useContext, useEffect, useEffectEvent, useMemo, useSyncExternalStore } from 'react';
 import { SSEContext } from './context';
-import type { SSEClient, SSEListener, SSESnapshot } from './SSEClient';
+import { RESET_EVENT, type SSEClient, type SSEListener, type SSESnapshot } from './SSEClient';
 
 export interface UseSSEResult extends SSESnapshot {
   /** Open the stream again (after disconnect() or an error), backoff reset. */
@@ -35,4 +35,14 @@ export function useSSEEvent(type: string, handler: SSEListener): void {
   const client = useClient();
   const onEvent = useEffectEvent(handler);
   useEffect(() => client.subscribe(type, (message) => onEvent(message)), [client, type]);
+}
+
+/**
+ * Call `handler` when the server says events this tab missed while it was
+ * disconnected are lost (`event: reset`: too old for its history, or the
+ * server restarted). Whatever the component shows from events is incomplete
+ * then: reload it (refetch, clear).
+ */
+export function useSSEReset(handler: SSEListener): void {
+  useSSEEvent(RESET_EVENT, handler);
 }
