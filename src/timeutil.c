@@ -1,6 +1,7 @@
 /* timeutil.c -- clocks and ISO 8601 timestamps. */
 #include "autoconf.h"
 
+#include <string.h>
 #include <time.h>
 
 #include "timeutil.h"
@@ -29,14 +30,9 @@ int64_t time_mono_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
-char *time_iso8601(char out[TIME_ISO_LEN], int64_t epoch_ms)
+/* Formats "YYYY-MM-DDTHH:MM:SS" (19 characters, no NUL) for secs. */
+static void format_seconds(char *p, time_t secs)
 {
-    time_t secs = (time_t)(epoch_ms / 1000);
-    int ms = (int)(epoch_ms % 1000);
-    if (ms < 0) {
-        ms += 1000;
-        secs -= 1;
-    }
     struct tm tm;
     gmtime_r(&secs, &tm);
     /* Built by hand: the fields are in range, but the compiler cannot see
@@ -44,8 +40,7 @@ char *time_iso8601(char out[TIME_ISO_LEN], int64_t epoch_ms)
     unsigned year = (unsigned)(tm.tm_year + 1900) % 10000;
     unsigned f[] = { (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday, (unsigned)tm.tm_hour,
                      (unsigned)tm.tm_min, (unsigned)tm.tm_sec };
-    static const char sep[] = "-T::.";
-    char *p = out;
+    static const char sep[] = "-T::";
     *p++ = (char)('0' + year / 1000);
     *p++ = (char)('0' + year / 100 % 10);
     *p++ = (char)('0' + year / 10 % 10);
@@ -54,8 +49,30 @@ char *time_iso8601(char out[TIME_ISO_LEN], int64_t epoch_ms)
     for (int i = 0; i < 5; i++) {
         *p++ = (char)('0' + f[i] / 10 % 10);
         *p++ = (char)('0' + f[i] % 10);
-        *p++ = sep[i];
+        if (i < 4)
+            *p++ = sep[i];
     }
+}
+
+char *time_iso8601(char out[TIME_ISO_LEN], int64_t epoch_ms)
+{
+    /* gmtime_r takes glibc's time-zone lock; stats formats two times per
+     * connection, mostly within the same few seconds: cache per thread. */
+    static _Thread_local time_t cached_secs = -1;
+    static _Thread_local char cached[19];
+    time_t secs = (time_t)(epoch_ms / 1000);
+    int ms = (int)(epoch_ms % 1000);
+    if (ms < 0) {
+        ms += 1000;
+        secs -= 1;
+    }
+    if (secs != cached_secs) {
+        format_seconds(cached, secs);
+        cached_secs = secs;
+    }
+    memcpy(out, cached, 19);
+    char *p = out + 19;
+    *p++ = '.';
     *p++ = (char)('0' + ms / 100);
     *p++ = (char)('0' + ms / 10 % 10);
     *p++ = (char)('0' + ms % 10);

@@ -15,6 +15,7 @@
 #include "displays.h"
 #include "event.h"
 #include "history.h"
+#include "jsonw.h"
 #include "options.h"
 #include "registry.h"
 #include "routes.h"
@@ -93,6 +94,50 @@ START_TEST(sse_measure_and_truncate)
 }
 END_TEST
 
+/* ---- JSON writer --------------------------------------------------------- */
+
+static void collect(void *ctx, const char *data, size_t len)
+{
+    strncat(ctx, data, len);
+}
+
+START_TEST(jsonw_writes)
+{
+    static char out[65536];
+    out[0] = '\0';
+    static struct jw w;
+    jw_init(&w, collect, out);
+    jw_lit(&w, "[");
+    jw_str(&w, "a\"b\\c\n\r\t\b\f\x01\x1f/\xc3\xa9");
+    jw_lit(&w, ",");
+    jw_u64(&w, 0);
+    jw_lit(&w, ",");
+    jw_u64(&w, UINT64_MAX);
+    jw_lit(&w, ",");
+    jw_i64(&w, INT64_MIN);
+    jw_lit(&w, ",");
+    jw_i64(&w, -42);
+    jw_lit(&w, ",");
+    jw_bool(&w, true);
+    jw_lit(&w, ",");
+    jw_str(&w, NULL);
+    jw_lit(&w, ",{");
+    jw_key(&w, "k");
+    jw_bool(&w, false);
+    jw_lit(&w, "}]");
+    jw_flush(&w);
+    ck_assert_str_eq(out, "[\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f/\xc3\xa9\","
+                          "0,18446744073709551615,-9223372036854775808,-42,true,null,{\"k\":false}]");
+    /* more than its buffer: passed on in order */
+    out[0] = '\0';
+    jw_init(&w, collect, out);
+    for (int i = 0; i < 5000; i++)
+        jw_lit(&w, "0123456789");
+    jw_flush(&w);
+    ck_assert_uint_eq(strlen(out), 50000);
+}
+END_TEST
+
 /* ---- window -------------------------------------------------------------- */
 
 START_TEST(window_slides)
@@ -139,6 +184,8 @@ START_TEST(time_iso)
 {
     char buf[TIME_ISO_LEN];
     ck_assert_str_eq(time_iso8601(buf, 0), "1970-01-01T00:00:00.000Z");
+    ck_assert_str_eq(time_iso8601(buf, 999), "1970-01-01T00:00:00.999Z");    /* cached second */
+    ck_assert_str_eq(time_iso8601(buf, -1), "1969-12-31T23:59:59.999Z");
     ck_assert_str_eq(time_iso8601(buf, 1796040245123LL), "2026-11-30T12:04:05.123Z");
 }
 END_TEST
@@ -903,6 +950,9 @@ static Suite *units_suite(void)
     tcase_add_test(tc, sse_trailing_newline_and_empty);
     tcase_add_test(tc, sse_bad_names);
     tcase_add_test(tc, sse_measure_and_truncate);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("jsonw");
+    tcase_add_test(tc, jsonw_writes);
     suite_add_tcase(s, tc);
     tc = tcase_create("window");
     tcase_add_test(tc, window_slides);
