@@ -62,6 +62,8 @@ struct conn {
     struct event **replay;
     size_t nreplay;
     bool reset;
+    uint64_t start_id;              /* the `connected` event's id: where a
+                                       reconnect should resume from */
 
     /* Under the registry mutex. */
     struct conn *prev, *next;       /* list of all live connections */

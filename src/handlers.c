@@ -289,6 +289,9 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         history_since(s->history, last_id, type, name, time_now_ms(), &c->replay,
                       &c->nreplay) == HISTORY_RESET)
         c->reset = true;
+    /* The `connected` event carries the id to resume from, so a page that
+     * loses its stream before any broadcast reaches it still misses none. */
+    c->start_id = resume && !c->reset ? last_id : history_last_id(s->history);
     int superseded = registry_add(s->reg, c);
     pthread_mutex_unlock(&s->publish_mu);
     if (superseded < 0) {

@@ -15,14 +15,87 @@ struct entry {
     char *display;
 };
 
+/* The newest dropped event meant for one user or one display. */
+struct lost_name {
+    struct lost_name *next;
+    uint64_t id;
+    char key[];                     /* 'u' or 'd', then the name */
+};
+
+#define LOST_BUCKETS 256
+
+/* Which dropped events a stream may have missed depends on whom they were
+ * for: a kiosk must not be told to reload because events for another
+ * display or for the admins fell out of the history. */
 struct history {
     size_t max;
     int64_t max_age_ms;
     struct entry *ring;
     size_t head, len;               /* oldest at head */
     uint64_t last_id;               /* newest issued */
-    uint64_t lost_upto;             /* newest id no longer replayable */
+    uint64_t lost_all;              /* newest dropped event for everyone */
+    uint64_t lost_type[2];          /* ... for every admin, every display */
+    struct lost_name *lost_names[LOST_BUCKETS];   /* ... for one of them */
 };
+
+static size_t name_hash(char kind, const char *name)
+{
+    size_t h = (unsigned char)kind;
+    for (; *name; name++)
+        h = h * 31 + (unsigned char)*name;
+    return h % LOST_BUCKETS;
+}
+
+static struct lost_name *lost_find(struct history *h, char kind, const char *name)
+{
+    struct lost_name *l = h->lost_names[name_hash(kind, name)];
+    while (l && !(l->key[0] == kind && strcmp(l->key + 1, name) == 0))
+        l = l->next;
+    return l;
+}
+
+/* Remembers that event id, sent with filter f, can no longer be replayed.
+ * When memory runs out, it counts as lost for everyone (a reset too many
+ * beats an event missed in silence). */
+static void record_lost(struct history *h, uint64_t id, int type, const char *user,
+                        const char *display)
+{
+    if (user || display) {
+        char kind = user ? 'u' : 'd';
+        const char *name = user ? user : display;
+        struct lost_name *l = lost_find(h, kind, name);
+        if (!l) {
+            size_t len = strlen(name);
+            l = malloc(sizeof *l + len + 2);
+            if (!l) {
+                h->lost_all = id;
+                return;
+            }
+            l->key[0] = kind;
+            memcpy(l->key + 1, name, len + 1);
+            size_t b = name_hash(kind, name);
+            l->next = h->lost_names[b];
+            h->lost_names[b] = l;
+        }
+        l->id = id;
+    } else if (type == CONN_ADMIN || type == CONN_DISPLAY) {
+        h->lost_type[type] = id;
+    } else {
+        h->lost_all = id;
+    }
+}
+
+/* The newest dropped event a stream of this type and name would have got. */
+static uint64_t lost_for(struct history *h, enum conn_type type, const char *name)
+{
+    uint64_t id = h->lost_all;
+    if (h->lost_type[type] > id)
+        id = h->lost_type[type];
+    struct lost_name *l = lost_find(h, type == CONN_ADMIN ? 'u' : 'd', name);
+    if (l && l->id > id)
+        id = l->id;
+    return id;
+}
 
 struct history *history_create(size_t max, int64_t max_age_ms, uint64_t first_id)
 {
@@ -31,7 +104,7 @@ struct history *history_create(size_t max, int64_t max_age_ms, uint64_t first_id
         return NULL;
     h->max = max;
     h->max_age_ms = max_age_ms;
-    h->last_id = h->lost_upto = first_id - 1;
+    h->last_id = h->lost_all = first_id - 1;    /* before us: all lost */
     if (max && !(h->ring = calloc(max, sizeof *h->ring))) {
         free(h);
         return NULL;
@@ -42,7 +115,7 @@ struct history *history_create(size_t max, int64_t max_age_ms, uint64_t first_id
 static void drop_oldest(struct history *h)
 {
     struct entry *en = &h->ring[h->head];
-    h->lost_upto = en->id;
+    record_lost(h, en->id, en->type, en->user, en->display);
     event_unref(en->e);
     free(en->user);
     free(en->display);
@@ -63,6 +136,12 @@ void history_free(struct history *h)
         return;
     while (h->len)
         drop_oldest(h);
+    for (size_t i = 0; i < LOST_BUCKETS; i++) {
+        for (struct lost_name *l = h->lost_names[i], *next; l; l = next) {
+            next = l->next;
+            free(l);
+        }
+    }
     free(h->ring);
     free(h);
 }
@@ -72,7 +151,7 @@ int history_add(struct history *h, uint64_t id, struct event *e,
 {
     h->last_id = id;
     if (!h->max) {
-        h->lost_upto = id;
+        record_lost(h, id, f ? f->type : -1, f ? f->user : NULL, f ? f->display : NULL);
         return 0;
     }
     expire(h, now_ms);
@@ -89,7 +168,7 @@ int history_add(struct history *h, uint64_t id, struct event *e,
     return 0;
 lost:
     free(en.user);
-    h->lost_upto = id;
+    h->lost_all = id;
     return -1;
 }
 
@@ -106,7 +185,7 @@ enum history_result history_since(struct history *h, uint64_t last_id, enum conn
     *n = 0;
     if (h->max)
         expire(h, now_ms);
-    if (last_id < h->lost_upto || last_id > h->last_id)
+    if (last_id < lost_for(h, type, name) || last_id > h->last_id)
         return HISTORY_RESET;
     size_t cap = 0;
     for (size_t i = 0; i < h->len; i++) {

@@ -39,8 +39,9 @@ int history_add(struct history *h, uint64_t id, struct event *e,
 
 /* The events after last_id that a connection of this type and name would
  * have received, oldest first, into *out (caller unrefs each and frees the
- * array; *n may be 0).  HISTORY_RESET (with *out NULL) if any event after
- * last_id has been dropped, or if last_id was never issued. */
+ * array; *n may be 0).  HISTORY_RESET (with *out NULL) if an event after
+ * last_id that it would have received has been dropped (events for others
+ * do not count), or if last_id was never issued. */
 enum history_result history_since(struct history *h, uint64_t last_id, enum conn_type type,
                                   const char *name, int64_t now_ms,
                                   struct event ***out, size_t *n);

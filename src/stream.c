@@ -286,8 +286,18 @@ static struct json_object *message_object(const char *message)
 
 /* Frames a protocol event (connected, ping, reset, farewells) whose data is
  * obj plus a timestamp.  Takes ownership of obj.  Returns 0 or -1. */
+static int out_protocol_event_id(struct conn *c, uint64_t id, const char *name,
+                                 struct json_object *obj, unsigned retry_ms);
+
 static int out_protocol_event(struct conn *c, const char *name, struct json_object *obj,
                               unsigned retry_ms)
+{
+    return out_protocol_event_id(c, 0, name, obj, retry_ms);
+}
+
+/* The same with an `id:` line (id 0: none). */
+static int out_protocol_event_id(struct conn *c, uint64_t id, const char *name,
+                                 struct json_object *obj, unsigned retry_ms)
 {
     char stamp[TIME_ISO_LEN];
     json_object_object_add(obj, "timestamp",
@@ -295,7 +305,8 @@ static int out_protocol_event(struct conn *c, const char *name, struct json_obje
     size_t len;
     const char *data = json_object_to_json_string_length(
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    struct sse_event ev = { .name = name, .data = data, .data_len = len, .retry_ms = retry_ms };
+    struct sse_event ev = { .id = id, .name = name, .data = data, .data_len = len,
+                            .retry_ms = retry_ms };
     char buf[1024];
     long n = sse_encode(buf, sizeof buf, &ev);
     int rc = n > 0 && (size_t)n < sizeof buf ? out_stdout(c, buf, (size_t)n) : -1;
@@ -518,7 +529,7 @@ static void start(struct stream_loop *l, struct conn *c)
     json_object_object_add(o, "heartbeat_ms", json_object_new_int64(l->s->opt.heartbeat_ms));
     json_object_object_add(o, "client", c->client[0] ? json_object_new_string(c->client) : NULL);
     if (rc == 0)
-        rc = out_protocol_event(c, "connected", o, RETRY_MS);
+        rc = out_protocol_event_id(c, c->start_id, "connected", o, RETRY_MS);
     else
         json_object_put(o);
     if (rc == 0 && c->reset)

@@ -861,6 +861,20 @@ START_TEST(last_event_id_replay)
         ck_assert_msg(strstr(s.resp.out, "event: reset\n") != NULL, "%s", s.resp.out);
         close_stream(&s);
     }
+    /* a stream that got no broadcast yet resumes from its connected id */
+    open_stream(&s, "/display/quiet", NULL, NGINX);
+    const char *idl = strstr(s.resp.out, "id: ");
+    ck_assert_msg(idl && idl < strstr(s.resp.out, "event: connected"), "%s", s.resp.out);
+    long long start_id = atoll(idl + 4);
+    ck_assert_int_eq(start_id, live);                   /* the newest issued */
+    close_stream(&s);
+    long long missed = publish("e6", ",\"target\":\"display\",\"display\":\"quiet\"");
+    snprintf(q, sizeof q, "lastEventId=%lld", start_id);
+    open_stream_q(&s, "/display/quiet", q, NULL, NGINX);
+    snprintf(want, sizeof want, "id: %lld\nevent: e6", missed);
+    ck_assert_int_eq(fcgi_read(s.fd, &s.resp, want, 1000), 0);
+    ck_assert_msg(strstr(s.resp.out, want) != NULL, "%s", s.resp.out);
+    close_stream(&s);
     struct req bad = { "GET", "/display/lobby", .query = "lastEventId=abc", .style = NGINX };
     expect_error(&bad, 400, "BAD_REQUEST");
     ck_assert_int_eq(await_total(0, 1000), 0);

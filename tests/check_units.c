@@ -869,6 +869,21 @@ START_TEST(history_replay_and_reset)
     event_unref(v[0]);
     free(v);
     history_free(h);
+    /* events for others that fell out do not reset a stream */
+    h = history_create(2, 100000, 1);
+    struct registry_filter other = { .type = -1, .display = "other" };
+    history_add(h, 1, e, NULL, 0);
+    history_add(h, 2, e, &other, 0);
+    history_add(h, 3, e, &other, 0);
+    history_add(h, 4, e, &other, 0);                   /* 1 and 2 dropped */
+    ck_assert_int_eq(history_since(h, 1, CONN_DISPLAY, "lobby", 0, &v, &n), HISTORY_OK);
+    ck_assert_uint_eq(n, 0);
+    free(v);
+    ck_assert_int_eq(history_since(h, 1, CONN_ADMIN, "a", 0, &v, &n), HISTORY_OK);
+    free(v);
+    ck_assert_int_eq(history_since(h, 1, CONN_DISPLAY, "other", 0, &v, &n), HISTORY_RESET);
+    ck_assert_int_eq(history_since(h, 0, CONN_DISPLAY, "lobby", 0, &v, &n), HISTORY_RESET);
+    history_free(h);
     /* no history at all: any older id is a reset */
     h = history_create(0, 1000, 5);
     history_add(h, 5, e, NULL, 0);
