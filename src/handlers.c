@@ -308,15 +308,16 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         }
         return false;
     }
-    /* Non-blocking from now on: the loop never waits on a socket. */
-    int flags = fcntl(req->ipcFd, F_GETFL);
-    fcntl(req->ipcFd, F_SETFL, flags | O_NONBLOCK);
-    stream_hand_over(c, req->ipcFd, req->requestId);
     metrics_add(s->metrics, METRIC_STREAMS_OPENED, 1);
     last_status = 200;
     log_debug("stream %s (%s %s%s%s%s) opened%s", c->public_id, conn_type_name(type), name,
               q.client[0] ? " client " : "", q.client, q.ack ? ", acked" : "",
               superseded > 0 ? ", superseding another" : "");
+    /* Non-blocking from now on: the loop never waits on a socket.  After
+     * the hand-over c is the loop's, and may be gone at any moment. */
+    int flags = fcntl(req->ipcFd, F_GETFL);
+    fcntl(req->ipcFd, F_SETFL, flags | O_NONBLOCK);
+    stream_hand_over(c, req->ipcFd, req->requestId);
     return true;
 }
 
