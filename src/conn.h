@@ -84,7 +84,8 @@ struct conn {
     struct stream_loop *loop;       /* NULL: nobody to wake (unit tests) */
 
     /* Under the loop's mutex. */
-    struct conn *pnext;             /* the loop's incoming or pending list */
+    struct conn *inext;             /* the loop's incoming list */
+    struct conn *pnext;             /* the loop's pending list */
 
     /* Owned by the loop thread alone. */
     struct conn_io {

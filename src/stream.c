@@ -382,8 +382,11 @@ static void shut_write(struct stream_loop *l, struct conn *c)
 /* Closes the socket and frees c once nobody can reach it. */
 static void finish(struct stream_loop *l, struct conn *c)
 {
-    list_remove(&l->beat_head, &l->beat_tail, c);
-    list_remove(&l->drain_head, &l->drain_tail, c);
+    /* On one list or the other: which, the node alone cannot tell. */
+    if (c->io.draining)
+        list_remove(&l->drain_head, &l->drain_tail, c);
+    else
+        list_remove(&l->beat_head, &l->beat_tail, c);
     ack_list_remove(l, c);
     close(c->io.fd);                /* also leaves the epoll set */
     c->io.fd = -1;
@@ -420,9 +423,9 @@ static void end_stream(struct stream_loop *l, struct conn *c, enum close_reason 
     }
     out_farewell(c, reason);
     out_end_request(c);
-    c->io.draining = true;
     list_remove(&l->beat_head, &l->beat_tail, c);
     ack_list_remove(l, c);
+    c->io.draining = true;
     c->io.deadline = time_mono_ms() + DRAIN_MS;
     list_append(&l->drain_head, &l->drain_tail, c);
     if (out_flush(l, c) < 0) {
@@ -661,7 +664,7 @@ static void *loop_main(void *arg)
          * is served by start(). */
         while (incoming) {
             struct conn *c = incoming;
-            incoming = c->pnext;
+            incoming = c->inext;
             start(l, c);
         }
         while (pending) {
@@ -701,12 +704,14 @@ static void *loop_main(void *arg)
 
 /* ---- the API -------------------------------------------------------------- */
 
-/* Links c on one of l's lists (incoming or pending) and wakes l unless a
+/* Links c on one of l's lists (incoming, through c->inext, or pending,
+ * through c->pnext: a stream can be on both at once) and wakes l unless a
  * wake-up is already on its way. */
-static void push_and_wake(struct stream_loop *l, struct conn **list, struct conn *c)
+static void push_and_wake(struct stream_loop *l, struct conn **list, struct conn **link,
+                          struct conn *c)
 {
     pthread_mutex_lock(&l->mu);
-    c->pnext = *list;
+    *link = *list;
     *list = c;
     bool signal = !l->signalled;
     l->signalled = true;
@@ -720,7 +725,7 @@ static void push_and_wake(struct stream_loop *l, struct conn **list, struct conn
 
 void stream_loop_wake(struct stream_loop *l, struct conn *c)
 {
-    push_and_wake(l, &l->pending, c);
+    push_and_wake(l, &l->pending, &c->pnext, c);
 }
 
 void stream_hand_over(struct conn *c, int fd, int request_id)
@@ -732,7 +737,7 @@ void stream_hand_over(struct conn *c, int fd, int request_id)
     pthread_mutex_lock(&s->mu);
     s->streams++;
     pthread_mutex_unlock(&s->mu);
-    push_and_wake(l, &l->incoming, c);
+    push_and_wake(l, &l->incoming, &c->inext, c);
 }
 
 struct stream_loop *stream_loop_pick(struct server *s)
