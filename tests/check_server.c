@@ -3,6 +3,8 @@
 #include "autoconf.h"
 
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +57,7 @@ static void start_with(int threads, size_t max, const char *displays)
 
 static void setup(void)
 {
-    start_with(4, 100, NULL);
+    start_with(4, 1000, NULL);
 }
 
 static void teardown(void)
@@ -651,8 +653,12 @@ static bool closed_with(const char *public_id, const char *reason)
     struct json_object *list = get(o, "data.closed");
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         struct json_object *c = json_object_array_get_idx(list, i);
-        if (strcmp(json_object_get_string(get(c, "id")), public_id) == 0)
+        if (strcmp(json_object_get_string(get(c, "id")), public_id) == 0) {
             found = strcmp(json_object_get_string(get(c, "reason")), reason) == 0;
+            if (!found && getenv("SSE_CHECK_VERBOSE"))
+                fprintf(stderr, "%s closed as %s\n", public_id,
+                        json_object_get_string(get(c, "reason")));
+        }
     }
     json_object_put(o);
     return found;
@@ -881,6 +887,84 @@ START_TEST(last_event_id_replay)
 }
 END_TEST
 
+/* ---- races ------------------------------------------------------------- */
+
+/* Publishes to everyone about 500 times a second until told to stop, so
+ * broadcasts reach streams at every stage, from registered-not-started on
+ * (faster, and streams nobody reads would be dropped as slow consumers). */
+static void *publisher_main(void *arg)
+{
+    atomic_bool *stop = arg;
+    static const char body[] = "{\"event\":\"tick\",\"data\":{\"n\":1}}";
+    char cl[16];
+    snprintf(cl, sizeof cl, "%zu", sizeof body - 1);
+    struct fcgi_param p[] = {
+        { "REQUEST_METHOD", "POST" }, { "DOCUMENT_URI", PREFIX "/publish" },
+        { "REMOTE_USER", "admin" }, { "CONTENT_TYPE", "application/json" },
+        { "CONTENT_LENGTH", cl },
+    };
+    while (!atomic_load(stop)) {
+        int fd = fcgi_connect(sock);
+        if (fd < 0)
+            continue;
+        struct fcgi_response r = { 0 };
+        if (fcgi_send(fd, p, 5, body, sizeof body - 1) == 0)
+            fcgi_read(fd, &r, NULL, 2000);
+        fcgi_response_free(&r);
+        close(fd);
+        sleep_ms(2);
+    }
+    return NULL;
+}
+
+START_TEST(streams_amid_broadcasts)
+{
+    /* Streams opened, ended every way and freed while events fly: the
+     * loops' lists and the registry must hold (run under ASan and TSan). */
+    enum { N = 300 };
+    static struct stream s[N];
+    atomic_bool stop = false;
+    pthread_t pub;
+    pthread_create(&pub, NULL, publisher_main, &stop);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            char path[32];
+            snprintf(path, sizeof path, i % 2 ? "/admin" : "/display/r%d", i);
+            open_stream(&s[i], path, "admin", i % 3 ? NGINX : LIGHTTPD);
+        }
+        for (int i = 0; i < N; i++) {
+            switch (i % 4) {
+            case 0:
+                disconnect(s[i].token, true);
+                break;
+            case 1: {
+                char id[32], path[64];
+                public_id_of(&s[i], id);
+                snprintf(path, sizeof path, "/connections/%s", id);
+                struct req del = { "DELETE", path, .style = NGINX, .user = "admin" };
+                ck_assert_int_eq(call(&del, NULL, NULL), 200);
+                break;
+            }
+            case 2:
+                shutdown(s[i].fd, SHUT_RDWR);
+                break;
+            default:
+                break;                  /* just closed below */
+            }
+        }
+        for (int i = 0; i < N; i++)
+            close_stream(&s[i]);
+        ck_assert_int_eq(await_total(0, 3000), 0);
+    }
+    atomic_store(&stop, true);
+    pthread_join(pub, NULL);
+    int64_t until = time_mono_ms() + 3000;
+    while (server_streams(srv) && time_mono_ms() < until)
+        sleep_ms(10);
+    ck_assert_uint_eq(server_streams(srv), 0);
+}
+END_TEST
+
 /* ---- limits ------------------------------------------------------------ */
 
 static void setup_small(void)
@@ -1050,6 +1134,11 @@ static Suite *server_suite(void)
     tcase_add_test(tc, admin_close_and_reasons);
     tcase_add_test(tc, slow_consumer_dropped);
     tcase_add_test(tc, last_event_id_replay);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("races");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, streams_amid_broadcasts);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_add_checked_fixture(tc, setup_small, teardown);
