@@ -1,5 +1,5 @@
 /* fuzz_body_ack.c -- POST {prefix}/ack: routes_parse_body then
- * routes_ack_body, checked against docs/api-issue5.md written out again:
+ * routes_ack_body, checked against docs/api-additions.md written out again:
  * "connection_id" a non-empty string, "seq" an integer of at least 1 (and
  * below 2^63 - 1, where json-c saturates).  Input: the raw body. */
 #include "autoconf.h"

@@ -69,7 +69,7 @@ static const char *ref_path(const char *d, const char *s, const char *pi, const 
     return o ? out : NULL;
 }
 
-/* The route table of API.md, docs/api-issue5.md and issue 7, written out
+/* The route table of API.md, docs/api-additions.md and issue 7, written out
  * again.  A route added to src/routes.c goes here too: this target reports
  * the difference within seconds. */
 static void ref_match(const char *prefix, const char *path, struct route *r)

@@ -12,7 +12,7 @@
 //
 // The scenarios, per front end:
 //   - POST /ack through the web server: recorded with an RTT; a seq never sent, an unknown
-//     connection and bad bodies answered as docs/api-issue5.md says. The stream parameters ack=
+//     connection and bad bodies answered as docs/api-additions.md says. The stream parameters ack=
 //     and client= as the web server passes them on.
 //   - A kiosk acking without credentials (the token is the credential) stays connected. The
 //     other scenarios send their acks with the stack's credentials, so that they test the

@@ -1,4 +1,4 @@
-/** Shapes of ../shared/API.md and docs/api-issue5.md. Fields the dashboard does
+/** Shapes of ../shared/API.md and docs/api-additions.md. Fields the dashboard does
  *  not need are omitted; the issue-5 additions are optional, so the monitor
  *  still works against a responder without them. */
 

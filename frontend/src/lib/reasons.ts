@@ -1,4 +1,4 @@
-/** Colour and meaning of each close reason (docs/api-issue5.md). */
+/** Colour and meaning of each close reason (docs/api-additions.md). */
 export const CLOSE_REASON_INFO: Record<string, { bg: string; dark?: boolean; text: string }> = {
   client_closed: { bg: 'secondary', text: 'The client hung up' },
   write_failed: { bg: 'warning', dark: true, text: 'A write to the client failed' },

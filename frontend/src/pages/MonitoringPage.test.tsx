@@ -101,7 +101,7 @@ describe('System Monitoring', () => {
   });
 });
 
-// ---- the truthful monitor (docs/api-issue5.md) --------------------------------
+// ---- the truthful monitor (docs/api-additions.md) --------------------------------
 
 const REASONS = ['client_closed', 'write_failed', 'disconnect_route', 'superseded', 'ack_timeout', 'slow_consumer', 'admin_closed', 'shutdown'];
 
