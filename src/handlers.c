@@ -275,13 +275,8 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
     const char *hdr = param(req, "HTTP_LAST_EVENT_ID");
     bool resume = q.has_last_event_id || (hdr && *hdr);
     unsigned long long last_id = q.last_event_id;
-    if (!q.has_last_event_id && resume) {
-        char *end;
-        errno = 0;
-        last_id = strtoull(hdr, &end, 10);
-        if (errno || *end || hdr[0] < '0' || hdr[0] > '9')
-            last_id = 0;                    /* never issued: a reset */
-    }
+    if (!q.has_last_event_id && resume && !routes_event_id(hdr, &last_id))
+        last_id = 0;                        /* never issued: a reset */
     /* Replay and registration under the publish lock: every event is
      * either in the replay or queued live, never both, never neither. */
     pthread_mutex_lock(&s->publish_mu);

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,23 @@ static long query_decode(const char *s, size_t len, char *out, size_t cap)
     return (long)o;
 }
 
+bool routes_event_id(const char *s, unsigned long long *id)
+{
+    unsigned long long v = 0;
+    if (!s || !*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (ULLONG_MAX - d) / 10)
+            return false;               /* no id is that large */
+        v = v * 10 + d;
+    }
+    *id = v;
+    return true;
+}
+
 int routes_stream_query(const char *qs, struct stream_query *q, const char **err)
 {
     memset(q, 0, sizeof *q);
@@ -198,16 +216,11 @@ int routes_stream_query(const char *qs, struct stream_query *q, const char **err
                 }
                 memcpy(q->client, val, (size_t)vn + 1);
             } else if (strcmp(key, "lastEventId") == 0) {
-                char *end;
-                errno = 0;
-                unsigned long long n = vn > 0 && val[0] >= '0' && val[0] <= '9'
-                                     ? strtoull(val, &end, 10) : 0;
-                if (vn <= 0 || val[0] < '0' || val[0] > '9' || errno || *end) {
+                if (vn < 0 || !routes_event_id(val, &q->last_event_id)) {
                     *err = "lastEventId must be a decimal event id";
                     return -1;
                 }
                 q->has_last_event_id = true;
-                q->last_event_id = n;
             }
         }
         qs += plen;

@@ -65,6 +65,11 @@ void routes_match(const char *prefix, const char *path, struct route *r);
  * name, lastEventId not a decimal number. */
 int routes_stream_query(const char *qs, struct stream_query *q, const char **err);
 
+/* An event id as a client sends it back (Last-Event-ID header or
+ * ?lastEventId=): one or more decimal digits, nothing else, within 64 bits.
+ * Returns true and sets *id, or false (NULL or "" included). */
+bool routes_event_id(const char *s, unsigned long long *id);
+
 /* {"connection_id": "<token>", "seq": <integer >= 1>}: returns 0, or -1
  * with *err for a 400. */
 int routes_ack_body(struct json_object *root, const char **id, unsigned long long *seq,

@@ -1101,6 +1101,35 @@ START_TEST(known_displays)
     disconnect(s.token, true);
     close(s.fd);
     fcgi_response_free(&s.resp);
+
+    /* and a reload (SIGHUP) swaps the list without touching streams */
+    struct stream kept;
+    open_stream(&kept, "/display/lobby", NULL, LIGHTTPD);
+    FILE *f = fopen(displays_path, "w");
+    fputs("kitchen\n", f);
+    fclose(f);
+    char err[256];
+    ck_assert_int_eq(server_reload(srv, displays_path, err, sizeof err), 0);
+    struct stream k;
+    open_stream(&k, "/display/kitchen", NULL, NGINX);
+    struct req lobby = { "GET", "/display/lobby", .style = NGINX };
+    expect_error(&lobby, 404, "NOT_FOUND");
+    ck_assert_int_eq(stats_total(NGINX), 2);            /* the old lobby stream stays */
+    f = fopen(displays_path, "w");
+    fputs("bad name\n", f);
+    fclose(f);
+    ck_assert_int_eq(server_reload(srv, displays_path, err, sizeof err), -1);
+    ck_assert(strstr(err, "invalid display name") != NULL);
+    struct stream k2;
+    open_stream(&k2, "/display/kitchen", NULL, NGINX);  /* the old list stays */
+    close_stream(&k2);
+    ck_assert_int_eq(server_reload(srv, NULL, err, sizeof err), 0);   /* no list: any name */
+    struct stream any;
+    open_stream(&any, "/display/anything", NULL, NGINX);
+    close_stream(&any);
+    close_stream(&k);
+    close_stream(&kept);
+    ck_assert_int_eq(await_total(0, 2000), 0);
 }
 END_TEST
 

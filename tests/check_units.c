@@ -808,6 +808,21 @@ START_TEST(stream_queries)
 }
 END_TEST
 
+START_TEST(event_ids)
+{
+    unsigned long long id = 7;
+    ck_assert(routes_event_id("0", &id) && id == 0);
+    ck_assert(routes_event_id("1796040245123", &id) && id == 1796040245123ULL);
+    ck_assert(routes_event_id("18446744073709551615", &id) && id == 18446744073709551615ULL);
+    const char *bad[] = { NULL, "", "18446744073709551616", "-1", "+1", " 1", "1 ", "1a", "0x10" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        id = 7;
+        ck_assert_msg(!routes_event_id(bad[i], &id), "accepted %s", bad[i] ? bad[i] : "NULL");
+        ck_assert_uint_eq(id, 7);
+    }
+}
+END_TEST
+
 START_TEST(body_ack)
 {
     const char *id, *err;
@@ -989,6 +1004,7 @@ static Suite *units_suite(void)
     tcase_add_test(tc, body_publish);
     tcase_add_test(tc, body_ack);
     tcase_add_test(tc, stream_queries);
+    tcase_add_test(tc, event_ids);
     suite_add_tcase(s, tc);
     tc = tcase_create("options");
     tcase_add_test(tc, options_defaults_and_errors);
