@@ -329,7 +329,7 @@ static int out_events(struct conn *c, struct event **evs, size_t n)
 }
 
 /* The last word to a stream the server ends, so the page knows why (and,
- * when superseded, not to reconnect).  NULL name: nothing to say. */
+ * when superseded, not to reconnect).  Other reasons: nothing to say. */
 static void out_farewell(struct conn *c, enum close_reason reason)
 {
     const char *name = "closed", *message;
