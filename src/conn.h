@@ -14,7 +14,6 @@
 #define SSE_CONN_H
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>

@@ -109,11 +109,17 @@ static const char *param(FCGX_Request *req, const char *name)
     return FCGX_GetParam(name, req->envp);
 }
 
-static void unavailable(FCGX_Request *req, const char *message)
+/* A refusal the client should retry later: 429 or 503 with Retry-After. */
+static void refuse(FCGX_Request *req, int status, const char *message)
 {
     char hdr[64];
     snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", RETRY_AFTER_SECONDS);
-    handlers_error(req->out, 503, message, hdr);
+    handlers_error(req->out, status, message, hdr);
+}
+
+static void unavailable(FCGX_Request *req, const char *message)
+{
+    refuse(req, 503, message);
 }
 
 /* Reads the request body, at most max bytes, into *buf (caller frees).
@@ -292,15 +298,11 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
     if (superseded < 0) {
         conn_free(c);
         metrics_add(s->metrics, METRIC_STREAMS_REFUSED, 1);
-        if (superseded == REGISTRY_FULL) {
+        if (superseded == REGISTRY_FULL)
             unavailable(req, "Too many connections");
-        } else {
-            char hdr429[64];
-            snprintf(hdr429, sizeof hdr429, "Retry-After: %d\r\n", RETRY_AFTER_SECONDS);
-            handlers_error(req->out, 429, superseded == REGISTRY_USER_LIMIT
-                           ? "Too many streams for this user" : "Too many streams from this address",
-                           hdr429);
-        }
+        else
+            refuse(req, 429, superseded == REGISTRY_USER_LIMIT
+                   ? "Too many streams for this user" : "Too many streams from this address");
         return false;
     }
     metrics_add(s->metrics, METRIC_STREAMS_OPENED, 1);

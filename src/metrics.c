@@ -139,7 +139,7 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *
             "sse_connections{type=\"display\",state=\"live\"} %zu\n"
             "sse_connections{type=\"display\",state=\"stale\"} %zu\n",
         g->admin_live, g->admin_stale, g->display_live, g->display_stale);
-    put(&b, "# HELP sse_streams_open Stream sockets open (live and closing).\n"
+    put(&b, "# HELP sse_streams_open Streams not yet answered in full (live, or ending).\n"
             "# TYPE sse_streams_open gauge\nsse_streams_open %zu\n", g->streams);
     put(&b, "# HELP sse_uptime_seconds Seconds since start.\n"
             "# TYPE sse_uptime_seconds gauge\nsse_uptime_seconds %.3f\n", g->uptime_seconds);

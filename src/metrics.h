@@ -40,7 +40,7 @@ void metrics_add(struct metrics *m, enum metrics_counter which, uint64_t n);
 /* Live gauges the caller reads from the registry and the server. */
 struct metrics_gauges {
     size_t admin_live, admin_stale, display_live, display_stale;
-    size_t streams;                 /* handed over, not yet closed */
+    size_t streams;                 /* handed over, not yet answered in full */
     double uptime_seconds;
     const uint64_t *closed_by_reason;   /* CLOSE_REASONS entries */
 };

@@ -103,11 +103,6 @@ int server_reload(struct server *s, const char *displays_file, char *err, size_t
     return 0;
 }
 
-struct registry *server_registry(struct server *s)
-{
-    return s->reg;
-}
-
 size_t server_streams(struct server *s)
 {
     pthread_mutex_lock(&s->mu);

@@ -21,7 +21,6 @@
 #include "options.h"
 
 struct server;
-struct registry;
 
 /* Creates a server for o (copied) and loads --displays.  Returns NULL with
  * a one-line message in err if the displays file is bad or memory is out. */
@@ -48,8 +47,7 @@ int server_reload(struct server *s, const char *displays_file, char *err, size_t
  * nothing. */
 void server_free(struct server *s);
 
-/* For tests: the registry, and the number of streams not yet closed. */
-struct registry *server_registry(struct server *s);
+/* For tests and metrics: the number of streams not yet answered in full. */
 size_t server_streams(struct server *s);
 
 #endif

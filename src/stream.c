@@ -62,7 +62,6 @@ struct stream_loop {
     struct conn *beat_head, *beat_tail;     /* by next heartbeat */
     struct conn *drain_head, *drain_tail;   /* by drain deadline */
     struct conn *ack_head;                  /* ack time runs out before the next beat */
-    size_t nstreams;
 };
 
 static const char stream_headers[] =
@@ -390,7 +389,6 @@ static void finish(struct stream_loop *l, struct conn *c)
     ack_list_remove(l, c);
     close(c->io.fd);                /* also leaves the epoll set */
     c->io.fd = -1;
-    l->nstreams--;
     unsigned lost = conn_queue_depth(c);
     if (lost)
         metrics_add(l->s->metrics, METRIC_EVENTS_DROPPED, lost);
@@ -514,7 +512,6 @@ static void service(struct stream_loop *l, struct conn *c)
 
 static void start(struct stream_loop *l, struct conn *c)
 {
-    l->nstreams++;
     struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->io.fd, &ev) != 0) {
         log_error("epoll_ctl: %s", strerror(errno));
@@ -649,8 +646,6 @@ static void *loop_main(void *arg)
                 pthread_mutex_unlock(&l->mu);
                 continue;
             }
-            if (c->io.fd < 0)
-                continue;           /* finished earlier in this batch */
             if (c->io.draining) {
                 drain(l, c, evs[i].events);
             } else if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
