@@ -19,22 +19,15 @@ void jw_flush(struct jw *w)
     w->len = 0;
 }
 
-void jw_raw(struct jw *w, const char *s, size_t n)
+void jw_raw_slow(struct jw *w, const char *s, size_t n)
 {
-    if (n > sizeof w->buf - w->len) {
-        jw_flush(w);
-        if (n > sizeof w->buf) {
-            w->emit(w->ctx, s, n);
-            return;
-        }
+    jw_flush(w);
+    if (n > sizeof w->buf) {
+        w->emit(w->ctx, s, n);
+        return;
     }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-}
-
-void jw_lit(struct jw *w, const char *s)
-{
-    jw_raw(w, s, strlen(s));
+    memcpy(w->buf, s, n);
+    w->len = n;
 }
 
 void jw_str(struct jw *w, const char *s)

@@ -79,23 +79,6 @@ static void write_connection(struct jw *w, const struct conn_info *ci, bool stal
     jw_lit(w, "}");
 }
 
-/* A JSON array of the connections of one type (-1: all). */
-static void write_list(struct jw *w, const struct registry_snapshot *snap, const bool *stale,
-                       int type)
-{
-    jw_lit(w, "[");
-    bool first = true;
-    for (size_t i = 0; i < snap->count; i++) {
-        if (type >= 0 && (int)snap->conns[i].type != type)
-            continue;
-        if (!first)
-            jw_lit(w, ",");
-        first = false;
-        write_connection(w, &snap->conns[i], stale[i]);
-    }
-    jw_lit(w, "]");
-}
-
 /* Emits a json-c object's compact text. */
 static void write_object(struct jw *w, struct json_object *o)
 {
@@ -182,64 +165,6 @@ struct json_object *stats_render_closed(const struct closed_info *closed, size_t
     return data;
 }
 
-int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_ms,
-                uint64_t events_last_hour, int64_t heartbeat_ms, const struct displays *expected)
-{
-    bool *stale = malloc(snap->count ? snap->count : 1);
-    if (!stale)
-        return -1;
-    double age_sum = 0;
-    size_t nstale = 0;
-    for (size_t i = 0; i < snap->count; i++) {
-        const struct conn_info *ci = &snap->conns[i];
-        stale[i] = stats_is_stale(ci, now_ms, heartbeat_ms);
-        nstale += stale[i];
-        int64_t age = now_ms - ci->connected_at_ms;
-        age_sum += age > 0 ? (double)age / 1000.0 : 0;
-    }
-    char num[32];
-    jw_lit(w, "{\"total_connections\":");
-    jw_u64(w, snap->count);
-    jw_lit(w, ",\"admin_connections\":");
-    jw_u64(w, snap->admin_count);
-    jw_lit(w, ",\"display_connections\":");
-    jw_u64(w, snap->display_count);
-    snprintf(num, sizeof num, "%.1f", snap->count ? age_sum / (double)snap->count : 0.0);
-    jw_lit(w, ",\"average_connection_age_seconds\":");
-    jw_lit(w, num);
-    jw_lit(w, ",\"events_sent_last_hour\":");
-    jw_u64(w, events_last_hour);
-    jw_lit(w, ",\"active_connection_ids\":[");
-    for (size_t i = 0; i < snap->count; i++) {
-        if (i)
-            jw_lit(w, ",");
-        jw_str(w, snap->conns[i].public_id);
-    }
-    jw_lit(w, "],\"connections\":");
-    write_list(w, snap, stale, -1);
-    jw_lit(w, ",\"connection_details\":{\"by_type\":{\"admin\":");
-    write_list(w, snap, stale, CONN_ADMIN);
-    jw_lit(w, ",\"display\":");
-    write_list(w, snap, stale, CONN_DISPLAY);
-    jw_lit(w, "}},\"stale_connections\":");
-    jw_u64(w, nstale);
-    uint64_t closed_total;
-    jw_lit(w, ",\"closed_by_reason\":");
-    write_object(w, reason_totals(snap->closed_by_reason, &closed_total));
-    jw_lit(w, ",\"closed_total\":");
-    jw_u64(w, closed_total);
-    snprintf(num, sizeof num, "%.3g", (double)heartbeat_ms / 1000.0);
-    jw_lit(w, ",\"heartbeat_seconds\":");
-    jw_lit(w, num);
-    if (expected) {
-        jw_lit(w, ",\"expected_displays\":");
-        write_object(w, roster(snap, expected, now_ms, heartbeat_ms));
-    }
-    jw_lit(w, "}");
-    free(stale);
-    return 0;
-}
-
 struct growing {
     char *p;
     size_t len, cap;
@@ -264,6 +189,139 @@ static void grow_emit(void *ctx, const char *data, size_t len)
     memcpy(g->p + g->len, data, len);
     g->len += len;
     g->p[g->len] = '\0';
+}
+
+/* The connection objects, each rendered once: `connections` and the
+ * by_type lists repeat the same text, so the second copy is a memcpy. */
+/* Room for one connection object: some 330 bytes with short names. */
+#define OBJECT_BYTES 384
+
+struct rendered {
+    struct growing text;        /* the objects in snapshot order, comma-separated */
+    size_t *start;              /* start[i]: offset of object i; start[count]: end + 1 */
+};
+
+static int render_objects(struct rendered *r, const struct registry_snapshot *snap,
+                          const bool *stale)
+{
+    /* Room for the usual object at once: one allocation, no regrowth. */
+    r->text = (struct growing){ .cap = snap->count * OBJECT_BYTES + 1 };
+    r->text.p = malloc(r->text.cap);
+    r->start = malloc((snap->count + 1) * sizeof *r->start);
+    struct jw *w = malloc(sizeof *w);
+    if (!r->text.p || !r->start || !w) {
+        free(w);
+        return -1;
+    }
+    jw_init(w, grow_emit, &r->text);
+    for (size_t i = 0; i < snap->count; i++) {
+        if (i)
+            jw_raw(w, ",", 1);
+        r->start[i] = r->text.len + w->len;
+        write_connection(w, &snap->conns[i], stale[i]);
+    }
+    jw_flush(w);
+    free(w);
+    r->start[snap->count] = r->text.len + 1;
+    return r->text.failed ? -1 : 0;
+}
+
+static void rendered_free(struct rendered *r)
+{
+    free(r->text.p);
+    free(r->start);
+}
+
+/* A JSON array of the connections of one type (-1: all): each run of
+ * neighbours of that type, with the commas between them, in one piece. */
+static void write_list(struct jw *w, const struct registry_snapshot *snap,
+                       const struct rendered *r, int type)
+{
+    jw_lit(w, "[");
+    bool first = true;
+    for (size_t i = 0, j; i < snap->count; i = j) {
+        j = i + 1;
+        if (type >= 0 && (int)snap->conns[i].type != type)
+            continue;
+        while (j < snap->count && (type < 0 || (int)snap->conns[j].type == type))
+            j++;
+        if (!first)
+            jw_lit(w, ",");
+        first = false;
+        jw_raw(w, r->text.p + r->start[i], r->start[j] - 1 - r->start[i]);
+    }
+    jw_lit(w, "]");
+}
+
+size_t stats_size_hint(const struct registry_snapshot *snap)
+{
+    /* Each object twice, and its public id once more. */
+    return snap->count * (2 * OBJECT_BYTES + PUBLIC_ID_LEN + 3) + 4096;
+}
+
+int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_ms,
+                uint64_t events_last_hour, int64_t heartbeat_ms, const struct displays *expected)
+{
+    bool *stale = malloc(snap->count ? snap->count : 1);
+    struct rendered objs = { 0 };
+    if (!stale)
+        return -1;
+    double age_sum = 0;
+    size_t nstale = 0;
+    for (size_t i = 0; i < snap->count; i++) {
+        const struct conn_info *ci = &snap->conns[i];
+        stale[i] = stats_is_stale(ci, now_ms, heartbeat_ms);
+        nstale += stale[i];
+        int64_t age = now_ms - ci->connected_at_ms;
+        age_sum += age > 0 ? (double)age / 1000.0 : 0;
+    }
+    if (render_objects(&objs, snap, stale) < 0) {
+        rendered_free(&objs);
+        free(stale);
+        return -1;
+    }
+    char num[32];
+    jw_lit(w, "{\"total_connections\":");
+    jw_u64(w, snap->count);
+    jw_lit(w, ",\"admin_connections\":");
+    jw_u64(w, snap->admin_count);
+    jw_lit(w, ",\"display_connections\":");
+    jw_u64(w, snap->display_count);
+    snprintf(num, sizeof num, "%.1f", snap->count ? age_sum / (double)snap->count : 0.0);
+    jw_lit(w, ",\"average_connection_age_seconds\":");
+    jw_lit(w, num);
+    jw_lit(w, ",\"events_sent_last_hour\":");
+    jw_u64(w, events_last_hour);
+    jw_lit(w, ",\"active_connection_ids\":[");
+    for (size_t i = 0; i < snap->count; i++) {
+        if (i)
+            jw_lit(w, ",");
+        jw_str(w, snap->conns[i].public_id);
+    }
+    jw_lit(w, "],\"connections\":");
+    write_list(w, snap, &objs, -1);
+    jw_lit(w, ",\"connection_details\":{\"by_type\":{\"admin\":");
+    write_list(w, snap, &objs, CONN_ADMIN);
+    jw_lit(w, ",\"display\":");
+    write_list(w, snap, &objs, CONN_DISPLAY);
+    rendered_free(&objs);
+    jw_lit(w, "}},\"stale_connections\":");
+    jw_u64(w, nstale);
+    uint64_t closed_total;
+    jw_lit(w, ",\"closed_by_reason\":");
+    write_object(w, reason_totals(snap->closed_by_reason, &closed_total));
+    jw_lit(w, ",\"closed_total\":");
+    jw_u64(w, closed_total);
+    snprintf(num, sizeof num, "%.3g", (double)heartbeat_ms / 1000.0);
+    jw_lit(w, ",\"heartbeat_seconds\":");
+    jw_lit(w, num);
+    if (expected) {
+        jw_lit(w, ",\"expected_displays\":");
+        write_object(w, roster(snap, expected, now_ms, heartbeat_ms));
+    }
+    jw_lit(w, "}");
+    free(stale);
+    return 0;
 }
 
 struct json_object *stats_render(const struct registry_snapshot *snap, int64_t now_ms,

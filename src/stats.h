@@ -18,6 +18,10 @@
 int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_ms,
                 uint64_t events_last_hour, int64_t heartbeat_ms, const struct displays *expected);
 
+/* About how many bytes stats_write writes for snap (an upper bound for
+ * usual names): for sizing buffers. */
+size_t stats_size_hint(const struct registry_snapshot *snap);
+
 /* The same as a json-c object (for tests and small answers): returns a new
  * object (caller puts it), or NULL when out of memory. */
 struct json_object *stats_render(const struct registry_snapshot *snap, int64_t now_ms,

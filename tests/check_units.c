@@ -643,6 +643,53 @@ START_TEST(registry_snapshot_and_stats)
 }
 END_TEST
 
+/* by_type holds exactly the objects of `connections` of that type, in the
+ * same order and byte for byte, however the types interleave. */
+START_TEST(stats_lists_by_type)
+{
+    static const char *const patterns[] = { "", "a", "d", "aaa", "ddd", "adadda", "daaddda" };
+    for (size_t p = 0; p < sizeof patterns / sizeof *patterns; p++) {
+        const char *pat = patterns[p];
+        size_t n = strlen(pat);
+        struct registry *r = registry_create(16, 0, 0);
+        struct conn *c[8];
+        for (size_t i = 0; i < n; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "n\"%zu", i);     /* escaped in the output */
+            c[i] = mk(pat[i] == 'a' ? CONN_ADMIN : CONN_DISPLAY, name);
+            atomic_store(&c[i]->events_sent, i * 11);
+            ck_assert_int_eq(registry_add(r, c[i]), 0);
+        }
+        struct registry_snapshot s;
+        ck_assert_int_eq(registry_snapshot(r, &s), 0);
+        struct json_object *data = stats_render(&s, time_now_ms(), 0, 5000, NULL);
+        ck_assert_ptr_nonnull(data);
+        struct json_object *all, *det, *bt, *list[2];
+        ck_assert(json_object_object_get_ex(data, "connections", &all));
+        ck_assert(json_object_object_get_ex(data, "connection_details", &det));
+        ck_assert(json_object_object_get_ex(det, "by_type", &bt));
+        ck_assert(json_object_object_get_ex(bt, "admin", &list[0]));
+        ck_assert(json_object_object_get_ex(bt, "display", &list[1]));
+        ck_assert_uint_eq(json_object_array_length(all), n);
+        size_t k[2] = { 0, 0 };
+        for (size_t i = 0; i < n; i++) {
+            int t = pat[i] == 'a' ? 0 : 1;
+            const char *want = json_object_to_json_string(json_object_array_get_idx(all, i));
+            const char *got = json_object_to_json_string(json_object_array_get_idx(list[t], k[t]++));
+            ck_assert_str_eq(got, want);
+        }
+        ck_assert_uint_eq(json_object_array_length(list[0]), k[0]);
+        ck_assert_uint_eq(json_object_array_length(list[1]), k[1]);
+        json_object_put(data);
+        registry_snapshot_release(&s);
+        registry_remove_all(r, CLOSE_SHUTDOWN);
+        for (size_t i = 0; i < n; i++)
+            conn_free(c[i]);
+        registry_free(r);
+    }
+}
+END_TEST
+
 START_TEST(registry_superseding)
 {
     struct registry *r = registry_create(10, 0, 0);
@@ -1014,6 +1061,7 @@ static Suite *units_suite(void)
     tcase_add_test(tc, registry_basics);
     tcase_add_test(tc, registry_slow_consumer);
     tcase_add_test(tc, registry_snapshot_and_stats);
+    tcase_add_test(tc, stats_lists_by_type);
     tcase_add_test(tc, registry_concurrency);
     tcase_add_test(tc, registry_superseding);
     tcase_add_test(tc, registry_closed_ring);
