@@ -1359,8 +1359,10 @@ static void scen_routes(void)
 
 /* steady: a publisher thread on a fixed schedule (no catch-up bursts when a
  * request is slow: the next one goes out at once, then the schedule goes on
- * from there).  pub_ok[seq] says whether the server accepted seq. */
+ * from there) until tend, so a run of S seconds publishes S * rate events.
+ * ok[seq] says whether the server accepted seq. */
 struct steady_pub {
+    int64_t tend;
     atomic_int stop;
     atomic_int count;           /* published (tried) */
     int failed;                 /* read after join */
@@ -1372,7 +1374,7 @@ static void *steady_publisher(void *arg)
 {
     struct steady_pub *p = arg;
     int64_t period = (int64_t)(1e9 / opt.rate), next = now_ns();
-    for (int seq = 0; !atomic_load(&p->stop) && seq < seq_cap; seq++) {
+    for (int seq = 0; !atomic_load(&p->stop) && seq < seq_cap && next < p->tend; seq++) {
         int st = publish(seq, &p->ms[seq]);
         p->ok[seq] = st >= 200 && st < 300;   /* nchan: 201, or 202 without subscribers */
         if (!p->ok[seq])
@@ -1447,6 +1449,7 @@ static void scen_steady(void)
                               .ms = calloc((size_t)seq_cap, sizeof(double)) };
     double dn = ready > 0 ? (double)ready : 1;
     int64_t t0 = now_ns(), tend = t0 + (int64_t)(opt.hold_s * 1e9);
+    pub.tend = tend;
     sm[0].r = proc_sum(sp);
     sm[0].g = proc_sum("nginx");
     sm[0].live = SUM(live);
