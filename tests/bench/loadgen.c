@@ -1482,8 +1482,8 @@ static void scen_steady(void)
             x->r = proc_sum(sp);
             x->g = proc_sum("nginx");
             x->live = SUM(live);
+            x->delivered = sum_delivered(n);    /* first: never more than published x n */
             x->published = atomic_load(&pub.count);
-            x->delivered = sum_delivered(n);
             x->t = (double)(t - t0) / 1e9;
             steady_row(&sm[ns++], r0, g0, dn, front);
         }
