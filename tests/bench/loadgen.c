@@ -13,6 +13,11 @@
  * sockets, reads /proc/PID/{status,fd} of the servers, and prints one table
  * and one "BENCH key=value ..." line per scenario.
  *
+ * The "steady" scenario holds N streams for a long time while events are
+ * published at a fixed rate; each client marks the sequence numbers it got
+ * in a bitmap (one bit per client and event, also MAP_SHARED), so every
+ * delivery is counted, and the server's RSS is sampled as a time series.
+ *
  * Clients past ~19,000 need more than one process (the per-process open-file
  * limit); --procs 0 (the default) picks ceil(N / 9000).
  *
@@ -89,6 +94,13 @@ struct client {
     int64_t ev_t;               /* "t" of the event being parsed, or 0 */
     int ev_seq;
     uint32_t pings, events, comments;
+    int64_t t_ping;             /* last ping (or ready / resetgap) */
+    int64_t max_ping_gap;
+    int seq_last;               /* steady: highest seq received, or -1 */
+    uint32_t seq_got;           /* steady: distinct seqs received */
+    uint32_t seq_dup, seq_reorder;
+    float lat_max_ms;           /* steady: delivery latency */
+    double lat_sum_ms;
     int linelen;
     char token[TOKEN_CAP];
     char line[LINE_CAP];
@@ -140,7 +152,9 @@ static struct {
     int concurrency;
     int abort_n;
     int abort_rst;
-    double rate;                /* routes: events per second broadcast */
+    double rate;                /* routes, steady: events per second broadcast */
+    int rate_set;
+    double sample_s;            /* steady: RSS sample interval */
     int samples;                /* routes: stats calls */
     int disconnects;
     double timeout_s;
@@ -156,12 +170,15 @@ static struct {
     .disc_path = "/api/v1/events/disconnect",
     .n = 1000, .inflight = 256, .hold_s = 30, .events = 20, .interval_ms = 250,
     .heartbeat_s = 5, .cycles = 20000, .rounds = 2, .concurrency = 100, .abort_n = 1000,
-    .abort_rst = 1, .rate = 10, .samples = 100, .disconnects = 200, .timeout_s = 120,
+    .abort_rst = 1, .rate = 10, .sample_s = 30, .samples = 100, .disconnects = 200, .timeout_s = 120,
     .extra = "",
 };
 
 static struct client *clients;
 static float *lat;              /* [n][events], ms; < 0: not received */
+static uint8_t *seen;           /* steady: [n][seq_bytes] bitmap of seqs received */
+static int steady, seq_cap;
+static size_t seq_bytes;
 static struct shared *sh;
 static int ctl_fd[MAX_PROCS];
 static int nprocs;
@@ -227,6 +244,11 @@ static void client_reset(struct client *c)
     c->ev_t = 0;
     c->ev_seq = -1;
     c->t_ready = 0;
+    c->t_ping = c->max_ping_gap = 0;
+    c->seq_last = -1;
+    c->seq_got = c->seq_dup = c->seq_reorder = 0;
+    c->lat_max_ms = 0;
+    c->lat_sum_ms = 0;
 }
 
 static void client_close(struct client *c, int rst, int newstate)
@@ -278,8 +300,8 @@ static void became_ready(int i, struct client *c)
 {
     c->state = CS_READY;
     inflight--;
-    c->t_ready = c->t_last = now_ns();
-    c->max_gap = 0;
+    c->t_ready = c->t_last = c->t_ping = now_ns();
+    c->max_gap = c->max_ping_gap = 0;
     atomic_fetch_add(&W->ready, 1);
     atomic_fetch_add(&W->live, 1);
     if (churning) {
@@ -296,6 +318,39 @@ static void activity(struct client *c)
     if (c->state == CS_READY && t - c->t_last > c->max_gap)
         c->max_gap = t - c->t_last;
     c->t_last = t;
+}
+
+/* A ping: the largest gap between pings, apart from other traffic. */
+static void ping_seen(struct client *c)
+{
+    if (c->state == CS_READY && c->t_ping && c->t_last - c->t_ping > c->max_ping_gap)
+        c->max_ping_gap = c->t_last - c->t_ping;
+    c->t_ping = c->t_last;
+}
+
+/* steady: a published event with seq s, marked in the client's bitmap. */
+static void steady_event(int i, struct client *c)
+{
+    int s = c->ev_seq;
+    if (s < 0 || s >= seq_cap) {
+        atomic_fetch_add(&W->bad_seq, 1);
+        return;
+    }
+    uint8_t *b = &seen[(size_t)i * seq_bytes + (size_t)s / 8];
+    if (*b & (1u << (s % 8))) {
+        c->seq_dup++;
+        return;
+    }
+    *b |= (uint8_t)(1u << (s % 8));
+    if (s < c->seq_last)
+        c->seq_reorder++;
+    else
+        c->seq_last = s;
+    c->seq_got++;
+    float ms = (float)((double)(real_ns() - c->ev_t) / 1e6);
+    c->lat_sum_ms += ms;
+    if (ms > c->lat_max_ms)
+        c->lat_max_ms = ms;
 }
 
 static long parse_num_after(const char *s, const char *key)
@@ -334,10 +389,13 @@ static int sse_line(int i, struct client *c, char *l, int len)
         } else if (c->ev_kind == EV_PING) {
             c->pings++;
             activity(c);
+            ping_seen(c);
         } else if (c->ev_t > 0) {
             c->events++;
             activity(c);
-            if (c->ev_seq >= 0 && c->ev_seq < opt.events && lat) {
+            if (steady) {
+                steady_event(i, c);
+            } else if (c->ev_seq >= 0 && c->ev_seq < opt.events && lat) {
                 float *slot = &lat[(size_t)i * opt.events + c->ev_seq];
                 if (*slot < 0)
                     *slot = (float)((double)(real_ns() - c->ev_t) / 1e6);
@@ -584,8 +642,8 @@ static int w_command(char *line)
     } else if (!strcmp(cmd, "resetgap")) {
         int64_t t = now_ns();
         for (int i = w_lo; i < w_hi; i++) {
-            clients[i].t_last = t;
-            clients[i].max_gap = 0;
+            clients[i].t_last = clients[i].t_ping = t;
+            clients[i].max_gap = clients[i].max_ping_gap = 0;
         }
     } else if (!strcmp(cmd, "closeall")) {
         churning = 0;
@@ -1299,6 +1357,314 @@ static void scen_routes(void)
     ctl_send("closeall");
 }
 
+/* steady: a publisher thread on a fixed schedule (no catch-up bursts when a
+ * request is slow: the next one goes out at once, then the schedule goes on
+ * from there) until tend, so a run of S seconds publishes S * rate events.
+ * ok[seq] says whether the server accepted seq. */
+struct steady_pub {
+    int64_t tend;
+    atomic_int stop;
+    atomic_int count;           /* published (tried) */
+    int failed;                 /* read after join */
+    char *ok;                   /* [seq_cap] */
+    double *ms;                 /* [seq_cap] request times */
+};
+
+static void *steady_publisher(void *arg)
+{
+    struct steady_pub *p = arg;
+    int64_t period = (int64_t)(1e9 / opt.rate), next = now_ns();
+    for (int seq = 0; !atomic_load(&p->stop) && seq < seq_cap && next < p->tend; seq++) {
+        int st = publish(seq, &p->ms[seq]);
+        p->ok[seq] = st >= 200 && st < 300;   /* nchan: 201, or 202 without subscribers */
+        if (!p->ok[seq])
+            p->failed++;
+        atomic_store(&p->count, seq + 1);
+        next += period;
+        int64_t t = now_ns();
+        if (next < t)
+            next = t;
+        while (!atomic_load(&p->stop) && (t = now_ns()) < next)
+            sleep_ms((double)(next - t > 100000000 ? 100000000 : next - t) / 1e6);
+    }
+    return NULL;
+}
+
+/* The process that holds the streams: the responder where there is one,
+ * else the nginx worker(s) (nchan). */
+static const char *steady_proc(void)
+{
+    for (int k = 0; k < opt.npids; k++)
+        if (!strncmp(opt.pid_label[k], "responder", 9))
+            return "responder";
+    return "nginx";
+}
+
+struct steady_sample {
+    double t;                   /* s since all connected */
+    struct procsample r, g;     /* the server process; the nginx in front */
+    long live, published, delivered;
+};
+
+static void steady_row(const struct steady_sample *x, struct procsample r0, struct procsample g0,
+                       double dn, int front)
+{
+    char gk[16] = "", gp[16] = "";
+    if (front) {
+        snprintf(gk, sizeof gk, "%ld", x->g.rss_kib);
+        snprintf(gp, sizeof gp, "%.2f", (double)(x->g.rss_kib - g0.rss_kib) / dn);
+    }
+    printf("  %7.0f %12ld %10.2f %14s %10s %7ld %9ld %11ld\n", x->t, x->r.rss_kib,
+           (double)(x->r.rss_kib - r0.rss_kib) / dn, gk, gp, x->live, x->published, x->delivered);
+    fflush(stdout);
+}
+
+static long sum_delivered(int n)
+{
+    long d = 0;
+    for (int i = 0; i < n; i++)
+        d += clients[i].seq_got;
+    return d;
+}
+
+/* Holds N streams for hold_s seconds while publishing at opt.rate; samples
+ * the server's RSS every sample_s seconds; counts every delivery. */
+static void scen_steady(void)
+{
+    int n = opt.n;
+    const char *sp = steady_proc();
+    int front = !strcmp(sp, "responder");   /* an nginx in front of it */
+    sleep_ms(300);
+    struct procsample r0 = proc_sum(sp), g0 = proc_sum("nginx");
+    long ready;
+    double all_s = connect_all(0, n, &ready);
+    sleep_ms(500);
+    ctl_send("resetgap");
+    long closed0 = SUM(closed), pings0 = 0;
+    for (int i = 0; i < n; i++)
+        pings0 += clients[i].pings;
+    int nsamp = (int)(opt.hold_s / opt.sample_s) + 2, ns = 0;
+    struct steady_sample *sm = calloc((size_t)nsamp, sizeof *sm);
+    struct steady_pub pub = { .ok = calloc((size_t)seq_cap, 1),
+                              .ms = calloc((size_t)seq_cap, sizeof(double)) };
+    double dn = ready > 0 ? (double)ready : 1;
+    int64_t t0 = now_ns(), tend = t0 + (int64_t)(opt.hold_s * 1e9);
+    pub.tend = tend;
+    sm[0].r = proc_sum(sp);
+    sm[0].g = proc_sum("nginx");
+    sm[0].live = SUM(live);
+    struct procsample rmax = sm[0].r, gmax = sm[0].g;
+    pthread_t th;
+    int have_pub = opt.rate > 0;
+    if (have_pub)
+        pthread_create(&th, NULL, steady_publisher, &pub);
+    printf("== steady: %s, %d streams (%ld ready in %.2f s), %.0f s, %.2f events/s, heartbeat %.1f s, "
+           "RSS of the %s every %.0f s\n", opt.server, n, ready, all_s, opt.hold_s, opt.rate,
+           opt.heartbeat_s, front ? "responder" : "nginx worker", opt.sample_s);
+    printf("  %7s %12s %10s %14s %10s %7s %9s %11s\n", "t s", front ? "resp KiB" : "nginx KiB",
+           "KiB/strm", front ? "nginx KiB" : "", front ? "KiB/strm" : "", "live", "published",
+           "delivered");
+    steady_row(&sm[ns++], r0, g0, dn, front);
+    int64_t next = t0 + (int64_t)(opt.sample_s * 1e9);
+    for (;;) {
+        int64_t t = now_ns(), until = next < tend ? next : tend;
+        if (t < until) {            /* the peak, once a second */
+            sleep_ms((double)(until - t > 1000000000 ? 1000000000 : until - t) / 1e6);
+            struct procsample r = proc_sum(sp), g = proc_sum("nginx");
+            if (r.rss_kib > rmax.rss_kib)
+                rmax = r;
+            if (g.rss_kib > gmax.rss_kib)
+                gmax = g;
+            continue;
+        }
+        if (ns < nsamp) {
+            struct steady_sample *x = &sm[ns];
+            x->r = proc_sum(sp);
+            x->g = proc_sum("nginx");
+            x->live = SUM(live);
+            x->delivered = sum_delivered(n);    /* first: never more than published x n */
+            x->published = atomic_load(&pub.count);
+            x->t = (double)(t - t0) / 1e9;
+            steady_row(&sm[ns++], r0, g0, dn, front);
+        }
+        if (until >= tend)
+            break;
+        next += (int64_t)(opt.sample_s * 1e9);
+    }
+    /* Gaps as they stand at the last sample, publishing still going. */
+    int64_t t = now_ns();
+    double *gaps = malloc(sizeof(double) * (size_t)n);
+    size_t ng = 0;
+    long late = 0, noping = 0, pings = 0;
+    int64_t pgap_max = 0;
+    for (int i = 0; i < n; i++) {
+        struct client *c = &clients[i];
+        pings += c->pings;
+        if (c->state != CS_READY)
+            continue;
+        int64_t g = c->max_gap, pg = c->max_ping_gap;
+        if (t - c->t_last > g)
+            g = t - c->t_last;
+        if (t - c->t_ping > pg)
+            pg = t - c->t_ping;
+        if (pg > pgap_max)
+            pgap_max = pg;
+        gaps[ng++] = (double)g / 1e9;
+        if ((double)g / 1e9 > opt.heartbeat_s + 1.0)
+            late++;
+        if (c->pings == 0)
+            noping++;
+    }
+    qsort(gaps, ng, sizeof *gaps, cmp_double);
+    if (have_pub) {
+        atomic_store(&pub.stop, 1);
+        pthread_join(th, NULL);
+    }
+    double pub_secs = (double)(now_ns() - t0) / 1e9;
+    int npub = atomic_load(&pub.count);
+    long ok = 0;
+    for (int e = 0; e < npub; e++)
+        ok += pub.ok[e];
+    /* Stragglers: until every live client has as many as were accepted, 10 s at most. */
+    int64_t wend = now_ns() + 10 * (int64_t)1e9;
+    for (;;) {
+        int behind = 0;
+        for (int i = 0; i < n && !behind; i++)
+            if (clients[i].state == CS_READY && (long)clients[i].seq_got < ok)
+                behind = 1;
+        if (!behind || now_ns() > wend)
+            break;
+        sleep_ms(50);
+    }
+    /* Every delivery: each client that was ready expects every accepted event. */
+    long expected = 0, received = 0, clients_missing = 0, dups = 0, reorder = 0, extra = 0;
+    long events_missed = 0, gotmin = -1, gotmax = 0;
+    double lat_sum = 0, lat_max = 0;
+    long *miss_by_seq = calloc((size_t)seq_cap + 1, sizeof(long));
+    for (int i = 0; i < n; i++) {
+        struct client *c = &clients[i];
+        if (!c->t_ready)
+            continue;
+        const uint8_t *b = &seen[(size_t)i * seq_bytes];
+        long got = 0;
+        for (int e = 0; e < npub; e++) {
+            int has = (b[e / 8] >> (e % 8)) & 1;
+            if (pub.ok[e]) {
+                expected++;
+                got += has;
+                if (!has)
+                    miss_by_seq[e]++;
+            } else if (has) {
+                extra++;        /* a publish that failed but was delivered */
+            }
+        }
+        received += got;
+        if (got < ok)
+            clients_missing++;
+        if (gotmin < 0 || got < gotmin)
+            gotmin = got;
+        if (got > gotmax)
+            gotmax = got;
+        dups += c->seq_dup;
+        reorder += c->seq_reorder;
+        lat_sum += c->lat_sum_ms;
+        if (c->lat_max_ms > lat_max)
+            lat_max = c->lat_max_ms;
+    }
+    for (int e = 0; e < npub; e++)
+        if (miss_by_seq[e])
+            events_missed++;
+    long live = SUM(live);
+    struct procsample rend = sm[ns - 1].r, gend = sm[ns - 1].g, rfirst = sm[0].r;
+    struct procsample rsec = ns > 2 ? sm[1].r : sm[0].r;
+    long cnt = server_count(NULL);      /* after the last sample: the stats call allocates */
+    double *pms = malloc(sizeof(double) * (size_t)(npub > 0 ? npub : 1));
+    for (int e = 0; e < npub; e++)
+        pms[e] = pub.ms[e];
+    qsort(pms, (size_t)npub, sizeof *pms, cmp_double);
+    double kib_start = (double)(rfirst.rss_kib - r0.rss_kib) / dn;
+    double kib_end = (double)(rend.rss_kib - r0.rss_kib) / dn;
+    double growth = (double)(rend.rss_kib - rfirst.rss_kib) / dn;
+    /* Growth in % of the whole post-connect RSS (of the second sample: past warm-up). */
+    double growth_pct = rfirst.rss_kib > 0
+        ? 100.0 * (double)(rend.rss_kib - rfirst.rss_kib) / (double)rfirst.rss_kib : 0;
+    double growth2_pct = rsec.rss_kib > 0
+        ? 100.0 * (double)(rend.rss_kib - rsec.rss_kib) / (double)rsec.rss_kib : 0;
+    double ng_start = front ? (double)(sm[0].g.rss_kib - g0.rss_kib) / dn : -1;
+    double ng_end = front ? (double)(gend.rss_kib - g0.rss_kib) / dn : -1;
+    double pings_per = ready ? (double)(pings - pings0) / dn : 0;
+    printf("  published %d in %.1f s (%.2f/s), accepted %ld, failed %d; publish request ms p50 %.1f max %.1f\n",
+           npub, pub_secs, (double)npub / pub_secs, ok, pub.failed,
+           pct(pms, (size_t)npub, 50), pct(pms, (size_t)npub, 100));
+    printf("  deliveries: %ld expected (%ld accepted x %ld streams), %ld received, missing %ld in %ld streams "
+           "(%ld events missed by someone); per stream min %ld max %ld; duplicates %ld, out of order %ld, "
+           "of failed publishes %ld, bad seq %ld\n",
+           expected, ok, ready, received, expected - received, clients_missing, events_missed,
+           gotmin < 0 ? 0 : gotmin, gotmax, dups, reorder, extra, SUM(bad_seq));
+    if (events_missed) {
+        printf("  missed (seq: streams):");
+        int shown = 0;
+        for (int e = 0; e < npub && shown < 12; e++)
+            if (miss_by_seq[e]) {
+                printf(" %d: %ld", e, miss_by_seq[e]);
+                shown++;
+            }
+        printf("%s\n", events_missed > shown ? " ..." : "");
+    }
+    printf("  delivery latency ms: mean %.2f max %.2f\n",
+           received ? lat_sum / (double)received : -1, lat_max);
+    printf("  largest gap between events s: p50 %.2f p99 %.2f max %.2f; late (> hb+1 s) %ld; "
+           "largest gap between pings %.2f s; %.1f pings per stream; no ping %ld\n",
+           pct(gaps, ng, 50), pct(gaps, ng, 99), pct(gaps, ng, 100), late, (double)pgap_max / 1e9,
+           pings_per, noping);
+    printf("  failed %ld, closed by server %ld, live at end %ld, server count %ld\n",
+           SUM(failed), SUM(closed) - closed0, live, cnt);
+    printf("  %s KiB/stream: %.2f after connect, %.2f at the end; growth %+.2f KiB/stream (%+.1f%% of the "
+           "post-connect RSS %ld KiB; %+.1f%% from the second sample); peak rss %ld KiB\n",
+           front ? "responder" : "nginx worker", kib_start, kib_end, growth, growth_pct, rfirst.rss_kib,
+           growth2_pct, rmax.rss_kib);
+    if (front)
+        printf("  nginx in front KiB/stream: %.2f after connect, %.2f at the end; peak rss %ld KiB\n",
+               ng_start, ng_end, gmax.rss_kib);
+    /* The series in the BENCH line, for the plot: t and KiB/stream per sample. */
+    size_t scap = (size_t)ns * 24 + 1;
+    char *st = malloc(scap), *sk = malloc(scap), *sg = malloc(scap);
+    size_t lt = 0, lk = 0, lg = 0;
+    for (int k = 0; k < ns; k++) {
+        lt += (size_t)snprintf(st + lt, scap - lt, "%s%.0f", k ? "," : "", sm[k].t);
+        lk += (size_t)snprintf(sk + lk, scap - lk, "%s%.2f", k ? "," : "",
+                               (double)(sm[k].r.rss_kib - r0.rss_kib) / dn);
+        lg += (size_t)snprintf(sg + lg, scap - lg, "%s%.2f", k ? "," : "",
+                               front ? (double)(sm[k].g.rss_kib - g0.rss_kib) / dn : -1.0);
+    }
+    printf("BENCH scenario=steady server=%s n=%d ready=%ld secs=%.0f rate=%.2f sample_s=%.0f proc=%s "
+           "published=%d accepted=%ld pub_failed=%d publish_p50_ms=%.2f publish_max_ms=%.2f "
+           "expected=%ld received=%ld missing=%ld clients_missing=%ld dups=%ld reordered=%ld "
+           "lat_mean_ms=%.2f lat_max_ms=%.2f gap_p99_s=%.2f gap_max_s=%.2f late=%ld ping_gap_max_s=%.2f "
+           "pings_per_stream=%.1f failed=%ld closed=%ld live_end=%ld count_end=%ld "
+           "rss_base_kib=%ld rss_start_kib=%ld rss_end_kib=%ld rss_peak_kib=%ld "
+           "kib_per_stream_start=%.2f kib_per_stream_end=%.2f growth_kib_per_stream=%.2f growth_pct=%.1f "
+           "growth_after_first_pct=%.1f nginx_kib_per_stream_start=%.2f nginx_kib_per_stream_end=%.2f "
+           "series_t=%s series_kib=%s series_nginx_kib=%s%s\n",
+           opt.server, n, ready, opt.hold_s, opt.rate, opt.sample_s, front ? "responder" : "nginx",
+           npub, ok, pub.failed, pct(pms, (size_t)npub, 50), pct(pms, (size_t)npub, 100),
+           expected, received, expected - received, clients_missing, dups, reorder,
+           received ? lat_sum / (double)received : -1, lat_max, pct(gaps, ng, 99), pct(gaps, ng, 100),
+           late, (double)pgap_max / 1e9, pings_per, SUM(failed), SUM(closed) - closed0, live, cnt,
+           r0.rss_kib, rfirst.rss_kib, rend.rss_kib, rmax.rss_kib, kib_start, kib_end, growth,
+           growth_pct, growth2_pct, ng_start, ng_end, st, sk, sg, opt.extra);
+    free(st);
+    free(sk);
+    free(sg);
+    free(pms);
+    free(miss_by_seq);
+    free(gaps);
+    free(pub.ok);
+    free(pub.ms);
+    free(sm);
+    ctl_send("closeall");
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static char *b64(const char *s)
@@ -1321,7 +1687,7 @@ static char *b64(const char *s)
 
 static void usage(void)
 {
-    puts("Usage: loadgen --scenario capacity|fanout|detect|churn|routes [OPTION]...\n"
+    puts("Usage: loadgen --scenario capacity|fanout|detect|churn|routes|steady [OPTION]...\n"
          "EventSource load generator: N clients over HTTP/1.1 to 127.0.0.1:PORT.\n\n"
          "  --port N            server port (8080)\n"
          "  --server NAME       label for the BENCH line (sse-fcgi)\n"
@@ -1335,11 +1701,12 @@ static void usage(void)
          "  --stats PATH        count path; --count-key KEY (\"total_connections\");\n"
          "                      --count-name NAME labels it (stats)\n"
          "  --disc PATH         disconnect path ('' for none)\n"
-         "  --hold S            capacity: seconds held (30); --heartbeat S (5)\n"
+         "  --hold S            capacity, steady: seconds held (30); --heartbeat S (5)\n"
          "  --events E          fanout: events (20); --interval MS between them (250)\n"
          "  --abort K --mode rst|fin   detect: abort the first K\n"
          "  --cycles C --concurrency K --rounds R  churn: R rounds of C cycles, K at a time\n"
-         "  --rate R --samples S --disconnects D  routes: events/s, stats calls, disconnects\n"
+         "  --rate R --samples S --disconnects D  routes: events/s (10), stats calls, disconnects\n"
+         "  --rate R --sample-every S  steady: events/s (1), RSS sample interval (30)\n"
          "  --pid LABEL=PID     sample /proc/PID (labels responder*, nginx*); repeatable\n"
          "  --extra 'k=v ..'    appended to the BENCH line\n"
          "  --timeout S         connect phase limit (120)");
@@ -1357,7 +1724,8 @@ int main(int argc, char **argv)
         {"abort", 1, 0, 'a'}, {"mode", 1, 0, 'm'}, {"cycles", 1, 0, 'c'},
         {"concurrency", 1, 0, 'C'}, {"rate", 1, 0, 'R'}, {"samples", 1, 0, 'x'},
         {"disconnects", 1, 0, 'D'}, {"pid", 1, 0, 'q'}, {"extra", 1, 0, 'X'},
-        {"timeout", 1, 0, 'T'}, {"count-name", 1, 0, 'Y'}, {"rounds", 1, 0, 'O'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"timeout", 1, 0, 'T'}, {"count-name", 1, 0, 'Y'}, {"rounds", 1, 0, 'O'},
+        {"sample-every", 1, 0, 'W'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -1384,7 +1752,8 @@ int main(int argc, char **argv)
         case 'm': opt.abort_rst = strcmp(optarg, "fin") != 0; break;
         case 'c': opt.cycles = atol(optarg); break;
         case 'C': opt.concurrency = atoi(optarg); break;
-        case 'R': opt.rate = atof(optarg); break;
+        case 'R': opt.rate = atof(optarg); opt.rate_set = 1; break;
+        case 'W': opt.sample_s = atof(optarg); break;
         case 'x': opt.samples = atoi(optarg); break;
         case 'D': opt.disconnects = atoi(optarg); break;
         case 'X': opt.extra = optarg; break;
@@ -1407,6 +1776,15 @@ int main(int argc, char **argv)
     int total = !strcmp(opt.scenario, "churn") ? opt.concurrency : opt.n;
     if (total <= 0 || opt.events > MAX_EVENTS_PUB)
         die("bad sizes");
+    steady = !strcmp(opt.scenario, "steady");
+    if (steady) {
+        if (!opt.rate_set)
+            opt.rate = 1;
+        if (opt.hold_s <= 0 || opt.sample_s <= 0 || opt.rate < 0 || opt.hold_s * opt.rate > 1e7)
+            die("bad steady sizes");
+        seq_cap = (int)(opt.hold_s * opt.rate) + 16;
+        seq_bytes = ((size_t)seq_cap + 7) / 8;
+    }
     nprocs = opt.procs > 0 ? opt.procs : (total + 8999) / 9000;
     if (nprocs > MAX_PROCS)
         nprocs = MAX_PROCS;
@@ -1438,6 +1816,12 @@ int main(int argc, char **argv)
     sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (clients == MAP_FAILED || lat == MAP_FAILED || sh == MAP_FAILED)
         die("mmap: %s", strerror(errno));
+    if (steady) {
+        seen = mmap(NULL, (size_t)total * seq_bytes, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (seen == MAP_FAILED)
+            die("mmap: %s", strerror(errno));
+    }
     for (int i = 0; i < total; i++) {
         clients[i].fd = -1;
         clients[i].state = CS_IDLE;
@@ -1479,6 +1863,8 @@ int main(int argc, char **argv)
         scen_churn();
     else if (!strcmp(opt.scenario, "routes"))
         scen_routes();
+    else if (steady)
+        scen_steady();
     else
         fprintf(stderr, "loadgen: unknown scenario %s\n", opt.scenario);
     fflush(stdout);
