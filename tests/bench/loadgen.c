@@ -156,6 +156,7 @@ static struct {
     int rate_set;
     double sample_s;            /* steady: RSS sample interval */
     int samples;                /* routes: stats calls */
+    double pace_ms;             /* routes: one stats call every pace_ms (0: back to back) */
     int disconnects;
     double timeout_s;
     const char *extra;          /* appended to the BENCH line */
@@ -1277,19 +1278,51 @@ static void scen_churn(void)
            r0.threads, r1.threads, g0.rss_kib, g1.rss_kib, opt.extra);
 }
 
+/* A fixed schedule: *next moves on by period and this sleeps until then,
+ * in steps of at most 100 ms so that *stop is seen.  A late caller goes
+ * on at once, and the schedule from there: no burst of catch-ups. */
+static void pace(int64_t *next, int64_t period, atomic_int *stop)
+{
+    *next += period;
+    int64_t t = now_ns();
+    if (*next < t)
+        *next = t;
+    while (!atomic_load(stop) && (t = now_ns()) < *next)
+        sleep_ms((double)(*next - t > 100000000 ? 100000000 : *next - t) / 1e6);
+}
+
 static atomic_int pub_stop;
 static atomic_long pub_count;
 
+/* routes: opt.rate events per second on a fixed schedule, so that both
+ * servers get the same load however long their publish requests take. */
 static void *publisher(void *arg)
 {
     (void)arg;
-    int seq = 0;
-    while (!atomic_load(&pub_stop)) {
-        publish(seq++ % (opt.events > 0 ? opt.events : 1), NULL);
+    int64_t next = now_ns();
+    for (int seq = 0; !atomic_load(&pub_stop); seq++) {
+        publish(seq % (opt.events > 0 ? opt.events : 1), NULL);
         atomic_fetch_add(&pub_count, 1);
-        sleep_ms(1000.0 / opt.rate);
+        pace(&next, (int64_t)(1e9 / opt.rate), &pub_stop);
     }
     return NULL;
+}
+
+/* The machine's idle (with iowait) and total CPU time so far, from
+ * /proc/stat's first line: 0, or -1 if unreadable. */
+static int cpu_times(unsigned long long *idle, unsigned long long *total)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = { 0 };
+    int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                       &v[3], &v[4], &v[5], &v[6], &v[7]) : 0;
+    if (f)
+        fclose(f);
+    *idle = v[3] + v[4];
+    *total = 0;
+    for (int i = 0; i < 8; i++)
+        *total += v[i];
+    return n == 8 ? 0 : -1;
 }
 
 static void scen_routes(void)
@@ -1305,6 +1338,12 @@ static void scen_routes(void)
         pthread_create(&th, NULL, publisher, NULL);
     double *st = calloc((size_t)opt.samples, sizeof(double));
     size_t ns = 0, bytes = 0;
+    unsigned long long idle0, total0, idle1, total1;
+    int cpu_ok = cpu_times(&idle0, &total0) == 0;
+    /* One call every opt.pace_ms (a poll, not a flood), so the calls are
+     * spread over many broadcasts; back to back with --pace 0. */
+    int64_t next = now_ns();
+    atomic_int never = 0;
     for (int k = 0; k < opt.samples; k++) {
         char *body;
         size_t bl;
@@ -1315,7 +1354,11 @@ static void scen_routes(void)
             bytes = bl;
         }
         free(body);
+        if (opt.pace_ms > 0)
+            pace(&next, (int64_t)(opt.pace_ms * 1e6), &never);
     }
+    cpu_ok = cpu_ok && cpu_times(&idle1, &total1) == 0 && total1 > total0;
+    double idle_pct = cpu_ok ? 100.0 * (double)(idle1 - idle0) / (double)(total1 - total0) : -1;
     double *dt = calloc((size_t)opt.disconnects + 1, sizeof(double));
     size_t nd = 0, ok = 0;
     if (opt.disconnects > 0 && opt.disc_path[0]) {
@@ -1340,18 +1383,20 @@ static void scen_routes(void)
     double pub_rate = (double)atomic_load(&pub_count) / ((double)(now_ns() - tp) / 1e9);
     qsort(st, ns, sizeof *st, cmp_double);
     qsort(dt, nd, sizeof *dt, cmp_double);
-    printf("== short routes under load: %s, %d streams held (%ld ready in %.2f s), broadcasting %.1f events/s\n",
-           opt.server, n, ready, all_s, pub_rate);
-    printf("  stats   %3zu calls: ms p50 %.2f p99 %.2f max %.2f (body %zu bytes)\n",
-           ns, pct(st, ns, 50), pct(st, ns, 99), pct(st, ns, 100), bytes);
+    printf("== short routes under load: %s, %d streams held (%ld ready in %.2f s), broadcasting %.1f events/s "
+           "(asked %.1f)\n", opt.server, n, ready, all_s, pub_rate, opt.rate);
+    printf("  stats   %3zu calls, one every %.0f ms: ms p50 %.2f p99 %.2f max %.2f (body %zu bytes); "
+           "CPU idle meanwhile %.0f%%\n", ns, opt.pace_ms, pct(st, ns, 50), pct(st, ns, 99), pct(st, ns, 100),
+           bytes, idle_pct);
     if (nd)
         printf("  disconnect %3zu calls (%zu disconnected:true): ms p50 %.2f p99 %.2f max %.2f\n",
                nd, ok, pct(dt, nd, 50), pct(dt, nd, 99), pct(dt, nd, 100));
-    printf("BENCH scenario=routes server=%s n=%d ready=%ld rate=%.1f stats_calls=%zu stats_p50_ms=%.2f "
-           "stats_p99_ms=%.2f stats_max_ms=%.2f stats_bytes=%zu disconnect_calls=%zu disconnect_ok=%zu "
-           "disconnect_p50_ms=%.2f disconnect_p99_ms=%.2f%s\n",
-           opt.server, n, ready, pub_rate, ns, pct(st, ns, 50), pct(st, ns, 99), pct(st, ns, 100),
-           bytes, nd, ok, nd ? pct(dt, nd, 50) : -1, nd ? pct(dt, nd, 99) : -1, opt.extra);
+    printf("BENCH scenario=routes server=%s n=%d ready=%ld rate_asked=%g rate=%.1f pace_ms=%.0f stats_calls=%zu "
+           "stats_p50_ms=%.2f stats_p99_ms=%.2f stats_max_ms=%.2f stats_bytes=%zu cpu_idle_pct=%.1f "
+           "disconnect_calls=%zu disconnect_ok=%zu disconnect_p50_ms=%.2f disconnect_p99_ms=%.2f%s\n",
+           opt.server, n, ready, opt.rate, pub_rate, opt.pace_ms, ns, pct(st, ns, 50), pct(st, ns, 99),
+           pct(st, ns, 100), bytes, idle_pct, nd, ok, nd ? pct(dt, nd, 50) : -1, nd ? pct(dt, nd, 99) : -1,
+           opt.extra);
     free(st);
     free(dt);
     ctl_send("closeall");
@@ -1380,12 +1425,7 @@ static void *steady_publisher(void *arg)
         if (!p->ok[seq])
             p->failed++;
         atomic_store(&p->count, seq + 1);
-        next += period;
-        int64_t t = now_ns();
-        if (next < t)
-            next = t;
-        while (!atomic_load(&p->stop) && (t = now_ns()) < next)
-            sleep_ms((double)(next - t > 100000000 ? 100000000 : next - t) / 1e6);
+        pace(&next, period, &p->stop);
     }
     return NULL;
 }
@@ -1706,6 +1746,7 @@ static void usage(void)
          "  --abort K --mode rst|fin   detect: abort the first K\n"
          "  --cycles C --concurrency K --rounds R  churn: R rounds of C cycles, K at a time\n"
          "  --rate R --samples S --disconnects D  routes: events/s (10), stats calls, disconnects\n"
+         "  --pace MS           routes: one stats call every MS (0: back to back)\n"
          "  --rate R --sample-every S  steady: events/s (1), RSS sample interval (30)\n"
          "  --pid LABEL=PID     sample /proc/PID (labels responder*, nginx*); repeatable\n"
          "  --extra 'k=v ..'    appended to the BENCH line\n"
@@ -1725,7 +1766,7 @@ int main(int argc, char **argv)
         {"concurrency", 1, 0, 'C'}, {"rate", 1, 0, 'R'}, {"samples", 1, 0, 'x'},
         {"disconnects", 1, 0, 'D'}, {"pid", 1, 0, 'q'}, {"extra", 1, 0, 'X'},
         {"timeout", 1, 0, 'T'}, {"count-name", 1, 0, 'Y'}, {"rounds", 1, 0, 'O'},
-        {"sample-every", 1, 0, 'W'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"sample-every", 1, 0, 'W'}, {"pace", 1, 0, 'Z'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -1755,6 +1796,7 @@ int main(int argc, char **argv)
         case 'R': opt.rate = atof(optarg); opt.rate_set = 1; break;
         case 'W': opt.sample_s = atof(optarg); break;
         case 'x': opt.samples = atoi(optarg); break;
+        case 'Z': opt.pace_ms = atof(optarg); break;
         case 'D': opt.disconnects = atoi(optarg); break;
         case 'X': opt.extra = optarg; break;
         case 'T': opt.timeout_s = atof(optarg); break;
