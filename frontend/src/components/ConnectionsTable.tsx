@@ -3,11 +3,12 @@ import Badge from 'react-bootstrap/Badge';
 import Button from 'react-bootstrap/Button';
 import Form from 'react-bootstrap/Form';
 import type { ConnectionInfo } from '../api/types';
-import { formatAgo, formatBytes, formatDuration, formatLocalDateTime, formatRtt, formatWhen, parseTime } from '../lib/format';
+import { formatBytes, formatDuration, formatLocalDateTime, formatRtt, formatWhen, parseTime } from '../lib/format';
 import { compareValues, connectionName, paginate, type SortState } from '../lib/table';
 import { DataTable } from './DataTable';
 import { Paginator } from './Paginator';
 import { SortHeader } from './SortHeader';
+import { TimeAgo } from './TimeAgo';
 import { TypeBadge } from './TypeBadge';
 
 type SortKey = 'type' | 'name' | 'state' | 'connected' | 'last_ping' | 'rtt' | 'events' | 'queue' | 'dropped';
@@ -190,7 +191,6 @@ export function ConnectionsTable({
       >
         {paged.rows.map((c) => {
           const connectedAt = parseTime(c.connected_at);
-          const lastPing = parseTime(c.last_ping);
           const own = ownId != null && ownId === c.id;
           const name = connectionName(c);
           const rowClass = own ? 'table-primary' : c.state === 'stale' ? 'table-warning' : undefined;
@@ -224,9 +224,7 @@ export function ConnectionsTable({
               </td>
               <td>
                 {c.last_ping ? (
-                  <time dateTime={c.last_ping} title={formatLocalDateTime(lastPing)}>
-                    {formatAgo(lastPing, now)}
-                  </time>
+                  <TimeAgo iso={c.last_ping} now={now} />
                 ) : (
                   <span className="text-body-secondary">not yet</span>
                 )}

@@ -5,11 +5,12 @@ import Form from 'react-bootstrap/Form';
 import Spinner from 'react-bootstrap/Spinner';
 import type { ApiError } from '../api/client';
 import { CLOSE_REASONS, type ClosedList } from '../api/types';
-import { formatAgo, formatBytes, formatDuration, formatLocalDateTime, parseTime } from '../lib/format';
+import { formatBytes, formatDuration } from '../lib/format';
 import { connectionName, paginate } from '../lib/table';
 import { CloseReasonBadge } from './CloseReasonBadge';
 import { DataTable } from './DataTable';
 import { Paginator } from './Paginator';
+import { TimeAgo } from './TimeAgo';
 import { TypeBadge } from './TypeBadge';
 
 interface Props {
@@ -114,38 +115,33 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
             columns={7}
             empty={paged.rows.length === 0 ? emptyMessage : null}
           >
-            {paged.rows.map((c, i) => {
-              const closedAt = parseTime(c.closed_at);
-              return (
-                <tr key={`${c.id}-${c.closed_at}-${i}`} data-connection-id={c.id} data-reason={c.reason}>
-                  <td>
-                    <time dateTime={c.closed_at} title={formatLocalDateTime(closedAt)}>
-                      {formatAgo(closedAt, now)}
-                    </time>
-                  </td>
-                  <td>
-                    <TypeBadge type={c.type} />
-                  </td>
-                  <td>
-                    <span className="fw-medium">{connectionName(c)}</span>{' '}
-                    <span className="text-body-secondary small font-monospace" title="Public connection id">
-                      {c.id}
+            {paged.rows.map((c, i) => (
+              <tr key={`${c.id}-${c.closed_at}-${i}`} data-connection-id={c.id} data-reason={c.reason}>
+                <td>
+                  <TimeAgo iso={c.closed_at} now={now} />
+                </td>
+                <td>
+                  <TypeBadge type={c.type} />
+                </td>
+                <td>
+                  <span className="fw-medium">{connectionName(c)}</span>{' '}
+                  <span className="text-body-secondary small font-monospace" title="Public connection id">
+                    {c.id}
+                  </span>
+                  {c.client && (
+                    <span className="text-body-secondary small ms-2" title="Client id">
+                      client <span className="font-monospace">{c.client}</span>
                     </span>
-                    {c.client && (
-                      <span className="text-body-secondary small ms-2" title="Client id">
-                        client <span className="font-monospace">{c.client}</span>
-                      </span>
-                    )}
-                  </td>
-                  <td>
-                    <CloseReasonBadge reason={c.reason} />
-                  </td>
-                  <td title={`${c.opened_at} – ${c.closed_at}`}>{formatDuration(c.duration_seconds)}</td>
-                  <td className="text-end font-monospace">{c.events_sent}</td>
-                  <td className="text-end font-monospace">{formatBytes(c.bytes_sent)}</td>
-                </tr>
-              );
-            })}
+                  )}
+                </td>
+                <td>
+                  <CloseReasonBadge reason={c.reason} />
+                </td>
+                <td title={`${c.opened_at} – ${c.closed_at}`}>{formatDuration(c.duration_seconds)}</td>
+                <td className="text-end font-monospace">{c.events_sent}</td>
+                <td className="text-end font-monospace">{formatBytes(c.bytes_sent)}</td>
+              </tr>
+            ))}
           </DataTable>
         </>
       ) : (
