@@ -4,8 +4,8 @@ import Button from 'react-bootstrap/Button';
 import Form from 'react-bootstrap/Form';
 import type { ConnectionInfo } from '../api/types';
 import { formatBytes, formatDuration, formatLocalDateTime, formatRtt, formatWhen, parseTime } from '../lib/format';
-import { compareValues, connectionName, paginate, type SortState } from '../lib/table';
-import { DataTable } from './DataTable';
+import { compareValues, connectionName, pageRange, paginate, type SortState } from '../lib/table';
+import { DataTable, TableToolbar } from './DataTable';
 import { Paginator } from './Paginator';
 import { SortHeader } from './SortHeader';
 import { TimeAgo } from './TimeAgo';
@@ -127,7 +127,7 @@ export function ConnectionsTable({
 
   return (
     <>
-      <div className="d-flex flex-wrap align-items-center gap-2 px-3 py-2 border-bottom table-toolbar">
+      <TableToolbar>
         {typeFilter && (
           <Form.Select
             size="sm"
@@ -161,11 +161,11 @@ export function ConnectionsTable({
             ? connections.length === 0
               ? ''
               : 'No match'
-            : `${paged.first + 1}–${paged.first + paged.rows.length} of ${filtered.length}`}
+            : pageRange(paged, filtered.length)}
           {filteredOut > 0 && ` (${filteredOut} filtered out)`}
         </span>
         <Paginator page={paged.page} pageCount={paged.pageCount} onPage={setPage} label={`${caption}: pages`} />
-      </div>
+      </TableToolbar>
       <DataTable
         label={caption}
         head={

@@ -44,3 +44,8 @@ export function DataTable({ label, caption = label, size, head, columns, empty, 
     </Table>
   );
 }
+
+/** The bar above a table: its filters, the range shown and the pages. */
+export function TableToolbar({ children }: { children: ReactNode }) {
+  return <div className="d-flex flex-wrap align-items-center gap-2 px-3 py-2 border-bottom table-toolbar">{children}</div>;
+}

@@ -6,9 +6,9 @@ import Spinner from 'react-bootstrap/Spinner';
 import type { ApiError } from '../api/client';
 import { CLOSE_REASONS, type ClosedList } from '../api/types';
 import { formatBytes, formatDuration } from '../lib/format';
-import { connectionName, paginate } from '../lib/table';
+import { connectionName, pageRange, paginate } from '../lib/table';
 import { CloseReasonBadge } from './CloseReasonBadge';
-import { DataTable } from './DataTable';
+import { DataTable, TableToolbar } from './DataTable';
 import { Paginator } from './Paginator';
 import { TimeAgo } from './TimeAgo';
 import { TypeBadge } from './TypeBadge';
@@ -70,7 +70,7 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
       )}
       {closed ? (
         <>
-          <div className="d-flex flex-wrap align-items-center gap-2 px-3 py-2 border-bottom table-toolbar">
+          <TableToolbar>
             <Form.Select
               size="sm"
               aria-label="Filter by close reason"
@@ -89,10 +89,10 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
               ))}
             </Form.Select>
             <span className="small text-body-secondary me-auto">
-              {list.length > 0 && `${paged.first + 1}–${paged.first + paged.rows.length} of ${list.length}`}
+              {list.length > 0 && pageRange(paged, list.length)}
             </span>
             <Paginator page={paged.page} pageCount={paged.pageCount} onPage={setPage} label="Recently closed: pages" />
-          </div>
+          </TableToolbar>
           <DataTable
             label="Recently closed connections"
             caption="Recently closed connections, newest first"
