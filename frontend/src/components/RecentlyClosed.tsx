@@ -10,6 +10,7 @@ import { connectionName, pageRange, paginate } from '../lib/table';
 import { CloseReasonBadge } from './CloseReasonBadge';
 import { DataTable, TableToolbar } from './DataTable';
 import { Paginator } from './Paginator';
+import { SectionCard } from './SectionCard';
 import { TimeAgo } from './TimeAgo';
 import { TypeBadge } from './TypeBadge';
 
@@ -42,17 +43,19 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
   const emptyMessage = closed && closed.closed.length > 0 ? 'None closed for this reason.' : 'No connection has closed yet.';
 
   return (
-    <Card className="shadow-sm mb-4" as="section" aria-labelledby="closed-title" data-testid="recently-closed">
-      <Card.Header className="d-flex flex-wrap align-items-center gap-2">
-        <h2 className="h6 mb-0 me-auto" id="closed-title">
-          Recently closed
-        </h2>
-        {closed && (
+    <SectionCard
+      titleId="closed-title"
+      title="Recently closed"
+      aside={
+        closed && (
           <span className="small text-body-secondary">
             last {closed.closed.length} of at most {closed.capacity}
           </span>
-        )}
-      </Card.Header>
+        )
+      }
+      className="mb-4"
+      testId="recently-closed"
+    >
       {sums && (
         <div className="px-3 py-2 border-bottom small d-flex flex-wrap align-items-center gap-2" data-testid="close-totals">
           <span className="text-body-secondary">
@@ -151,6 +154,6 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
           </Card.Body>
         )
       )}
-    </Card>
+    </SectionCard>
   );
 }
