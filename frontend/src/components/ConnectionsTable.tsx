@@ -2,12 +2,13 @@ import { useDeferredValue, useMemo, useState } from 'react';
 import Badge from 'react-bootstrap/Badge';
 import Button from 'react-bootstrap/Button';
 import Form from 'react-bootstrap/Form';
-import Table from 'react-bootstrap/Table';
 import type { ConnectionInfo } from '../api/types';
-import { formatAgo, formatBytes, formatDuration, formatLocalDateTime, formatRtt, formatWhen, parseTime } from '../lib/format';
-import { compareValues, connectionName, paginate, type SortState } from '../lib/table';
+import { formatBytes, formatDuration, formatLocalDateTime, formatRtt, formatWhen, parseTime } from '../lib/format';
+import { compareValues, connectionName, pageRange, paginate, type SortState } from '../lib/table';
+import { DataTable, TableToolbar } from './DataTable';
 import { Paginator } from './Paginator';
 import { SortHeader } from './SortHeader';
+import { TimeAgo } from './TimeAgo';
 import { TypeBadge } from './TypeBadge';
 
 type SortKey = 'type' | 'name' | 'state' | 'connected' | 'last_ping' | 'rtt' | 'events' | 'queue' | 'dropped';
@@ -109,6 +110,7 @@ export function ConnectionsTable({
   const paged = paginate(filtered, page, pageSize);
   const columns = 9 + (onDisconnect ? 1 : 0);
   const filteredOut = connections.length - filtered.length;
+  const emptyMessage = connections.length === 0 ? emptyText : 'No connection matches the filter.';
   const header = (key: SortKey, label: string, className?: string, title?: string) => (
     <SortHeader
       label={label}
@@ -125,7 +127,7 @@ export function ConnectionsTable({
 
   return (
     <>
-      <div className="d-flex flex-wrap align-items-center gap-2 px-3 py-2 border-bottom table-toolbar">
+      <TableToolbar>
         {typeFilter && (
           <Form.Select
             size="sm"
@@ -159,15 +161,15 @@ export function ConnectionsTable({
             ? connections.length === 0
               ? ''
               : 'No match'
-            : `${paged.first + 1}–${paged.first + paged.rows.length} of ${filtered.length}`}
+            : pageRange(paged, filtered.length)}
           {filteredOut > 0 && ` (${filteredOut} filtered out)`}
         </span>
         <Paginator page={paged.page} pageCount={paged.pageCount} onPage={setPage} label={`${caption}: pages`} />
-      </div>
-      <Table responsive hover className="align-middle mb-0 connections-table" aria-label={caption}>
-        <caption className="visually-hidden">{caption}</caption>
-        <thead className="table-light">
-          <tr>
+      </TableToolbar>
+      <DataTable
+        label={caption}
+        head={
+          <>
             {header('type', 'Type')}
             {header('name', 'User / display')}
             {header('state', 'State', undefined, 'live, or stale: no acknowledgement for 2 heartbeats')}
@@ -182,102 +184,92 @@ export function ConnectionsTable({
                 <span className="visually-hidden">Actions</span>
               </th>
             )}
-          </tr>
-        </thead>
-        <tbody>
-          {paged.rows.length === 0 ? (
-            <tr className="empty-row">
-              <td colSpan={columns} className="text-center text-body-secondary py-4">
-                {connections.length === 0 ? emptyText : 'No connection matches the filter.'}
+          </>
+        }
+        columns={columns}
+        empty={paged.rows.length === 0 ? emptyMessage : null}
+      >
+        {paged.rows.map((c) => {
+          const connectedAt = parseTime(c.connected_at);
+          const own = ownId != null && ownId === c.id;
+          const name = connectionName(c);
+          const rowClass = own ? 'table-primary' : c.state === 'stale' ? 'table-warning' : undefined;
+          return (
+            <tr key={c.id} data-connection-id={c.id} data-type={c.type} data-state={c.state} className={rowClass}>
+              <td>
+                <TypeBadge type={c.type} />
               </td>
+              <td>
+                <span className="fw-medium">{name}</span>
+                {own && <span className="badge text-bg-light border ms-2">this tab</span>}
+                <div className="text-body-secondary small font-monospace" title="Public connection id">
+                  {c.id}
+                </div>
+                {c.client && (
+                  <div className="text-body-secondary small" title="Client id (?client=)">
+                    client <span className="font-monospace">{c.client}</span>
+                  </div>
+                )}
+              </td>
+              <td>
+                <StateCell c={c} />
+              </td>
+              <td>
+                {connectedAt === null ? '—' : formatDuration((now - connectedAt) / 1000)}
+                <div className="small text-body-secondary">
+                  <time dateTime={c.connected_at} title={`${formatLocalDateTime(connectedAt)} (${c.connected_at})`}>
+                    {formatWhen(connectedAt, now)}
+                  </time>
+                </div>
+              </td>
+              <td>
+                {c.last_ping ? (
+                  <TimeAgo iso={c.last_ping} now={now} />
+                ) : (
+                  <span className="text-body-secondary">not yet</span>
+                )}
+              </td>
+              <td className="text-end font-monospace" data-testid="rtt" title={c.last_ack ? `Last ack ${c.last_ack}` : undefined}>
+                {formatRtt(c.last_ack_rtt_ms)}
+              </td>
+              <td
+                className="text-end font-monospace"
+                data-testid="events-sent"
+                title={[
+                  c.events_queued !== undefined ? `queued ${c.events_queued}` : null,
+                  c.bytes_sent !== undefined ? `${formatBytes(c.bytes_sent)} written` : null,
+                ]
+                  .filter(Boolean)
+                  .join(', ')}
+              >
+                {c.events_sent}
+              </td>
+              <td className="text-end font-monospace" data-testid="queue-depth">
+                {c.queue_depth ?? '—'}
+              </td>
+              <td
+                className={`text-end font-monospace${c.events_dropped ? ' text-danger fw-semibold' : ''}`}
+                data-testid="events-dropped"
+              >
+                {c.events_dropped ?? '—'}
+              </td>
+              {onDisconnect && (
+                <td className="text-end">
+                  <Button
+                    size="sm"
+                    variant="outline-danger"
+                    onClick={() => onDisconnect(c)}
+                    aria-label={`Disconnect ${c.type} ${name} (${c.id})`}
+                    data-testid="row-disconnect"
+                  >
+                    Disconnect
+                  </Button>
+                </td>
+              )}
             </tr>
-          ) : (
-            paged.rows.map((c) => {
-              const connectedAt = parseTime(c.connected_at);
-              const lastPing = parseTime(c.last_ping);
-              const own = ownId != null && ownId === c.id;
-              const name = connectionName(c);
-              const rowClass = own ? 'table-primary' : c.state === 'stale' ? 'table-warning' : undefined;
-              return (
-                <tr key={c.id} data-connection-id={c.id} data-type={c.type} data-state={c.state} className={rowClass}>
-                  <td>
-                    <TypeBadge type={c.type} />
-                  </td>
-                  <td>
-                    <span className="fw-medium">{name}</span>
-                    {own && <span className="badge text-bg-light border ms-2">this tab</span>}
-                    <div className="text-body-secondary small font-monospace" title="Public connection id">
-                      {c.id}
-                    </div>
-                    {c.client && (
-                      <div className="text-body-secondary small" title="Client id (?client=)">
-                        client <span className="font-monospace">{c.client}</span>
-                      </div>
-                    )}
-                  </td>
-                  <td>
-                    <StateCell c={c} />
-                  </td>
-                  <td>
-                    {connectedAt === null ? '—' : formatDuration((now - connectedAt) / 1000)}
-                    <div className="small text-body-secondary">
-                      <time dateTime={c.connected_at} title={`${formatLocalDateTime(connectedAt)} (${c.connected_at})`}>
-                        {formatWhen(connectedAt, now)}
-                      </time>
-                    </div>
-                  </td>
-                  <td>
-                    {c.last_ping ? (
-                      <time dateTime={c.last_ping} title={formatLocalDateTime(lastPing)}>
-                        {formatAgo(lastPing, now)}
-                      </time>
-                    ) : (
-                      <span className="text-body-secondary">not yet</span>
-                    )}
-                  </td>
-                  <td className="text-end font-monospace" data-testid="rtt" title={c.last_ack ? `Last ack ${c.last_ack}` : undefined}>
-                    {formatRtt(c.last_ack_rtt_ms)}
-                  </td>
-                  <td
-                    className="text-end font-monospace"
-                    data-testid="events-sent"
-                    title={[
-                      c.events_queued !== undefined ? `queued ${c.events_queued}` : null,
-                      c.bytes_sent !== undefined ? `${formatBytes(c.bytes_sent)} written` : null,
-                    ]
-                      .filter(Boolean)
-                      .join(', ')}
-                  >
-                    {c.events_sent}
-                  </td>
-                  <td className="text-end font-monospace" data-testid="queue-depth">
-                    {c.queue_depth ?? '—'}
-                  </td>
-                  <td
-                    className={`text-end font-monospace${c.events_dropped ? ' text-danger fw-semibold' : ''}`}
-                    data-testid="events-dropped"
-                  >
-                    {c.events_dropped ?? '—'}
-                  </td>
-                  {onDisconnect && (
-                    <td className="text-end">
-                      <Button
-                        size="sm"
-                        variant="outline-danger"
-                        onClick={() => onDisconnect(c)}
-                        aria-label={`Disconnect ${c.type} ${name} (${c.id})`}
-                        data-testid="row-disconnect"
-                      >
-                        Disconnect
-                      </Button>
-                    </td>
-                  )}
-                </tr>
-              );
-            })
-          )}
-        </tbody>
-      </Table>
+          );
+        })}
+      </DataTable>
     </>
   );
 }

@@ -3,13 +3,15 @@ import Alert from 'react-bootstrap/Alert';
 import Card from 'react-bootstrap/Card';
 import Form from 'react-bootstrap/Form';
 import Spinner from 'react-bootstrap/Spinner';
-import Table from 'react-bootstrap/Table';
 import type { ApiError } from '../api/client';
 import { CLOSE_REASONS, type ClosedList } from '../api/types';
-import { formatAgo, formatBytes, formatDuration, formatLocalDateTime, parseTime } from '../lib/format';
-import { connectionName, paginate } from '../lib/table';
+import { formatBytes, formatDuration } from '../lib/format';
+import { connectionName, pageRange, paginate } from '../lib/table';
 import { CloseReasonBadge } from './CloseReasonBadge';
+import { DataTable, TableToolbar } from './DataTable';
 import { Paginator } from './Paginator';
+import { SectionCard } from './SectionCard';
+import { TimeAgo } from './TimeAgo';
 import { TypeBadge } from './TypeBadge';
 
 interface Props {
@@ -38,19 +40,22 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
   }, [sums]);
   const list = useMemo(() => (closed?.closed ?? []).filter((c) => reason === 'all' || c.reason === reason), [closed, reason]);
   const paged = paginate(list, page, pageSize);
+  const emptyMessage = closed && closed.closed.length > 0 ? 'None closed for this reason.' : 'No connection has closed yet.';
 
   return (
-    <Card className="shadow-sm mb-4" as="section" aria-labelledby="closed-title" data-testid="recently-closed">
-      <Card.Header className="d-flex flex-wrap align-items-center gap-2">
-        <h2 className="h6 mb-0 me-auto" id="closed-title">
-          Recently closed
-        </h2>
-        {closed && (
+    <SectionCard
+      titleId="closed-title"
+      title="Recently closed"
+      aside={
+        closed && (
           <span className="small text-body-secondary">
             last {closed.closed.length} of at most {closed.capacity}
           </span>
-        )}
-      </Card.Header>
+        )
+      }
+      className="mb-4"
+      testId="recently-closed"
+    >
       {sums && (
         <div className="px-3 py-2 border-bottom small d-flex flex-wrap align-items-center gap-2" data-testid="close-totals">
           <span className="text-body-secondary">
@@ -68,7 +73,7 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
       )}
       {closed ? (
         <>
-          <div className="d-flex flex-wrap align-items-center gap-2 px-3 py-2 border-bottom table-toolbar">
+          <TableToolbar>
             <Form.Select
               size="sm"
               aria-label="Filter by close reason"
@@ -87,14 +92,16 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
               ))}
             </Form.Select>
             <span className="small text-body-secondary me-auto">
-              {list.length > 0 && `${paged.first + 1}–${paged.first + paged.rows.length} of ${list.length}`}
+              {list.length > 0 && pageRange(paged, list.length)}
             </span>
             <Paginator page={paged.page} pageCount={paged.pageCount} onPage={setPage} label="Recently closed: pages" />
-          </div>
-          <Table responsive hover size="sm" className="align-middle mb-0 connections-table" aria-label="Recently closed connections">
-            <caption className="visually-hidden">Recently closed connections, newest first</caption>
-            <thead className="table-light">
-              <tr>
+          </TableToolbar>
+          <DataTable
+            label="Recently closed connections"
+            caption="Recently closed connections, newest first"
+            size="sm"
+            head={
+              <>
                 <th scope="col">Closed</th>
                 <th scope="col">Type</th>
                 <th scope="col">User / display</th>
@@ -106,51 +113,39 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
                 <th scope="col" className="text-end">
                   Bytes
                 </th>
+              </>
+            }
+            columns={7}
+            empty={paged.rows.length === 0 ? emptyMessage : null}
+          >
+            {paged.rows.map((c, i) => (
+              <tr key={`${c.id}-${c.closed_at}-${i}`} data-connection-id={c.id} data-reason={c.reason}>
+                <td>
+                  <TimeAgo iso={c.closed_at} now={now} />
+                </td>
+                <td>
+                  <TypeBadge type={c.type} />
+                </td>
+                <td>
+                  <span className="fw-medium">{connectionName(c)}</span>{' '}
+                  <span className="text-body-secondary small font-monospace" title="Public connection id">
+                    {c.id}
+                  </span>
+                  {c.client && (
+                    <span className="text-body-secondary small ms-2" title="Client id">
+                      client <span className="font-monospace">{c.client}</span>
+                    </span>
+                  )}
+                </td>
+                <td>
+                  <CloseReasonBadge reason={c.reason} />
+                </td>
+                <td title={`${c.opened_at} – ${c.closed_at}`}>{formatDuration(c.duration_seconds)}</td>
+                <td className="text-end font-monospace">{c.events_sent}</td>
+                <td className="text-end font-monospace">{formatBytes(c.bytes_sent)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {paged.rows.length === 0 ? (
-                <tr className="empty-row">
-                  <td colSpan={7} className="text-center text-body-secondary py-3">
-                    {closed.closed.length === 0 ? 'No connection has closed yet.' : 'None closed for this reason.'}
-                  </td>
-                </tr>
-              ) : (
-                paged.rows.map((c, i) => {
-                  const closedAt = parseTime(c.closed_at);
-                  return (
-                    <tr key={`${c.id}-${c.closed_at}-${i}`} data-connection-id={c.id} data-reason={c.reason}>
-                      <td>
-                        <time dateTime={c.closed_at} title={formatLocalDateTime(closedAt)}>
-                          {formatAgo(closedAt, now)}
-                        </time>
-                      </td>
-                      <td>
-                        <TypeBadge type={c.type} />
-                      </td>
-                      <td>
-                        <span className="fw-medium">{connectionName(c)}</span>{' '}
-                        <span className="text-body-secondary small font-monospace" title="Public connection id">
-                          {c.id}
-                        </span>
-                        {c.client && (
-                          <span className="text-body-secondary small ms-2" title="Client id">
-                            client <span className="font-monospace">{c.client}</span>
-                          </span>
-                        )}
-                      </td>
-                      <td>
-                        <CloseReasonBadge reason={c.reason} />
-                      </td>
-                      <td title={`${c.opened_at} – ${c.closed_at}`}>{formatDuration(c.duration_seconds)}</td>
-                      <td className="text-end font-monospace">{c.events_sent}</td>
-                      <td className="text-end font-monospace">{formatBytes(c.bytes_sent)}</td>
-                    </tr>
-                  );
-                })
-              )}
-            </tbody>
-          </Table>
+            ))}
+          </DataTable>
         </>
       ) : (
         !error && (
@@ -159,6 +154,6 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
           </Card.Body>
         )
       )}
-    </Card>
+    </SectionCard>
   );
 }

@@ -2,6 +2,7 @@ import Alert from 'react-bootstrap/Alert';
 import Badge from 'react-bootstrap/Badge';
 import Card from 'react-bootstrap/Card';
 import type { ExpectedDisplay } from '../api/types';
+import { SectionCard } from './SectionCard';
 
 const STATE_BG: Record<ExpectedDisplay['state'], string> = {
   connected: 'success',
@@ -21,15 +22,18 @@ export function RosterPanel({ roster }: { roster: ExpectedDisplay[] | undefined 
   const stale = roster.filter((d) => d.state === 'stale');
   const connected = roster.length - missing.length - stale.length;
   return (
-    <Card className="shadow-sm mb-3" as="section" aria-labelledby="roster-title" data-testid="roster">
-      <Card.Header className="d-flex flex-wrap align-items-center gap-2">
-        <h3 className="h6 mb-0 me-auto" id="roster-title">
-          Display roster
-        </h3>
+    <SectionCard
+      titleId="roster-title"
+      title="Display roster"
+      titleAs="h3"
+      aside={
         <span className="small text-body-secondary" data-testid="roster-summary">
           {roster.length} expected · {connected} connected · {stale.length} stale · {missing.length} missing
         </span>
-      </Card.Header>
+      }
+      className="mb-3"
+      testId="roster"
+    >
       <Card.Body className="py-2">
         {missing.length > 0 && (
           <Alert variant="danger" className="py-2 mb-2" role="alert" data-testid="roster-missing">
@@ -63,6 +67,6 @@ export function RosterPanel({ roster }: { roster: ExpectedDisplay[] | undefined 
           </ul>
         )}
       </Card.Body>
-    </Card>
+    </SectionCard>
   );
 }

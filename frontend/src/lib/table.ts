@@ -30,3 +30,8 @@ export function paginate<T>(items: T[], page: number, pageSize: number): { rows:
   const first = (current - 1) * pageSize;
   return { rows: items.slice(first, first + pageSize), page: current, pageCount, first };
 }
+
+/** "51–100 of 500": which of `total` rows a non-empty page of `paginate` shows. */
+export function pageRange(page: { first: number; rows: readonly unknown[] }, total: number): string {
+  return `${page.first + 1}–${page.first + page.rows.length} of ${total}`;
+}

@@ -1,30 +1,25 @@
 import { act, render, screen } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConnectionStatusCard } from '../components/ConnectionStatusCard';
 import { LiveBadge } from '../components/LiveBadge';
 import { TabClientId, type ClientIdSource } from './clientId';
 import { SSEProvider } from './SSEProvider';
-import { connectedData, FakeBroadcastChannel, FakeEventSource, installFakes, MemoryStorage, setVisibility } from './test-utils';
+import {
+  connectedData,
+  FakeBroadcastChannel,
+  FakeEventSource,
+  MemoryStorage,
+  setupFakes,
+  setVisibility,
+  URL_ADMIN,
+  URL_DISCONNECT,
+} from './test-utils';
 import { useSSE } from './useSSE';
 
-const URL_ADMIN = '/api/v1/events/admin';
-const URL_DISCONNECT = '/api/v1/events/disconnect';
 const URL_ACK = '/api/v1/events/ack';
 const KEY = 'sse-fcgi.client-id';
 
-let fakes: ReturnType<typeof installFakes>;
-
-beforeEach(() => {
-  fakes = installFakes();
-  FakeBroadcastChannel.reset();
-  setVisibility('visible');
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-  FakeBroadcastChannel.reset();
-});
+const fakes = setupFakes();
 
 let api!: ReturnType<typeof useSSE>;
 function Probe({ onApi }: { onApi: (x: ReturnType<typeof useSSE>) => void }) {

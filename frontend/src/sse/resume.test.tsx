@@ -1,31 +1,18 @@
 import { act, render, screen } from '@testing-library/react';
 import { MemoryRouter, Route, Routes } from 'react-router';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MonitoringPage } from '../pages/MonitoringPage';
 import { DisplayKioskPage } from '../pages/DisplayKioskPage';
 import { compareEventIds, type SSEMessage } from './SSEClient';
 import { SSEProvider } from './SSEProvider';
-import { connectedData, FakeEventSource, installFakes, setVisibility } from './test-utils';
+import { connectedData, FakeEventSource, setupFakes, setVisibility, URL_ADMIN, URL_DISCONNECT } from './test-utils';
 import { useSSE, useSSEEvent, useSSEReset } from './useSSE';
 
 // Nothing lost across reconnects (issue 7): the client resumes its own
 // reconnects with ?lastEventId=, drops replayed duplicates, and passes
 // `event: reset` on.
 
-const URL_ADMIN = '/api/v1/events/admin';
-const URL_DISCONNECT = '/api/v1/events/disconnect';
-
-let fakes: ReturnType<typeof installFakes>;
-
-beforeEach(() => {
-  fakes = installFakes();
-  setVisibility('visible');
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+const fakes = setupFakes();
 
 let api!: ReturnType<typeof useSSE>;
 const seen: SSEMessage[] = [];

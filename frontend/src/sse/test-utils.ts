@@ -1,4 +1,7 @@
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
+
+export const URL_ADMIN = '/api/v1/events/admin';
+export const URL_DISCONNECT = '/api/v1/events/disconnect';
 
 /**
  * A stand-in for the browser's EventSource: records every instance, lets a
@@ -66,6 +69,27 @@ export function installFakes(beaconResult = true) {
   );
   vi.stubGlobal('fetch', fetchMock);
   return { sendBeacon, fetch: fetchMock };
+}
+
+/**
+ * The SSE tests' common setup, for the calling file: before each test fresh
+ * fakes (EventSource, sendBeacon, fetch, no BroadcastChannel left over) and a
+ * visible page; after it real timers and globals again. Returns the current
+ * test's `installFakes()` mocks (the same object, refilled for each test).
+ */
+export function setupFakes(): ReturnType<typeof installFakes> {
+  const fakes = {} as ReturnType<typeof installFakes>;
+  beforeEach(() => {
+    Object.assign(fakes, installFakes());
+    FakeBroadcastChannel.reset();
+    setVisibility('visible');
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+    FakeBroadcastChannel.reset();
+  });
+  return fakes;
 }
 
 export function setVisibility(state: DocumentVisibilityState): void {

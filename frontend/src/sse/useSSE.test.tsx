@@ -1,27 +1,14 @@
 import { act, render, screen } from '@testing-library/react';
 import { useState } from 'react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LiveBadge } from '../components/LiveBadge';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { SSEProvider } from './SSEProvider';
-import { connectedData, FakeEventSource, installFakes, setVisibility } from './test-utils';
+import { connectedData, FakeEventSource, setupFakes, setVisibility, URL_ADMIN, URL_DISCONNECT } from './test-utils';
 import { useSSE, useSSEEvent } from './useSSE';
 import type { SSEMessage } from './SSEClient';
 
-const URL_ADMIN = '/api/v1/events/admin';
-const URL_DISCONNECT = '/api/v1/events/disconnect';
-
-let fakes: ReturnType<typeof installFakes>;
-
-beforeEach(() => {
-  fakes = installFakes();
-  setVisibility('visible');
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+const fakes = setupFakes();
 
 /** A consumer that shows the shared state and counts its own events. */
 function Consumer({ name, onApi }: { name: string; onApi?: (api: ReturnType<typeof useSSE>) => void }) {
