@@ -567,8 +567,14 @@ const scenarios = [
       await page.getByRole('button', { name: 'Refresh', exact: true }).click();
       const own = page.locator('tbody tr[data-connection-id]', { hasText: 'this tab' });
       await own.waitFor();
-      const rtt = (await own.getByTestId('rtt').textContent()).trim();
-      check(rtt !== '—', 'the RTT column is empty for this tab');
+      // The row may still show the stats fetched before the first ack, until
+      // the refresh's answer is rendered: wait for that, not for the row.
+      let rtt = '—';
+      for (const t0 = Date.now(); Date.now() - t0 < 5_000; await sleep(100)) {
+        rtt = (await own.getByTestId('rtt').textContent()).trim();
+        if (rtt !== '—') break;
+      }
+      check(rtt !== '—', 'the RTT column is empty for this tab 5 s after Refresh');
       return `${s.connections.map(describeConn).join('; ')}; table RTT ${rtt}`;
     },
   },
