@@ -191,11 +191,11 @@ static void grow_emit(void *ctx, const char *data, size_t len)
     g->p[g->len] = '\0';
 }
 
-/* The connection objects, each rendered once: `connections` and the
- * by_type lists repeat the same text, so the second copy is a memcpy. */
 /* Room for one connection object: some 330 bytes with short names. */
 #define OBJECT_BYTES 384
 
+/* The connection objects, each rendered once: `connections` and the
+ * by_type lists repeat the same text, so the second copy is a memcpy. */
 struct rendered {
     struct growing text;        /* the objects in snapshot order, comma-separated */
     size_t *start;              /* start[i]: offset of object i; start[count]: end + 1 */
