@@ -20,6 +20,23 @@
 
 #define STOP_GRACE_MS 1800          /* SIGTERM to exit: under 2 s */
 #define TRIM_INTERVAL_S 5
+#define MALLOC_ARENAS 1
+
+/* One malloc arena for every thread, set before any thread starts.
+ * glibc gives each thread that allocates its own arena (up to 8 per CPU),
+ * and keeps up to M_TOP_PAD (128 KiB) free at the top of each: malloc_trim()
+ * returns the free pages inside an arena but trims the top of the main
+ * arena only.  With 8 workers and the I/O loops that was ~1.2 MiB kept
+ * after the streams had gone (10 arenas of 130-150 KiB, measured with
+ * malloc_info after connect/abort churn), half the size of a fresh
+ * process.  Small blocks come from glibc's per-thread caches without the
+ * arena lock, so one arena costs little contention here. */
+static void malloc_setup(void)
+{
+    /* A sanitizer's allocator refuses it, and needs it no more. */
+    if (mallopt(M_ARENA_MAX, MALLOC_ARENAS) != 1)
+        log_debug("mallopt(M_ARENA_MAX) refused: the allocator keeps its own arenas");
+}
 
 static struct server *the_server;   /* reachable for leak checkers at exit */
 
@@ -57,6 +74,7 @@ int main(int argc, char **argv)
         break;
     }
     log_set_level(opt.log_level);
+    malloc_setup();
 
     sigset_t wanted;
     sigemptyset(&wanted);
