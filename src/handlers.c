@@ -462,8 +462,8 @@ static void handle_stats(struct server *s, FCGX_Request *req)
     /* Streamed from the snapshot: the registry lock is long released, and
      * no tree of 10,000 objects is built. */
     uint64_t events = window_sum(s->win, server_window_now());
-    struct jw *w = malloc(sizeof *w);
-    if (!w) {
+    char *buf = malloc(JW_STREAM_BUF);
+    if (!buf) {
         registry_snapshot_release(&snap);
         handlers_error(req->out, 500, "Out of memory", NULL);
         return;
@@ -471,16 +471,17 @@ static void handle_stats(struct server *s, FCGX_Request *req)
     last_status = 200;
     FCGX_PutS("Status: 200 OK\r\nContent-Type: application/json\r\n"
               "Cache-Control: no-store\r\n\r\n", req->out);
-    jw_init(w, emit_fcgx, req->out);
-    jw_lit(w, "{\"success\":true,\"data\":");
+    struct jw w;
+    jw_init(&w, buf, JW_STREAM_BUF, emit_fcgx, req->out);
+    jw_lit(&w, "{\"success\":true,\"data\":");
     pthread_mutex_lock(&s->displays_mu);
-    int rc = stats_write(w, &snap, time_now_ms(), events, s->opt.heartbeat_ms, s->displays);
+    int rc = stats_write(&w, &snap, time_now_ms(), events, s->opt.heartbeat_ms, s->displays);
     pthread_mutex_unlock(&s->displays_mu);
     if (rc < 0)
-        jw_lit(w, "null");
-    jw_lit(w, ",\"message\":\"SSE connection statistics\"}\n");
-    jw_flush(w);
-    free(w);
+        jw_lit(&w, "null");
+    jw_lit(&w, ",\"message\":\"SSE connection statistics\"}\n");
+    jw_flush(&w);
+    free(buf);
     registry_snapshot_release(&snap);
 }
 

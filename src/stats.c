@@ -271,13 +271,14 @@ struct json_object *stats_render(const struct registry_snapshot *snap, int64_t n
                                  const struct displays *expected)
 {
     struct growing g = { 0 };
-    struct jw *w = malloc(sizeof *w);
-    if (!w)
+    char *buf = malloc(JW_STREAM_BUF);
+    if (!buf)
         return NULL;
-    jw_init(w, grow_emit, &g);
-    int rc = stats_write(w, snap, now_ms, events_last_hour, heartbeat_ms, expected);
-    jw_flush(w);
-    free(w);
+    struct jw w;
+    jw_init(&w, buf, JW_STREAM_BUF, grow_emit, &g);
+    int rc = stats_write(&w, snap, now_ms, events_last_hour, heartbeat_ms, expected);
+    jw_flush(&w);
+    free(buf);
     struct json_object *o = rc == 0 && !g.failed ? json_tokener_parse(g.p) : NULL;
     free(g.p);
     return o;
