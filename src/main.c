@@ -19,7 +19,8 @@
 #include "timeutil.h"
 
 #define STOP_GRACE_MS 1800          /* SIGTERM to exit: under 2 s */
-#define TRIM_INTERVAL_S 5
+#define TICK_MS 1000                /* how often the main thread looks */
+#define TRIM_INTERVAL_MS 5000       /* longest between two trims */
 #define MALLOC_ARENAS 1
 
 /* One malloc arena for every thread, set before any thread starts.
@@ -104,13 +105,24 @@ int main(int argc, char **argv)
     log_info("%s ready on %s", PACKAGE_STRING,
              opt.socket ? opt.socket : fd == 3 ? "systemd socket (fd 3)" : "inherited socket (fd 0)");
 
+    uint64_t ended_seen = 0;
+    int64_t trimmed_ms = time_mono_ms();
     for (;;) {
-        /* Every few seconds without a signal: give freed memory back to
-         * the system (glibc keeps it otherwise; streams come and go). */
-        struct timespec tick = { TRIM_INTERVAL_S, 0 };
+        struct timespec tick = { TICK_MS / 1000, (TICK_MS % 1000) * 1000000L };
         int sig = sigtimedwait(&wanted, NULL, &tick);
         if (sig < 0) {
-            malloc_trim(0);
+            /* Give freed memory back to the system (glibc keeps it
+             * otherwise): within a tick of streams ending, and every few
+             * seconds for what short requests (stats, closed) freed.  Not
+             * on every tick: pages given back are faulted in again when
+             * reused, and streams that are just held free nothing. */
+            uint64_t ended = server_streams_ended(the_server);
+            int64_t now = time_mono_ms();
+            if (ended != ended_seen || now - trimmed_ms >= TRIM_INTERVAL_MS) {
+                malloc_trim(0);
+                trimmed_ms = now;
+            }
+            ended_seen = ended;
             continue;
         }
         if (sig == SIGPIPE)

@@ -371,6 +371,7 @@ static void count_answered(struct server *s)
 {
     pthread_mutex_lock(&s->mu);
     s->streams--;
+    s->streams_ended++;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->mu);
 }
