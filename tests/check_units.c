@@ -753,7 +753,53 @@ START_TEST(registry_closed_ring)
     ck_assert_str_eq(log[REGISTRY_CLOSED_MAX - 1].public_id, first);
     ck_assert_uint_eq(totals[CLOSE_CLIENT_CLOSED] + totals[CLOSE_WRITE_FAILED],
                       REGISTRY_CLOSED_MAX + 100);
+    ck_assert_str_eq(log[0].name, "a");
+    ck_assert_str_eq(log[0].client, "");
     free(log);
+
+    /* Names are kept whole at their longest, with the rest of the entry,
+     * over entries that held shorter ones. */
+    char name[CONN_NAME_MAX + 1], client[CONN_CLIENT_MAX + 1];
+    memset(name, 'n', CONN_NAME_MAX);
+    name[CONN_NAME_MAX] = '\0';
+    memset(client, 'c', CONN_CLIENT_MAX);
+    client[CONN_CLIENT_MAX] = '\0';
+    struct conn *d = conn_create(CONN_DISPLAY, "lobby", NULL, false);
+    struct conn *c = conn_create(CONN_ADMIN, name, client, false);
+    registry_add(r, d);
+    registry_add(r, c);
+    atomic_store(&c->events_sent, 7);
+    registry_remove(r, d, CLOSE_SHUTDOWN);
+    registry_remove(r, c, CLOSE_SUPERSEDED);
+    ck_assert_int_eq(registry_closed(r, &log, totals), REGISTRY_CLOSED_MAX);
+    ck_assert_str_eq(log[0].public_id, c->public_id);
+    ck_assert_str_eq(log[0].name, name);
+    ck_assert_str_eq(log[0].client, client);
+    ck_assert_int_eq(log[0].type, CONN_ADMIN);
+    ck_assert_int_eq(log[0].reason, CLOSE_SUPERSEDED);
+    ck_assert_uint_eq(log[0].events_sent, 7);
+    ck_assert_int_eq(log[0].opened_ms, c->connected_at_ms);
+    ck_assert_int_ge(log[0].closed_ms, log[0].opened_ms);
+    ck_assert_str_eq(log[1].name, "lobby");
+    ck_assert_str_eq(log[1].client, "");
+    ck_assert_int_eq(log[1].type, CONN_DISPLAY);
+    ck_assert_int_eq(log[1].reason, CLOSE_SHUTDOWN);
+    free(log);
+    conn_free(c);
+    conn_free(d);
+    /* around the length kept inside an entry (40 bytes with both NULs) */
+    for (int clen = 17; clen <= 20; clen++) {
+        client[clen] = '\0';
+        c = conn_create(CONN_ADMIN, "twenty-characters-ab", client, false);
+        registry_add(r, c);
+        registry_remove(r, c, CLOSE_CLIENT_CLOSED);
+        ck_assert_int_eq(registry_closed(r, &log, totals), REGISTRY_CLOSED_MAX);
+        ck_assert_str_eq(log[0].name, "twenty-characters-ab");
+        ck_assert_str_eq(log[0].client, client);
+        free(log);
+        conn_free(c);
+        client[clen] = 'c';
+    }
     registry_free(r);
 }
 END_TEST
