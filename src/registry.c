@@ -9,7 +9,6 @@
 #include "registry.h"
 #include "timeutil.h"
 
-#define INITIAL_BUCKETS 256
 
 /* Streams per user or per address: a small chained hash of counts. */
 struct count {
@@ -156,7 +155,7 @@ struct registry *registry_create(size_t max, size_t per_user, size_t per_address
     struct registry *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->nbuckets = INITIAL_BUCKETS;
+    r->nbuckets = REGISTRY_MIN_BUCKETS;
     r->buckets = calloc(r->nbuckets, sizeof *r->buckets);
     r->sbuckets = calloc(r->nbuckets, sizeof *r->sbuckets);
     r->closed = calloc(REGISTRY_CLOSED_MAX, sizeof *r->closed);
@@ -194,11 +193,11 @@ void registry_free(struct registry *r)
     free(r);
 }
 
-/* Doubles the bucket array; on allocation failure keeps the old one (the
- * table still works, only with longer chains).  Called with r->mu held. */
-static void grow(struct registry *r)
+/* Rehashes into n buckets (a power of two); on allocation failure keeps
+ * the old ones (the table still works, only with longer or emptier
+ * chains).  Called with r->mu held. */
+static void rehash(struct registry *r, size_t n)
 {
-    size_t n = r->nbuckets * 2;
     struct conn **b = calloc(n, sizeof *b);
     struct conn **sb = calloc(n, sizeof *sb);
     if (!b || !sb) {
@@ -257,7 +256,7 @@ int registry_add(struct registry *r, struct conn *c)
     if (old)
         evict_locked(r, old, CLOSE_SUPERSEDED);
     if (r->count >= r->nbuckets)
-        grow(r);
+        rehash(r, r->nbuckets * 2);
     size_t i = hash_token(c->token) & (r->nbuckets - 1);
     c->hnext = r->buckets[i];
     r->buckets[i] = c;
@@ -350,6 +349,11 @@ static void unlink_locked(struct registry *r, struct conn *c, enum close_reason 
     r->count--;
     if (c->type == CONN_ADMIN)
         r->admin_count--;
+    /* Tables that grew for a peak shrink as it passes (20,000 streams
+     * left 512 KiB of them); at a quarter full, so that a count going up
+     * and down around one size does not rehash each time. */
+    if (r->nbuckets > REGISTRY_MIN_BUCKETS && r->count < r->nbuckets / 4)
+        rehash(r, r->nbuckets / 2);
 }
 
 bool registry_remove(struct registry *r, struct conn *c, enum close_reason reason)
@@ -494,6 +498,14 @@ bool registry_contains(struct registry *r, const struct conn *c)
     bool in = c->in_registry;
     pthread_mutex_unlock(&r->mu);
     return in;
+}
+
+size_t registry_buckets(struct registry *r)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->nbuckets;
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
 size_t registry_count(struct registry *r)

@@ -804,6 +804,72 @@ START_TEST(registry_closed_ring)
 }
 END_TEST
 
+/* The hash tables grow with a peak and shrink back as it passes; every
+ * lookup (token, supersede key) keeps working across both. */
+START_TEST(registry_tables_shrink)
+{
+    enum { PEAK = 5000 };
+    struct registry *r = registry_create(PEAK + 10, 0, 0);
+    static struct conn *cs[PEAK];
+    ck_assert_uint_eq(registry_buckets(r), REGISTRY_MIN_BUCKETS);
+    for (int i = 0; i < PEAK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "d%d", i);
+        cs[i] = mk(CONN_DISPLAY, name);
+        ck_assert_int_eq(registry_add(r, cs[i]), 0);
+    }
+    ck_assert_uint_eq(registry_buckets(r), 8192);       /* doubled at 256, ..., 4096 */
+    /* down to 10: halved at each quarter on the way */
+    for (int i = 10; i < PEAK; i++) {
+        ck_assert(registry_remove(r, cs[i], CLOSE_CLIENT_CLOSED));
+        ck_assert_uint_ge(registry_buckets(r), registry_count(r));
+        conn_free(cs[i]);
+    }
+    ck_assert_uint_eq(registry_count(r), 10);
+    ck_assert_uint_eq(registry_buckets(r), REGISTRY_MIN_BUCKETS);
+    /* the 10 left are still found by token and by display name */
+    for (int i = 0; i < 10; i++) {
+        ck_assert(registry_ack(r, cs[i]->token, 1) != -2);
+        char name[16];
+        snprintf(name, sizeof name, "d%d", i);
+        struct conn *again = mk(CONN_DISPLAY, name);
+        ck_assert_int_eq(registry_add(r, again), 1);    /* supersedes cs[i] */
+        ck_assert(!registry_contains(r, cs[i]));
+        conn_free(cs[i]);
+        cs[i] = again;
+    }
+    /* a count going up and down across the doubling point does not
+     * rehash each time: the tables halve only under a quarter full */
+    static struct conn *extra[247];
+    for (int i = 0; i < 247; i++) {
+        extra[i] = mk(CONN_ADMIN, "u");
+        ck_assert_int_eq(registry_add(r, extra[i]), 0);
+    }
+    ck_assert_uint_eq(registry_count(r), 257);
+    ck_assert_uint_eq(registry_buckets(r), 2 * REGISTRY_MIN_BUCKETS);
+    for (int k = 0; k < 3; k++) {
+        for (int i = 147; i < 247; i++)
+            registry_remove(r, extra[i], CLOSE_CLIENT_CLOSED);
+        ck_assert_uint_eq(registry_buckets(r), 2 * REGISTRY_MIN_BUCKETS);    /* 157 left */
+        for (int i = 147; i < 247; i++)
+            ck_assert_int_eq(registry_add(r, extra[i]), 0);
+        ck_assert_uint_eq(registry_buckets(r), 2 * REGISTRY_MIN_BUCKETS);
+    }
+    for (int i = 0; i < 247; i++) {
+        registry_remove(r, extra[i], CLOSE_CLIENT_CLOSED);
+        if (registry_count(r) >= 128)
+            ck_assert_uint_eq(registry_buckets(r), 2 * REGISTRY_MIN_BUCKETS);
+        conn_free(extra[i]);
+    }
+    ck_assert_uint_eq(registry_buckets(r), REGISTRY_MIN_BUCKETS);
+    ck_assert_uint_eq(registry_remove_all(r, CLOSE_SHUTDOWN), 10);
+    ck_assert_uint_eq(registry_buckets(r), REGISTRY_MIN_BUCKETS);
+    for (int i = 0; i < 10; i++)
+        conn_free(cs[i]);
+    registry_free(r);
+}
+END_TEST
+
 START_TEST(stats_stale_and_roster)
 {
     struct registry *r = registry_create(10, 0, 0);
@@ -1092,6 +1158,7 @@ static Suite *units_suite(void)
     tcase_add_test(tc, registry_concurrency);
     tcase_add_test(tc, registry_superseding);
     tcase_add_test(tc, registry_closed_ring);
+    tcase_add_test(tc, registry_tables_shrink);
     tcase_add_test(tc, history_replay_and_reset);
     tcase_add_test(tc, stats_stale_and_roster);
     suite_add_tcase(s, tc);
