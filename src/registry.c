@@ -158,7 +158,10 @@ struct registry *registry_create(size_t max, size_t per_user, size_t per_address
     r->nbuckets = REGISTRY_MIN_BUCKETS;
     r->buckets = calloc(r->nbuckets, sizeof *r->buckets);
     r->sbuckets = calloc(r->nbuckets, sizeof *r->sbuckets);
-    r->closed = calloc(REGISTRY_CLOSED_MAX, sizeof *r->closed);
+    /* Not zeroed: an entry is read only once written (below closed_len),
+     * so the ring's pages are touched as closes fill it, and a responder
+     * that has closed nothing does not carry them. */
+    r->closed = malloc(REGISTRY_CLOSED_MAX * sizeof *r->closed);
     if (!r->buckets || !r->sbuckets || !r->closed) {
         free(r->buckets);
         free(r->sbuckets);
@@ -297,8 +300,8 @@ static void log_closed(struct registry *r, const struct conn *c, enum close_reas
 {
     struct closed_entry *ce = &r->closed[r->closed_next];
     size_t nlen = strlen(c->name), clen = strlen(c->client);
-    if (ce->boxed)
-        free(ce->names.box);
+    if (r->closed_len == REGISTRY_CLOSED_MAX && ce->boxed)
+        free(ce->names.box);        /* the oldest entry's, written over */
     ce->boxed = nlen + clen + 2 > sizeof ce->names.in;
     char *dst = ce->boxed ? (ce->names.box = malloc(nlen + clen + 2)) : ce->names.in;
     if (dst) {
