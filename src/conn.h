@@ -23,6 +23,7 @@
 #include "token.h"
 
 #define CONN_QUEUE_MAX 128          /* events a consumer may fall behind by */
+#define CONN_QUEUE_INLINE 32        /* of them held in the connection itself */
 #define CONN_NAME_MAX 128           /* longest user or display name kept */
 #define CONN_CLIENT_MAX 64          /* longest client id (?client=) */
 #define CONN_PING_RING 4            /* pings remembered for RTT of late acks */
@@ -71,10 +72,14 @@ struct conn {
     bool in_registry;
     enum close_reason reason;       /* why it left the registry */
 
-    /* Under mu. */
+    /* Under mu.  The queue is a ring of qcap slots: qin, or, when more
+     * than CONN_QUEUE_INLINE events wait, a block twice as large (up to
+     * CONN_QUEUE_MAX), given back once drained.  Most streams never have
+     * more than a few events queued; a slow one may grow it. */
     pthread_mutex_t mu;
-    struct event *queue[CONN_QUEUE_MAX];
-    unsigned qhead, qlen;
+    struct event **queue;           /* qin, or a block of qcap slots */
+    unsigned qhead, qlen, qcap;
+    struct event *qin[CONN_QUEUE_INLINE];
     bool closing;                   /* stream must end */
     bool pending;                   /* linked on a pending list of its loop */
     bool dead;                      /* its loop frees it when it leaves that list */
@@ -136,13 +141,17 @@ uint64_t conn_next_ping(struct conn *c, int64_t now_mono);
 /* Events queued and not yet taken by the stream thread.  Takes c->mu. */
 unsigned conn_queue_depth(struct conn *c);
 
+/* The queue's slots now (CONN_QUEUE_INLINE unless grown).  For tests.
+ * Takes c->mu. */
+unsigned conn_queue_slots(struct conn *c);
+
 /* Frees c and every event left in its queue.  c must not be in the
  * registry.  NULL does nothing. */
 void conn_free(struct conn *c);
 
 /* Appends a reference to e to c's queue and wakes c's loop.  Returns 0,
- * or -1 if the queue is full (a slow consumer; nothing was queued).
- * Takes c->mu, then the loop's mutex. */
+ * or -1 if the queue is full (a slow consumer) or cannot grow (out of
+ * memory); nothing was queued then.  Takes c->mu, then the loop's mutex. */
 int conn_enqueue(struct conn *c, struct event *e);
 
 /* Flags c closing and wakes its loop.  Takes c->mu, then the loop's. */

@@ -277,8 +277,13 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
     }
     c->loop = stream_loop_pick(s);     /* before it is reachable */
     const char *addr = param(req, "REMOTE_ADDR");
-    if (addr)
-        snprintf(c->addr, sizeof c->addr, "%s", addr);
+    if (addr) {
+        /* Copied, not printed: through snprintf, every stream opened
+         * took its worker's stack a page deeper. */
+        size_t n = strnlen(addr, sizeof c->addr - 1);
+        memcpy(c->addr, addr, n);
+        c->addr[n] = '\0';
+    }
     /* EventSource sends Last-Event-ID itself; pages that build their own
      * reconnects pass ?lastEventId=.  An id we cannot read means a reset. */
     const char *hdr = param(req, "HTTP_LAST_EVENT_ID");
@@ -478,8 +483,8 @@ static void handle_stats(struct server *s, FCGX_Request *req)
     /* Streamed from the snapshot: the registry lock is long released, and
      * no tree of 10,000 objects is built. */
     uint64_t events = window_sum(s->win, server_window_now());
-    struct jw *w = malloc(sizeof *w);
-    if (!w) {
+    char *buf = malloc(JW_STREAM_BUF);
+    if (!buf) {
         registry_snapshot_release(&snap);
         handlers_error(req->out, 500, "Out of memory", NULL);
         return;
@@ -488,16 +493,17 @@ static void handle_stats(struct server *s, FCGX_Request *req)
     widen_send_buffer(req->ipcFd, stats_size_hint(&snap));
     FCGX_PutS("Status: 200 OK\r\nContent-Type: application/json\r\n"
               "Cache-Control: no-store\r\n\r\n", req->out);
-    jw_init(w, emit_fcgx, req->out);
-    jw_lit(w, "{\"success\":true,\"data\":");
+    struct jw w;
+    jw_init(&w, buf, JW_STREAM_BUF, emit_fcgx, req->out);
+    jw_lit(&w, "{\"success\":true,\"data\":");
     pthread_mutex_lock(&s->displays_mu);
-    int rc = stats_write(w, &snap, time_now_ms(), events, s->opt.heartbeat_ms, s->displays);
+    int rc = stats_write(&w, &snap, time_now_ms(), events, s->opt.heartbeat_ms, s->displays);
     pthread_mutex_unlock(&s->displays_mu);
     if (rc < 0)
-        jw_lit(w, "null");
-    jw_lit(w, ",\"message\":\"SSE connection statistics\"}\n");
-    jw_flush(w);
-    free(w);
+        jw_lit(&w, "null");
+    jw_lit(&w, ",\"message\":\"SSE connection statistics\"}\n");
+    jw_flush(&w);
+    free(buf);
     registry_snapshot_release(&snap);
 }
 
@@ -515,12 +521,11 @@ static void handle_test(struct server *s, FCGX_Request *req, const char *user)
     }
     char name[sizeof "system." + NAME_MAX_LEN];
     snprintf(name, sizeof name, "system.%s", t.type);
-    char message[MESSAGE_MAX_LEN + 64];
-    if (t.message)
-        snprintf(message, sizeof message, "%s", t.message);
-    else
-        snprintf(message, sizeof message, "Test event from %s", user);
-    json_object_put(root);
+    /* t.message lives in root, kept to the end: no 1 KiB copy on the
+     * worker's stack. */
+    char fallback[sizeof "Test event from " + CONN_NAME_MAX];
+    snprintf(fallback, sizeof fallback, "Test event from %s", user);
+    const char *message = t.message ? t.message : fallback;
 
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "message", json_object_new_string(message));
@@ -533,6 +538,7 @@ static void handle_test(struct server *s, FCGX_Request *req, const char *user)
     long n = broadcast(s, name, data, &f, &id);
     if (n < 0) {
         json_object_put(at);
+        json_object_put(root);
         handlers_error(req->out, 500, "Out of memory", NULL);
         return;
     }
@@ -541,6 +547,7 @@ static void handle_test(struct server *s, FCGX_Request *req, const char *user)
     json_object_object_add(out, "message", json_object_new_string(message));
     json_object_object_add(out, "connections_notified", json_object_new_int64(n));
     json_object_object_add(out, "broadcast_at", at);
+    json_object_put(root);
     reply_ok(req->out, out, "Test event broadcast");
 }
 
@@ -592,21 +599,32 @@ bool handlers_dispatch(struct server *s, FCGX_Request *req)
     return handed;
 }
 
+/* Matches req's path into *r.  Returns false if the path is missing or
+ * invalid.  Kept out of line, so the path's 2 KiB buffer is gone from the
+ * stack before a handler runs. */
+__attribute__((noinline))
+static bool match_route(struct server *s, FCGX_Request *req, struct route *r)
+{
+    char pathbuf[ROUTE_PATH_MAX];
+    const char *path = routes_path(param(req, "DOCUMENT_URI"), param(req, "SCRIPT_NAME"),
+                                   param(req, "PATH_INFO"), param(req, "REQUEST_URI"),
+                                   pathbuf, sizeof pathbuf);
+    if (!path)
+        return false;
+    routes_match(s->opt.prefix, path, r);
+    return true;
+}
+
 /* Answers req, or hands it to a stream thread (returns true); sets *route
  * for the metrics. */
 static bool dispatch(struct server *s, FCGX_Request *req, int *route)
 {
-    char pathbuf[ROUTE_PATH_MAX];
     const char *method = param(req, "REQUEST_METHOD");
-    const char *path = routes_path(param(req, "DOCUMENT_URI"), param(req, "SCRIPT_NAME"),
-                                   param(req, "PATH_INFO"), param(req, "REQUEST_URI"),
-                                   pathbuf, sizeof pathbuf);
-    if (!path) {
+    struct route r;
+    if (!match_route(s, req, &r)) {
         handlers_error(req->out, 400, "Request path is missing or invalid", NULL);
         return false;
     }
-    struct route r;
-    routes_match(s->opt.prefix, path, &r);
     *route = r.id;
     if (r.id == ROUTE_NOT_FOUND) {
         handlers_error(req->out, 404, "No such route", NULL);

@@ -5,15 +5,20 @@
 
 #include "jsonw.h"
 
-void jw_init(struct jw *w, jw_emit_fn *emit, void *ctx)
+void jw_init(struct jw *w, char *buf, size_t cap, jw_emit_fn *emit, void *ctx)
 {
     w->emit = emit;
     w->ctx = ctx;
+    w->buf = buf;
+    w->cap = cap;
     w->len = 0;
+    w->overflow = false;
 }
 
 void jw_flush(struct jw *w)
 {
+    if (!w->emit)
+        return;
     if (w->len)
         w->emit(w->ctx, w->buf, w->len);
     w->len = 0;
@@ -21,8 +26,17 @@ void jw_flush(struct jw *w)
 
 void jw_raw_slow(struct jw *w, const char *s, size_t n)
 {
+    if (w->overflow)
+        return;
+    if (!w->emit) {
+        /* Bounded and full: drop this and, with cap at len, all that the
+         * inline path would still fit in. */
+        w->overflow = true;
+        w->cap = w->len;
+        return;
+    }
     jw_flush(w);
-    if (n > sizeof w->buf) {
+    if (n > w->cap) {
         w->emit(w->ctx, s, n);
         return;
     }

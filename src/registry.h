@@ -33,6 +33,7 @@ struct registry_filter {
 };
 
 #define REGISTRY_CLOSED_MAX 500     /* closed connections remembered */
+#define REGISTRY_MIN_BUCKETS 256    /* hash buckets of an empty registry */
 #define CLOSE_REASONS (CLOSE_SHUTDOWN + 1)
 
 /* True if a connection of this type and name (user or display) is reached
@@ -140,6 +141,11 @@ size_t registry_remove_all(struct registry *r, enum close_reason reason);
 bool registry_contains(struct registry *r, const struct conn *c);
 
 size_t registry_count(struct registry *r);
+
+/* The size of its hash tables: a power of two, at least the count (they
+ * double when it is reached) and at least REGISTRY_MIN_BUCKETS; they halve
+ * when the count falls under a quarter.  For tests. */
+size_t registry_buckets(struct registry *r);
 
 /* Copies the whole registry into *out in one critical section, so counts
  * and lists agree.  Returns 0, or -1 when out of memory (*out is then

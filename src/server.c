@@ -111,6 +111,14 @@ size_t server_streams(struct server *s)
     return n;
 }
 
+uint64_t server_streams_ended(struct server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->streams_ended;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 /* Bounds every blocking read and write on a request's socket, so a web
  * server that stops reading or sending cannot hold a thread forever. */
 static void set_io_timeouts(int fd)

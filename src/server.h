@@ -50,4 +50,8 @@ void server_free(struct server *s);
 /* For tests and metrics: the number of streams not yet answered in full. */
 size_t server_streams(struct server *s);
 
+/* The number of streams answered in full since the start: when it moves,
+ * memory was freed.  Takes the server's mutex. */
+uint64_t server_streams_ended(struct server *s);
+
 #endif

@@ -44,9 +44,10 @@ struct server {
     int nloops;
     atomic_uint next_loop;
 
-    pthread_mutex_t mu;                 /* guards streams; cond signals it */
-    pthread_cond_t cond;
+    pthread_mutex_t mu;                 /* guards streams and streams_ended */
+    pthread_cond_t cond;                /* signalled when streams falls */
     size_t streams;                     /* handed over and not yet closed */
+    uint64_t streams_ended;             /* answered in full since the start */
 };
 
 /* handlers.c: answers req in the calling worker.  Returns true if req's

@@ -208,20 +208,21 @@ static int render_objects(struct rendered *r, const struct registry_snapshot *sn
     r->text = (struct growing){ .cap = snap->count * OBJECT_BYTES + 1 };
     r->text.p = malloc(r->text.cap);
     r->start = malloc((snap->count + 1) * sizeof *r->start);
-    struct jw *w = malloc(sizeof *w);
-    if (!r->text.p || !r->start || !w) {
-        free(w);
+    char *buf = malloc(JW_STREAM_BUF);
+    if (!r->text.p || !r->start || !buf) {
+        free(buf);
         return -1;
     }
-    jw_init(w, grow_emit, &r->text);
+    struct jw w;
+    jw_init(&w, buf, JW_STREAM_BUF, grow_emit, &r->text);
     for (size_t i = 0; i < snap->count; i++) {
         if (i)
-            jw_raw(w, ",", 1);
-        r->start[i] = r->text.len + w->len;
-        write_connection(w, &snap->conns[i], stale[i]);
+            jw_raw(&w, ",", 1);
+        r->start[i] = r->text.len + w.len;
+        write_connection(&w, &snap->conns[i], stale[i]);
     }
-    jw_flush(w);
-    free(w);
+    jw_flush(&w);
+    free(buf);
     r->start[snap->count] = r->text.len + 1;
     return r->text.failed ? -1 : 0;
 }
@@ -329,13 +330,14 @@ struct json_object *stats_render(const struct registry_snapshot *snap, int64_t n
                                  const struct displays *expected)
 {
     struct growing g = { 0 };
-    struct jw *w = malloc(sizeof *w);
-    if (!w)
+    char *buf = malloc(JW_STREAM_BUF);
+    if (!buf)
         return NULL;
-    jw_init(w, grow_emit, &g);
-    int rc = stats_write(w, snap, now_ms, events_last_hour, heartbeat_ms, expected);
-    jw_flush(w);
-    free(w);
+    struct jw w;
+    jw_init(&w, buf, JW_STREAM_BUF, grow_emit, &g);
+    int rc = stats_write(&w, snap, now_ms, events_last_hour, heartbeat_ms, expected);
+    jw_flush(&w);
+    free(buf);
     struct json_object *o = rc == 0 && !g.failed ? json_tokener_parse(g.p) : NULL;
     free(g.p);
     return o;

@@ -105,8 +105,9 @@ START_TEST(jsonw_writes)
 {
     static char out[65536];
     out[0] = '\0';
-    static struct jw w;
-    jw_init(&w, collect, out);
+    static char buf[JW_STREAM_BUF];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf, collect, out);
     jw_lit(&w, "[");
     jw_str(&w, "a\"b\\c\n\r\t\b\f\x01\x1f/\xc3\xa9");
     jw_lit(&w, ",");
@@ -130,11 +131,38 @@ START_TEST(jsonw_writes)
                           "0,18446744073709551615,-9223372036854775808,-42,true,null,{\"k\":false}]");
     /* more than its buffer: passed on in order */
     out[0] = '\0';
-    jw_init(&w, collect, out);
+    jw_init(&w, buf, sizeof buf, collect, out);
     for (int i = 0; i < 5000; i++)
         jw_lit(&w, "0123456789");
     jw_flush(&w);
     ck_assert_uint_eq(strlen(out), 50000);
+}
+END_TEST
+
+START_TEST(jsonw_bounded)
+{
+    char small[16];
+    struct jw w;
+    jw_init(&w, small, sizeof small, NULL, NULL);
+    jw_lit(&w, "{");
+    jw_key(&w, "k");
+    jw_str(&w, "v\n");
+    jw_lit(&w, "}");
+    jw_flush(&w);                   /* bounded: nothing to hand on */
+    ck_assert(!w.overflow);
+    ck_assert_uint_eq(w.len, 11);
+    ck_assert(memcmp(small, "{\"k\":\"v\\n\"}", 11) == 0);
+    /* exactly full still fits; one byte more is flagged, and stays so */
+    jw_lit(&w, "01234");
+    ck_assert(!w.overflow);
+    ck_assert_uint_eq(w.len, 16);
+    jw_lit(&w, "x");
+    ck_assert(w.overflow);
+    ck_assert_uint_eq(w.len, 16);
+    jw_init(&w, small, sizeof small, NULL, NULL);
+    jw_str(&w, "a string longer than the buffer");
+    ck_assert(w.overflow);
+    ck_assert_uint_eq(w.len, 1);    /* the opening quote; the closing one dropped too */
 }
 END_TEST
 
@@ -596,6 +624,66 @@ START_TEST(registry_slow_consumer)
 }
 END_TEST
 
+/* A stream's queue: CONN_QUEUE_INLINE slots in the connection, grown in
+ * a block of its own past them (order kept across a wrapped ring), full
+ * at CONN_QUEUE_MAX, and back inside once the burst has been drained. */
+START_TEST(conn_queue_slots_follow_the_load)
+{
+    enum { NEV = CONN_QUEUE_MAX + 3 };
+    struct conn *c = mk(CONN_ADMIN, "q");
+    struct event *ev[NEV];
+    for (int i = 0; i < NEV; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "e%d", i);
+        ev[i] = mkevent(name);
+    }
+    bool closing;
+    struct event *out[CONN_QUEUE_MAX];
+    ck_assert_uint_eq(conn_queue_slots(c), CONN_QUEUE_INLINE);
+    ck_assert_uint_eq(drain(c, &closing), 0);
+
+    /* keeping up: the slots inside are enough */
+    for (int i = 0; i < CONN_QUEUE_INLINE; i++)
+        ck_assert_int_eq(conn_enqueue(c, ev[i]), 0);
+    ck_assert_uint_eq(conn_queue_slots(c), CONN_QUEUE_INLINE);
+    ck_assert_uint_eq(drain(c, &closing), CONN_QUEUE_INLINE);
+    ck_assert_uint_eq(conn_queue_slots(c), CONN_QUEUE_INLINE);
+
+    /* wrap the ring, then grow it: events come out in order */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(conn_enqueue(c, ev[i]), 0);
+    ck_assert_uint_eq(conn_take(c, out, 3, &closing), 3);
+    for (int i = 0; i < 3; i++)
+        event_unref(out[i]);
+    for (int i = 5; i < 3 + CONN_QUEUE_MAX; i++) {
+        ck_assert_int_eq(conn_enqueue(c, ev[i]), 0);
+        if (i == 3 + CONN_QUEUE_INLINE)
+            ck_assert_uint_eq(conn_queue_slots(c), 2 * CONN_QUEUE_INLINE);
+    }
+    ck_assert_uint_eq(conn_queue_depth(c), CONN_QUEUE_MAX);
+    ck_assert_uint_eq(conn_queue_slots(c), CONN_QUEUE_MAX);
+    ck_assert_int_eq(conn_enqueue(c, ev[NEV - 1]), -1);          /* full */
+    ck_assert_uint_eq(conn_take(c, out, CONN_QUEUE_MAX, &closing), CONN_QUEUE_MAX);
+    for (int i = 0; i < CONN_QUEUE_MAX; i++) {
+        ck_assert_str_eq(event_text(out[i]), event_text(ev[i + 3]));
+        event_unref(out[i]);
+    }
+    ck_assert_uint_eq(conn_queue_slots(c), CONN_QUEUE_INLINE);   /* burst over */
+
+    /* partly taken: the grown block stays until the queue is empty */
+    for (int i = 0; i < CONN_QUEUE_INLINE + 8; i++)
+        ck_assert_int_eq(conn_enqueue(c, ev[i]), 0);
+    ck_assert_uint_eq(conn_take(c, out, 4, &closing), 4);
+    for (int i = 0; i < 4; i++)
+        event_unref(out[i]);
+    ck_assert_uint_eq(conn_queue_slots(c), 2 * CONN_QUEUE_INLINE);
+    /* and what is left is dropped with the connection */
+    conn_free(c);
+    for (int i = 0; i < NEV; i++)
+        event_unref(ev[i]);
+}
+END_TEST
+
 START_TEST(registry_snapshot_and_stats)
 {
     struct registry *r = registry_create(100, 0, 0);
@@ -772,7 +860,119 @@ START_TEST(registry_closed_ring)
     ck_assert_str_eq(log[REGISTRY_CLOSED_MAX - 1].public_id, first);
     ck_assert_uint_eq(totals[CLOSE_CLIENT_CLOSED] + totals[CLOSE_WRITE_FAILED],
                       REGISTRY_CLOSED_MAX + 100);
+    ck_assert_str_eq(log[0].name, "a");
+    ck_assert_str_eq(log[0].client, "");
     free(log);
+
+    /* Names are kept whole at their longest, with the rest of the entry,
+     * over entries that held shorter ones. */
+    char name[CONN_NAME_MAX + 1], client[CONN_CLIENT_MAX + 1];
+    memset(name, 'n', CONN_NAME_MAX);
+    name[CONN_NAME_MAX] = '\0';
+    memset(client, 'c', CONN_CLIENT_MAX);
+    client[CONN_CLIENT_MAX] = '\0';
+    struct conn *d = conn_create(CONN_DISPLAY, "lobby", NULL, false);
+    struct conn *c = conn_create(CONN_ADMIN, name, client, false);
+    registry_add(r, d);
+    registry_add(r, c);
+    atomic_store(&c->events_sent, 7);
+    registry_remove(r, d, CLOSE_SHUTDOWN);
+    registry_remove(r, c, CLOSE_SUPERSEDED);
+    ck_assert_int_eq(registry_closed(r, &log, totals), REGISTRY_CLOSED_MAX);
+    ck_assert_str_eq(log[0].public_id, c->public_id);
+    ck_assert_str_eq(log[0].name, name);
+    ck_assert_str_eq(log[0].client, client);
+    ck_assert_int_eq(log[0].type, CONN_ADMIN);
+    ck_assert_int_eq(log[0].reason, CLOSE_SUPERSEDED);
+    ck_assert_uint_eq(log[0].events_sent, 7);
+    ck_assert_int_eq(log[0].opened_ms, c->connected_at_ms);
+    ck_assert_int_ge(log[0].closed_ms, log[0].opened_ms);
+    ck_assert_str_eq(log[1].name, "lobby");
+    ck_assert_str_eq(log[1].client, "");
+    ck_assert_int_eq(log[1].type, CONN_DISPLAY);
+    ck_assert_int_eq(log[1].reason, CLOSE_SHUTDOWN);
+    free(log);
+    conn_free(c);
+    conn_free(d);
+    /* around the length kept inside an entry (40 bytes with both NULs) */
+    for (int clen = 17; clen <= 20; clen++) {
+        client[clen] = '\0';
+        c = conn_create(CONN_ADMIN, "twenty-characters-ab", client, false);
+        registry_add(r, c);
+        registry_remove(r, c, CLOSE_CLIENT_CLOSED);
+        ck_assert_int_eq(registry_closed(r, &log, totals), REGISTRY_CLOSED_MAX);
+        ck_assert_str_eq(log[0].name, "twenty-characters-ab");
+        ck_assert_str_eq(log[0].client, client);
+        free(log);
+        conn_free(c);
+        client[clen] = 'c';
+    }
+    registry_free(r);
+}
+END_TEST
+
+/* The hash tables grow with a peak and shrink back as it passes; every
+ * lookup (token, supersede key) keeps working across both. */
+START_TEST(registry_tables_shrink)
+{
+    enum { PEAK = 5000 };
+    struct registry *r = registry_create(PEAK + 10, 0, 0);
+    static struct conn *cs[PEAK];
+    ck_assert_uint_eq(registry_buckets(r), REGISTRY_MIN_BUCKETS);
+    for (int i = 0; i < PEAK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "d%d", i);
+        cs[i] = mk(CONN_DISPLAY, name);
+        ck_assert_int_eq(registry_add(r, cs[i]), 0);
+    }
+    ck_assert_uint_eq(registry_buckets(r), 8192);       /* doubled at 256, ..., 4096 */
+    /* down to 10: halved at each quarter on the way */
+    for (int i = 10; i < PEAK; i++) {
+        ck_assert(registry_remove(r, cs[i], CLOSE_CLIENT_CLOSED));
+        ck_assert_uint_ge(registry_buckets(r), registry_count(r));
+        conn_free(cs[i]);
+    }
+    ck_assert_uint_eq(registry_count(r), 10);
+    ck_assert_uint_eq(registry_buckets(r), REGISTRY_MIN_BUCKETS);
+    /* the 10 left are still found by token and by display name */
+    for (int i = 0; i < 10; i++) {
+        ck_assert(registry_ack(r, cs[i]->token, 1) != -2);
+        char name[16];
+        snprintf(name, sizeof name, "d%d", i);
+        struct conn *again = mk(CONN_DISPLAY, name);
+        ck_assert_int_eq(registry_add(r, again), 1);    /* supersedes cs[i] */
+        ck_assert(!registry_contains(r, cs[i]));
+        conn_free(cs[i]);
+        cs[i] = again;
+    }
+    /* a count going up and down across the doubling point does not
+     * rehash each time: the tables halve only under a quarter full */
+    static struct conn *extra[247];
+    for (int i = 0; i < 247; i++) {
+        extra[i] = mk(CONN_ADMIN, "u");
+        ck_assert_int_eq(registry_add(r, extra[i]), 0);
+    }
+    ck_assert_uint_eq(registry_count(r), 257);
+    ck_assert_uint_eq(registry_buckets(r), 2 * REGISTRY_MIN_BUCKETS);
+    for (int k = 0; k < 3; k++) {
+        for (int i = 147; i < 247; i++)
+            registry_remove(r, extra[i], CLOSE_CLIENT_CLOSED);
+        ck_assert_uint_eq(registry_buckets(r), 2 * REGISTRY_MIN_BUCKETS);    /* 157 left */
+        for (int i = 147; i < 247; i++)
+            ck_assert_int_eq(registry_add(r, extra[i]), 0);
+        ck_assert_uint_eq(registry_buckets(r), 2 * REGISTRY_MIN_BUCKETS);
+    }
+    for (int i = 0; i < 247; i++) {
+        registry_remove(r, extra[i], CLOSE_CLIENT_CLOSED);
+        if (registry_count(r) >= 128)
+            ck_assert_uint_eq(registry_buckets(r), 2 * REGISTRY_MIN_BUCKETS);
+        conn_free(extra[i]);
+    }
+    ck_assert_uint_eq(registry_buckets(r), REGISTRY_MIN_BUCKETS);
+    ck_assert_uint_eq(registry_remove_all(r, CLOSE_SHUTDOWN), 10);
+    ck_assert_uint_eq(registry_buckets(r), REGISTRY_MIN_BUCKETS);
+    for (int i = 0; i < 10; i++)
+        conn_free(cs[i]);
     registry_free(r);
 }
 END_TEST
@@ -1030,6 +1230,7 @@ static Suite *units_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("jsonw");
     tcase_add_test(tc, jsonw_writes);
+    tcase_add_test(tc, jsonw_bounded);
     suite_add_tcase(s, tc);
     tc = tcase_create("window");
     tcase_add_test(tc, window_slides);
@@ -1060,11 +1261,13 @@ static Suite *units_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, registry_basics);
     tcase_add_test(tc, registry_slow_consumer);
+    tcase_add_test(tc, conn_queue_slots_follow_the_load);
     tcase_add_test(tc, registry_snapshot_and_stats);
     tcase_add_test(tc, stats_lists_by_type);
     tcase_add_test(tc, registry_concurrency);
     tcase_add_test(tc, registry_superseding);
     tcase_add_test(tc, registry_closed_ring);
+    tcase_add_test(tc, registry_tables_shrink);
     tcase_add_test(tc, history_replay_and_reset);
     tcase_add_test(tc, stats_stale_and_roster);
     suite_add_tcase(s, tc);
