@@ -163,6 +163,13 @@ START_TEST(jsonw_bounded)
     jw_str(&w, "a string longer than the buffer");
     ck_assert(w.overflow);
     ck_assert_uint_eq(w.len, 1);    /* the opening quote; the closing one dropped too */
+    /* after a dropped write, a short one that would fit is dropped as well */
+    jw_init(&w, small, sizeof small, NULL, NULL);
+    jw_lit(&w, "0123456789");
+    jw_lit(&w, "abcdefgh");
+    jw_lit(&w, "z");
+    ck_assert(w.overflow);
+    ck_assert_uint_eq(w.len, 10);
 }
 END_TEST
 
