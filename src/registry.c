@@ -9,7 +9,6 @@
 #include "registry.h"
 #include "timeutil.h"
 
-
 /* Streams per user or per address: a small chained hash of counts. */
 struct count {
     struct count *next;
