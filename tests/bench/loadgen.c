@@ -1025,6 +1025,41 @@ static void print_proc(const char *when, struct procsample r, struct procsample 
            when, r.rss_kib, r.threads, r.fds, g.rss_kib, g.fds);
 }
 
+/* Per ready client, the largest gap between events (or pings) so far, up
+ * to now: gaps[] sorted (ng of them), how many exceed a heartbeat + 1 s,
+ * how many never got a ping; pings counted over all clients. */
+struct gap_tally {
+    size_t ng;
+    long late, noping, pings;
+    int64_t ping_gap_max;       /* ns, the largest gap between two pings */
+};
+
+static struct gap_tally gap_tally(int n, double *gaps)
+{
+    struct gap_tally gt = { 0 };
+    int64_t t = now_ns();
+    for (int i = 0; i < n; i++) {
+        struct client *c = &clients[i];
+        gt.pings += c->pings;
+        if (c->state != CS_READY)
+            continue;
+        int64_t g = c->max_gap, pg = c->max_ping_gap;
+        if (t - c->t_last > g)
+            g = t - c->t_last;
+        if (t - c->t_ping > pg)
+            pg = t - c->t_ping;
+        if (pg > gt.ping_gap_max)
+            gt.ping_gap_max = pg;
+        gaps[gt.ng++] = (double)g / 1e9;
+        if ((double)g / 1e9 > opt.heartbeat_s + 1.0)
+            gt.late++;
+        if (c->pings == 0)
+            gt.noping++;
+    }
+    qsort(gaps, gt.ng, sizeof *gaps, cmp_double);
+    return gt;
+}
+
 static void scen_capacity(void)
 {
     int n = opt.n;
@@ -1051,24 +1086,10 @@ static void scen_capacity(void)
         if (g.rss_kib > gmax.rss_kib)
             gmax = g;
     }
-    int64_t t = now_ns();
     double *gaps = malloc(sizeof(double) * (size_t)n);
-    size_t ng = 0;
-    long late = 0, noping = 0;
-    for (int i = 0; i < n; i++) {
-        struct client *c = &clients[i];
-        if (c->state != CS_READY)
-            continue;
-        int64_t g = c->max_gap;
-        if (t - c->t_last > g)
-            g = t - c->t_last;
-        gaps[ng++] = (double)g / 1e9;
-        if ((double)g / 1e9 > opt.heartbeat_s + 1.0)
-            late++;
-        if (c->pings == 0)
-            noping++;
-    }
-    qsort(gaps, ng, sizeof *gaps, cmp_double);
+    struct gap_tally gt = gap_tally(n, gaps);
+    size_t ng = gt.ng;
+    long late = gt.late, noping = gt.noping;
     long live = SUM(live);
     long cnt = server_count(NULL);
     struct procsample r2 = proc_sum("responder"), g2 = proc_sum("nginx");
@@ -1532,30 +1553,11 @@ static void scen_steady(void)
         next += (int64_t)(opt.sample_s * 1e9);
     }
     /* Gaps as they stand at the last sample, publishing still going. */
-    int64_t t = now_ns();
     double *gaps = malloc(sizeof(double) * (size_t)n);
-    size_t ng = 0;
-    long late = 0, noping = 0, pings = 0;
-    int64_t pgap_max = 0;
-    for (int i = 0; i < n; i++) {
-        struct client *c = &clients[i];
-        pings += c->pings;
-        if (c->state != CS_READY)
-            continue;
-        int64_t g = c->max_gap, pg = c->max_ping_gap;
-        if (t - c->t_last > g)
-            g = t - c->t_last;
-        if (t - c->t_ping > pg)
-            pg = t - c->t_ping;
-        if (pg > pgap_max)
-            pgap_max = pg;
-        gaps[ng++] = (double)g / 1e9;
-        if ((double)g / 1e9 > opt.heartbeat_s + 1.0)
-            late++;
-        if (c->pings == 0)
-            noping++;
-    }
-    qsort(gaps, ng, sizeof *gaps, cmp_double);
+    struct gap_tally gt = gap_tally(n, gaps);
+    size_t ng = gt.ng;
+    long late = gt.late, noping = gt.noping, pings = gt.pings;
+    int64_t pgap_max = gt.ping_gap_max;
     if (have_pub) {
         atomic_store(&pub.stop, 1);
         pthread_join(th, NULL);
