@@ -5,7 +5,6 @@
  * mutex while writing: registry calls copy or queue and return first. */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,10 +134,7 @@ static int read_body(FCGX_Request *req, size_t max, char **buf, size_t *len)
     unsigned long long declared = 0;
     bool have_cl = cl && *cl;
     if (have_cl) {
-        char *end;
-        errno = 0;
-        declared = strtoull(cl, &end, 10);
-        if (errno || *end || cl[0] == '-') {
+        if (!routes_decimal(cl, &declared)) {
             handlers_error(req->out, 400, "Invalid Content-Length", NULL);
             return 400;
         }
@@ -289,7 +285,7 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
     const char *hdr = param(req, "HTTP_LAST_EVENT_ID");
     bool resume = q.has_last_event_id || (hdr && *hdr);
     unsigned long long last_id = q.last_event_id;
-    if (!q.has_last_event_id && resume && !routes_event_id(hdr, &last_id))
+    if (!q.has_last_event_id && resume && !routes_decimal(hdr, &last_id))
         last_id = 0;                        /* never issued: a reset */
     /* Replay and registration under the publish lock: every event is
      * either in the replay or queued live, never both, never neither. */

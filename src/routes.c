@@ -1,7 +1,6 @@
 /* routes.c -- route matching and request-body parsing (pure). */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -84,21 +83,26 @@ bool routes_valid_name(const char *s, size_t len)
 
 void routes_match(const char *prefix, const char *path, struct route *r)
 {
+    /* A route either is its suffix, or (named) starts with it and ends in a
+     * name, which is checked here: the handler answers a bad one. */
     static const struct {
         const char *suffix;
         enum route_id id;
         const char *allow;
         bool admin;
+        bool named;
     } table[] = {
-        { "/admin", ROUTE_ADMIN_STREAM, "GET", true },
-        { "/disconnect", ROUTE_DISCONNECT, "POST", false },
-        { "/stats", ROUTE_STATS, "GET", true },
-        { "/test", ROUTE_TEST, "POST", true },
-        { "/publish", ROUTE_PUBLISH, "POST", true },
-        { "/ack", ROUTE_ACK, "POST", false },
-        { "/closed", ROUTE_CLOSED, "GET", true },
-        { "/metrics", ROUTE_METRICS, "GET", true },
-        { "/health", ROUTE_HEALTH, "GET", false },
+        { "/admin", ROUTE_ADMIN_STREAM, "GET", true, false },
+        { "/disconnect", ROUTE_DISCONNECT, "POST", false, false },
+        { "/stats", ROUTE_STATS, "GET", true, false },
+        { "/test", ROUTE_TEST, "POST", true, false },
+        { "/publish", ROUTE_PUBLISH, "POST", true, false },
+        { "/ack", ROUTE_ACK, "POST", false, false },
+        { "/closed", ROUTE_CLOSED, "GET", true, false },
+        { "/metrics", ROUTE_METRICS, "GET", true, false },
+        { "/health", ROUTE_HEALTH, "GET", false, false },
+        { "/display/", ROUTE_DISPLAY_STREAM, "GET", false, true },
+        { "/connections/", ROUTE_CONNECTION, "DELETE", true, true },
     };
     memset(r, 0, sizeof *r);
     r->id = ROUTE_NOT_FOUND;
@@ -107,37 +111,21 @@ void routes_match(const char *prefix, const char *path, struct route *r)
         return;
     const char *rest = path + plen;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (strcmp(rest, table[i].suffix) == 0) {
-            r->id = table[i].id;
-            r->allow = table[i].allow;
-            r->admin = table[i].admin;
-            return;
-        }
-    }
-    /* Routes that end in a name: the name is checked here, the handler
-     * answers a bad one. */
-    static const struct {
-        const char *prefix;
-        enum route_id id;
-        const char *allow;
-        bool admin;
-    } named[] = {
-        { "/display/", ROUTE_DISPLAY_STREAM, "GET", false },
-        { "/connections/", ROUTE_CONNECTION, "DELETE", true },
-    };
-    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
-        size_t plen2 = strlen(named[i].prefix);
-        if (strncmp(rest, named[i].prefix, plen2) != 0)
+        size_t slen = strlen(table[i].suffix);
+        if (table[i].named ? strncmp(rest, table[i].suffix, slen) != 0
+                           : strcmp(rest, table[i].suffix) != 0)
             continue;
-        const char *name = rest + plen2;
-        size_t n = strlen(name);
-        r->id = named[i].id;
-        r->allow = named[i].allow;
-        r->admin = named[i].admin;
-        if (routes_valid_name(name, n))
-            memcpy(r->name, name, n + 1);
-        else
-            r->bad_name = true;
+        r->id = table[i].id;
+        r->allow = table[i].allow;
+        r->admin = table[i].admin;
+        if (table[i].named) {
+            const char *name = rest + slen;
+            size_t n = strlen(name);
+            if (routes_valid_name(name, n))
+                memcpy(r->name, name, n + 1);
+            else
+                r->bad_name = true;
+        }
         return;
     }
 }
@@ -169,20 +157,20 @@ static long query_decode(const char *s, size_t len, char *out, size_t cap)
     return (long)o;
 }
 
-bool routes_event_id(const char *s, unsigned long long *id)
+bool routes_decimal(const char *s, unsigned long long *v)
 {
-    unsigned long long v = 0;
+    unsigned long long n = 0;
     if (!s || !*s)
         return false;
     for (; *s; s++) {
         if (*s < '0' || *s > '9')
             return false;
         unsigned d = (unsigned)(*s - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return false;               /* no id is that large */
-        v = v * 10 + d;
+        if (n > (ULLONG_MAX - d) / 10)
+            return false;               /* past 64 bits */
+        n = n * 10 + d;
     }
-    *id = v;
+    *v = n;
     return true;
 }
 
@@ -216,7 +204,7 @@ int routes_stream_query(const char *qs, struct stream_query *q, const char **err
                 }
                 memcpy(q->client, val, (size_t)vn + 1);
             } else if (strcmp(key, "lastEventId") == 0) {
-                if (vn < 0 || !routes_event_id(val, &q->last_event_id)) {
+                if (vn < 0 || !routes_decimal(val, &q->last_event_id)) {
                     *err = "lastEventId must be a decimal event id";
                     return -1;
                 }
@@ -276,9 +264,8 @@ static bool scan_number(const unsigned char *p, size_t len, size_t *i)
         while (k < len && is_digit(p[k]))
             k++;
     }
-    if (k < len && (is_digit(p[k]) || p[k] == '.' || (p[k] | 0x20) == 'e' ||
-                    ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
-        return false;                       /* "01", "1.2.3", "1x" */
+    if (k < len && (is_digit(p[k]) || p[k] == '.' || ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
+        return false;                       /* "01", "1.2.3", "1e", "1x" */
     *i = k - 1;
     return true;
 }

@@ -65,10 +65,11 @@ void routes_match(const char *prefix, const char *path, struct route *r);
  * name, lastEventId not a decimal number. */
 int routes_stream_query(const char *qs, struct stream_query *q, const char **err);
 
-/* An event id as a client sends it back (Last-Event-ID header or
- * ?lastEventId=): one or more decimal digits, nothing else, within 64 bits.
- * Returns true and sets *id, or false (NULL or "" included). */
-bool routes_event_id(const char *s, unsigned long long *id);
+/* A decimal number as a client sends it (an event id in Last-Event-ID or
+ * ?lastEventId=, a Content-Length): one or more digits, nothing else (no
+ * sign, no space), within 64 bits.  Returns true and sets *v, or false
+ * (NULL or "" included). */
+bool routes_decimal(const char *s, unsigned long long *v);
 
 /* {"connection_id": "<token>", "seq": <integer >= 1>}: returns 0, or -1
  * with *err for a 400. */

@@ -333,9 +333,12 @@ START_TEST(disconnect_errors)
     struct req huge = { "POST", "/disconnect", .style = NGINX, .content_type = "application/json",
                         .body = "{}", .content_length = "99999999999" };
     expect_error(&huge, 413, "PAYLOAD_TOO_LARGE");
-    struct req neg = { "POST", "/disconnect", .style = NGINX, .content_type = "application/json",
-                       .body = "{}", .content_length = "-1" };
-    expect_error(&neg, 400, "BAD_REQUEST");
+    static const char *const bad_lengths[] = { "-1", "+2", " 2", "2x", "0x2", "99999999999999999999" };
+    for (size_t i = 0; i < sizeof bad_lengths / sizeof *bad_lengths; i++) {
+        struct req neg = { "POST", "/disconnect", .style = NGINX, .content_type = "application/json",
+                           .body = "{}", .content_length = bad_lengths[i] };
+        expect_error(&neg, 400, "BAD_REQUEST");
+    }
     struct req shortbody = { "POST", "/disconnect", .style = NGINX,
                              .content_type = "application/json", .body = "{}",
                              .content_length = "100" };

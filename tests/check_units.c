@@ -1065,13 +1065,13 @@ END_TEST
 START_TEST(event_ids)
 {
     unsigned long long id = 7;
-    ck_assert(routes_event_id("0", &id) && id == 0);
-    ck_assert(routes_event_id("1796040245123", &id) && id == 1796040245123ULL);
-    ck_assert(routes_event_id("18446744073709551615", &id) && id == 18446744073709551615ULL);
+    ck_assert(routes_decimal("0", &id) && id == 0);
+    ck_assert(routes_decimal("1796040245123", &id) && id == 1796040245123ULL);
+    ck_assert(routes_decimal("18446744073709551615", &id) && id == 18446744073709551615ULL);
     const char *bad[] = { NULL, "", "18446744073709551616", "-1", "+1", " 1", "1 ", "1a", "0x10" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         id = 7;
-        ck_assert_msg(!routes_event_id(bad[i], &id), "accepted %s", bad[i] ? bad[i] : "NULL");
+        ck_assert_msg(!routes_decimal(bad[i], &id), "accepted %s", bad[i] ? bad[i] : "NULL");
         ck_assert_uint_eq(id, 7);
     }
 }

@@ -1,7 +1,7 @@
-/* fuzz_last_event_id.c -- routes_event_id, the Last-Event-ID header's (and
- * ?lastEventId='s) parser, against a reference: one or more ASCII digits,
- * nothing else, and a value that fits in 64 bits.  Input: the header value
- * (up to the first NUL: FastCGI params hold none). */
+/* fuzz_last_event_id.c -- routes_decimal, the parser of the Last-Event-ID
+ * header (and of ?lastEventId= and Content-Length), against a reference:
+ * one or more ASCII digits, nothing else, and a value that fits in 64 bits.
+ * Input: the header value (up to the first NUL: FastCGI params hold none). */
 #include "autoconf.h"
 
 #include <limits.h>
@@ -34,7 +34,7 @@ FUZZ_TARGET(last_event_id)
             want = want * 10 + d;
     }
     unsigned long long got = 12345;
-    bool ok = routes_event_id(s, &got);
+    bool ok = routes_decimal(s, &got);
     FUZZ_CHECK(ok == (digits && fits));
     if (ok)
         FUZZ_CHECK(got == want);
