@@ -23,6 +23,7 @@ struct lost_name {
 };
 
 #define LOST_BUCKETS 256
+#define LOST_NAMES_MAX 4096         /* past this many names, a whole type */
 
 /* Which dropped events a stream may have missed depends on whom they were
  * for: a kiosk must not be told to reload because events for another
@@ -36,6 +37,7 @@ struct history {
     uint64_t lost_all;              /* newest dropped event for everyone */
     uint64_t lost_type[2];          /* ... for every admin, every display */
     struct lost_name *lost_names[LOST_BUCKETS];   /* ... for one of them */
+    size_t nlost_names;
 };
 
 static size_t name_hash(char kind, const char *name)
@@ -55,8 +57,9 @@ static struct lost_name *lost_find(struct history *h, char kind, const char *nam
 }
 
 /* Remembers that event id, sent with filter f, can no longer be replayed.
- * When memory runs out, it counts as lost for everyone (a reset too many
- * beats an event missed in silence). */
+ * Past LOST_NAMES_MAX names (publishers choose them), an event for one
+ * counts as lost for its whole type, and when memory runs out for
+ * everyone: a reset too many beats an event missed in silence. */
 static void record_lost(struct history *h, uint64_t id, int type, const char *user,
                         const char *display)
 {
@@ -64,6 +67,10 @@ static void record_lost(struct history *h, uint64_t id, int type, const char *us
         char kind = user ? 'u' : 'd';
         const char *name = user ? user : display;
         struct lost_name *l = lost_find(h, kind, name);
+        if (!l && h->nlost_names >= LOST_NAMES_MAX) {
+            h->lost_type[user ? CONN_ADMIN : CONN_DISPLAY] = id;
+            return;
+        }
         if (!l) {
             size_t len = strlen(name);
             l = malloc(sizeof *l + len + 2);
@@ -71,6 +78,7 @@ static void record_lost(struct history *h, uint64_t id, int type, const char *us
                 h->lost_all = id;
                 return;
             }
+            h->nlost_names++;
             l->key[0] = kind;
             memcpy(l->key + 1, name, len + 1);
             size_t b = name_hash(kind, name);

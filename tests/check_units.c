@@ -1153,6 +1153,22 @@ START_TEST(history_replay_and_reset)
     ck_assert_int_eq(history_since(h, 1, CONN_DISPLAY, "other", 0, &v, &n), HISTORY_RESET);
     ck_assert_int_eq(history_since(h, 0, CONN_DISPLAY, "lobby", 0, &v, &n), HISTORY_RESET);
     history_free(h);
+    /* names dropped events were for are remembered up to a bound; past it,
+     * an event for one more display resets every display, never none */
+    h = history_create(1, 100000, 1);
+    uint64_t id = 1;
+    char name[16];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "d%d", i);
+        struct registry_filter one = { .type = -1, .display = name };
+        history_add(h, id++, e, &one, 0);
+    }
+    /* "d4998" fell out past the bound, "d1" within it */
+    ck_assert_int_eq(history_since(h, 4990, CONN_DISPLAY, "lobby", 0, &v, &n), HISTORY_RESET);
+    ck_assert_int_eq(history_since(h, 4990, CONN_ADMIN, "a", 0, &v, &n), HISTORY_OK);
+    free(v);
+    ck_assert_int_eq(history_since(h, 1, CONN_DISPLAY, "d1", 0, &v, &n), HISTORY_RESET);
+    history_free(h);
     /* no history at all: any older id is a reset */
     h = history_create(0, 1000, 5);
     history_add(h, 5, e, NULL, 0);
