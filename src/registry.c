@@ -42,6 +42,10 @@ struct closed_entry {
 
 struct registry {
     pthread_mutex_t mu;
+    pthread_mutex_t broadcast_mu;   /* one broadcast at a time */
+    struct conn *broadcast_next;    /* where the broadcast under way goes on */
+    void (*between_batches)(void *);  /* tests: see registry_set_batch_hook() */
+    void *between_batches_arg;
     size_t max;
     size_t per_user, per_address;
     struct count *counts[COUNT_BUCKETS];
@@ -172,6 +176,7 @@ struct registry *registry_create(size_t max, size_t per_user, size_t per_address
     r->per_user = per_user;
     r->per_address = per_address;
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->broadcast_mu, NULL);
     return r;
 }
 
@@ -180,6 +185,7 @@ void registry_free(struct registry *r)
     if (!r)
         return;
     pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->broadcast_mu);
     for (size_t i = 0; i < COUNT_BUCKETS; i++) {
         for (struct count *c = r->counts[i], *next; c; c = next) {
             next = c->next;
@@ -337,6 +343,8 @@ static void unlink_locked(struct registry *r, struct conn *c, enum close_reason 
     }
     log_closed(r, c, reason);
     count_conn(r, c, -1);
+    if (r->broadcast_next == c)
+        r->broadcast_next = c->next;  /* a broadcast between batches skips it */
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -467,19 +475,44 @@ size_t registry_broadcast(struct registry *r, const struct registry_filter *f,
                           struct event *e)
 {
     size_t n = 0;
+    pthread_mutex_lock(&r->broadcast_mu);
     pthread_mutex_lock(&r->mu);
-    struct conn *c = r->head, *next;
-    for (; c; c = next) {
-        next = c->next;
-        if (!registry_filter_matches(f, c->type, c->name))
-            continue;
-        if (conn_enqueue(c, e) == 0)
-            n++;
-        else
-            evict_locked(r, c, CLOSE_SLOW_CONSUMER);
+    struct conn *c = r->head;
+    while (c) {
+        for (size_t k = 0; c && k < REGISTRY_BROADCAST_BATCH; k++) {
+            struct conn *next = c->next;
+            if (registry_filter_matches(f, c->type, c->name)) {
+                if (conn_enqueue(c, e) == 0)
+                    n++;
+                else
+                    evict_locked(r, c, CLOSE_SLOW_CONSUMER);
+            }
+            c = next;
+        }
+        if (!c)
+            break;
+        /* Between batches the lock is free for stats, disconnects and
+         * streams ending; unlink_locked() moves the place on past any
+         * connection removed meanwhile. */
+        r->broadcast_next = c;
+        pthread_mutex_unlock(&r->mu);
+        if (r->between_batches)
+            r->between_batches(r->between_batches_arg);
+        pthread_mutex_lock(&r->mu);
+        c = r->broadcast_next;
     }
+    r->broadcast_next = NULL;
     pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->broadcast_mu);
     return n;
+}
+
+void registry_set_batch_hook(struct registry *r, void (*fn)(void *), void *arg)
+{
+    pthread_mutex_lock(&r->mu);
+    r->between_batches = fn;
+    r->between_batches_arg = arg;
+    pthread_mutex_unlock(&r->mu);
 }
 
 size_t registry_remove_all(struct registry *r, enum close_reason reason)

@@ -631,6 +631,95 @@ START_TEST(registry_slow_consumer)
 }
 END_TEST
 
+/* A broadcast releases the registry lock between batches.  Meanwhile
+ * other calls run (a snapshot here), a connection removed ahead of the
+ * broadcast is skipped, the ones behind it and still ahead are reached
+ * once, and a second broadcast waits its turn: every stream gets the two
+ * events in the same order. */
+#define BATCHES 4
+#define BATCH_CONNS (BATCHES * REGISTRY_BROADCAST_BATCH)
+
+struct batch_probe {
+    struct registry *r;
+    struct conn **c;
+    struct event *second;
+    pthread_t thread;
+    int pauses;
+    size_t second_n;
+    size_t seen_in_snapshot;
+};
+
+static void *second_broadcast(void *arg)
+{
+    struct batch_probe *p = arg;
+    p->second_n = registry_broadcast(p->r, NULL, p->second);
+    return NULL;
+}
+
+static void between_batches(void *arg)
+{
+    struct batch_probe *p = arg;
+    if (p->pauses++ != 0)
+        return;
+    /* The first batch is done: c[0..BATCH-1] have the event. */
+    struct registry_snapshot s;
+    ck_assert_int_eq(registry_snapshot(p->r, &s), 0);      /* the lock is free */
+    p->seen_in_snapshot = s.count;
+    registry_snapshot_release(&s);
+    size_t b = REGISTRY_BROADCAST_BATCH;
+    ck_assert(registry_remove(p->r, p->c[b], CLOSE_CLIENT_CLOSED));      /* next in line */
+    ck_assert(registry_remove(p->r, p->c[b + 1], CLOSE_CLIENT_CLOSED));
+    ck_assert(registry_remove(p->r, p->c[b - 1], CLOSE_CLIENT_CLOSED));  /* already reached */
+    ck_assert(registry_remove(p->r, p->c[BATCH_CONNS - 1], CLOSE_CLIENT_CLOSED));  /* the last */
+    pthread_create(&p->thread, NULL, second_broadcast, p);
+    struct timespec ts = { 0, 50 * 1000 * 1000 };  /* time for it to overtake, were it let */
+    nanosleep(&ts, NULL);
+}
+
+START_TEST(registry_broadcast_in_batches)
+{
+    struct registry *r = registry_create(BATCH_CONNS, 0, 0);
+    static struct conn *c[BATCH_CONNS];
+    for (size_t i = 0; i < BATCH_CONNS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "u%zu", i);
+        c[i] = mk(CONN_ADMIN, name);
+        ck_assert_int_eq(registry_add(r, c[i]), 0);
+    }
+    struct sse_event one = { .id = 1, .name = "one", .data = "{}", .data_len = 2 };
+    struct sse_event two = { .id = 2, .name = "two", .data = "{}", .data_len = 2 };
+    struct batch_probe p = { .r = r, .c = c, .second = event_create(&two) };
+    struct event *first = event_create(&one);
+    registry_set_batch_hook(r, between_batches, &p);
+    size_t n = registry_broadcast(r, NULL, first);
+    pthread_join(p.thread, NULL);
+    ck_assert_int_eq(p.pauses, BATCHES - 1 + BATCHES - 1);  /* both broadcasts paused */
+    ck_assert_uint_eq(p.seen_in_snapshot, BATCH_CONNS);
+    ck_assert_uint_eq(n, BATCH_CONNS - 3);
+    ck_assert_uint_eq(p.second_n, BATCH_CONNS - 4);
+    size_t b = REGISTRY_BROADCAST_BATCH;
+    for (size_t i = 0; i < BATCH_CONNS; i++) {
+        struct event *evs[CONN_QUEUE_MAX];
+        bool closing;
+        size_t got = conn_take(c[i], evs, CONN_QUEUE_MAX, &closing);
+        size_t want = i == b || i == b + 1 || i == BATCH_CONNS - 1 ? 0 : i == b - 1 ? 1 : 2;
+        ck_assert_msg(got == want, "connection %zu got %zu events, not %zu", i, got, want);
+        for (size_t k = 0; k < got; k++) {
+            ck_assert_msg(evs[k] == (k == 0 ? first : p.second),
+                          "connection %zu got the events out of order", i);
+            event_unref(evs[k]);
+        }
+    }
+    registry_set_batch_hook(r, NULL, NULL);
+    registry_remove_all(r, CLOSE_SHUTDOWN);
+    for (size_t i = 0; i < BATCH_CONNS; i++)
+        conn_free(c[i]);
+    event_unref(first);
+    event_unref(p.second);
+    registry_free(r);
+}
+END_TEST
+
 /* A stream's queue: CONN_QUEUE_INLINE slots in the connection, grown in
  * a block of its own past them (order kept across a wrapped ring), full
  * at CONN_QUEUE_MAX, and back inside once the burst has been drained. */
@@ -1284,6 +1373,7 @@ static Suite *units_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, registry_basics);
     tcase_add_test(tc, registry_slow_consumer);
+    tcase_add_test(tc, registry_broadcast_in_batches);
     tcase_add_test(tc, conn_queue_slots_follow_the_load);
     tcase_add_test(tc, registry_snapshot_and_stats);
     tcase_add_test(tc, stats_lists_by_type);
