@@ -17,7 +17,22 @@
  *
  * "The client is gone" is any readiness of the socket for reading (the web
  * server sends nothing after the request body, which the worker read to its
- * end), a failed write, or output that has not moved for STALL_MS. */
+ * end), a failed write, or output that has not moved for STALL_MS.
+ *
+ * Pacing.  A broadcast to 10,000 streams is written in a few milliseconds;
+ * the web server relays it far slower (nginx reads and rewrites each
+ * event), and serves its ready sockets in turn: a request that arrives
+ * meanwhile (stats, a disconnect, a new stream) waited behind the whole
+ * broadcast, 100 to 300 ms at 10,000 streams on 2 cores.  So streams with
+ * events queued go on the loop's backlog and are served PACE_SLICE at a
+ * time; the next slice is written once the web server has read the last
+ * caught-up stream of the slice before (SIOCOUTQ: bytes the peer has not
+ * read), which the loop checks every PACE_STEP_US while it goes on with
+ * its other work.  The web server always has a slice in hand, so fan-out
+ * takes as long as before, and a request waits behind two slices at most.
+ * A mark not read within PACE_WAIT_MS (its client is slow, or a web server
+ * process is stuck) is given up.  Over TCP, SIOCOUTQ counts unacknowledged
+ * bytes, which loopback acknowledges at once: there pacing rarely waits. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -27,7 +42,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include "jsonw.h"
@@ -43,6 +60,9 @@
 #define DRAIN_MS 2000               /* waiting for the web server to close */
 #define EPOLL_BATCH 256
 #define PROTO_DATA_MAX 512          /* a protocol event's JSON data */
+#define PACE_SLICE 64               /* streams written before the web server catches up */
+#define PACE_STEP_US 200            /* how often a paced loop checks */
+#define PACE_WAIT_MS 50             /* a mark left unread this long is given up */
 
 enum { FCGI_END_REQUEST = 3, FCGI_STDOUT = 6 };
 
@@ -62,6 +82,9 @@ struct stream_loop {
     struct conn *beat_head, *beat_tail;     /* by next heartbeat */
     struct conn *drain_head, *drain_tail;   /* by drain deadline */
     struct conn *ack_head;                  /* ack time runs out before the next beat */
+    struct conn *backlog, *backlog_tail;    /* pending, taken off `pending`, not served */
+    int pace_fd;                            /* the mark: see Pacing above (-1: none) */
+    int64_t pace_since_us;                  /* waiting on the mark since (0: not) */
 };
 
 static const char stream_headers[] =
@@ -394,6 +417,8 @@ static void finish(struct stream_loop *l, struct conn *c)
     else
         list_remove(&l->beat_head, &l->beat_tail, c);
     ack_list_remove(l, c);
+    if (l->pace_fd == c->io.fd)
+        l->pace_fd = -1;            /* the number may be another socket's soon */
     close(c->io.fd);                /* also leaves the epoll set */
     c->io.fd = -1;
     unsigned lost = conn_queue_depth(c);
@@ -477,14 +502,16 @@ static void reschedule(struct stream_loop *l, struct conn *c, int64_t now)
     list_append(&l->beat_head, &l->beat_tail, c);
 }
 
-/* Writes what is queued and ends c if it is closing, fails or lags. */
-static void service(struct stream_loop *l, struct conn *c)
+/* Writes what is queued and ends c if it is closing, fails or lags.
+ * Returns c's socket if events went out whole and c goes on (a mark to
+ * pace by), else -1. */
+static int service(struct stream_loop *l, struct conn *c)
 {
     struct event *evs[TAKE_BATCH];
     bool closing = false;
     size_t total = 0, n;
     if (!c->io.started)
-        return;                     /* start() takes the queue */
+        return -1;                  /* start() takes the queue */
     while ((n = conn_take(c, evs, TAKE_BATCH, &closing)) > 0) {
         if (c->io.draining) {
             for (size_t i = 0; i < n; i++)
@@ -493,28 +520,31 @@ static void service(struct stream_loop *l, struct conn *c)
         }
         if (out_events(c, evs, n) < 0) {
             end_stream(l, c, CLOSE_SLOW_CONSUMER);
-            return;
+            return -1;
         }
         total += n;
     }
     if (c->io.draining)
-        return;
+        return -1;
     if (total) {
         if (out_flush(l, c) < 0) {
             end_stream(l, c, CLOSE_WRITE_FAILED);
-            return;
+            return -1;
         }
         if (c->io.out_len - c->io.out_off > OUT_MAX) {
             end_stream(l, c, CLOSE_SLOW_CONSUMER);
-            return;
+            return -1;
         }
         /* Traffic stands in for a heartbeat, except where pings carry the
          * sequence numbers the client acks. */
         if (!c->ack)
             reschedule(l, c, time_mono_ms());
     }
-    if (closing)
+    if (closing) {
         end_stream(l, c, CLOSE_NONE);
+        return -1;
+    }
+    return total && c->io.out_len == 0 ? c->io.fd : -1;
 }
 
 static void start(struct stream_loop *l, struct conn *c)
@@ -558,7 +588,7 @@ static void start(struct stream_loop *l, struct conn *c)
     }
     atomic_store(&c->last_ping_ms, time_now_ms());
     reschedule(l, c, time_mono_ms());
-    service(l, c);                  /* anything queued since it was registered */
+    (void)service(l, c);            /* anything queued since it was registered */
 }
 
 /* Milliseconds an acked stream has left before 3 heartbeats pass without
@@ -611,8 +641,9 @@ static void beat(struct stream_loop *l, struct conn *c, int64_t now)
 
 /* Takes c off a pending list: frees it if it died meanwhile, else serves.
  * `pending` is true exactly while c is linked on a pending list (the
- * loop's or this pass's), so only here is it cleared. */
-static void take_pending(struct stream_loop *l, struct conn *c)
+ * loop's, or its backlog), so only here is it cleared.  Returns what
+ * service() does, or -1. */
+static int take_pending(struct stream_loop *l, struct conn *c)
 {
     pthread_mutex_lock(&c->mu);
     c->pending = false;
@@ -620,15 +651,81 @@ static void take_pending(struct stream_loop *l, struct conn *c)
     pthread_mutex_unlock(&c->mu);
     if (dead) {
         conn_free(c);
-        return;
+        return -1;
     }
-    service(l, c);
+    return service(l, c);
+}
+
+/* Puts the streams of list (linked through pnext) at the end of the backlog. */
+static void backlog_append(struct stream_loop *l, struct conn *list)
+{
+    if (!list)
+        return;
+    if (l->backlog_tail)
+        l->backlog_tail->pnext = list;
+    else
+        l->backlog = list;
+    while (list->pnext)
+        list = list->pnext;
+    l->backlog_tail = list;
+}
+
+/* True while the web server has not read all that was written to fd. */
+static bool unread(int fd)
+{
+    int q;
+    return ioctl(fd, SIOCOUTQ, &q) == 0 && q > 0;
+}
+
+/* Serves the backlog a slice at a time (see Pacing above); with pace
+ * false, all of it.  Returns true if it stopped to let the web server
+ * catch up, false once the backlog is empty. */
+static bool serve_backlog(struct stream_loop *l, bool pace)
+{
+    while (l->backlog) {
+        if (pace && l->pace_fd >= 0 && unread(l->pace_fd)) {
+            int64_t now = time_mono_us();
+            if (!l->pace_since_us)
+                l->pace_since_us = now;
+            if (now - l->pace_since_us < PACE_WAIT_MS * 1000)
+                return true;
+        }
+        l->pace_fd = -1;
+        l->pace_since_us = 0;
+        for (int k = 0; k < PACE_SLICE && l->backlog; k++) {
+            struct conn *c = l->backlog;
+            l->backlog = c->pnext;
+            if (!l->backlog)
+                l->backlog_tail = NULL;
+            int fd = take_pending(l, c);
+            if (fd >= 0)
+                l->pace_fd = fd;
+        }
+    }
+    return false;
+}
+
+/* epoll_wait for at most timeout_ms (-1: no limit), or PACE_STEP_US when
+ * paced (a millisecond where the C library cannot wait less). */
+static int loop_wait(struct stream_loop *l, struct epoll_event *evs, int timeout_ms, bool paced)
+{
+    if (paced && timeout_ms != 0) {
+#ifdef HAVE_EPOLL_PWAIT2
+        struct timespec ts = { 0, PACE_STEP_US * 1000L };
+        int n = epoll_pwait2(l->epfd, evs, EPOLL_BATCH, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+#endif
+        timeout_ms = 1;
+    }
+    return epoll_wait(l->epfd, evs, EPOLL_BATCH, timeout_ms);
 }
 
 static void *loop_main(void *arg)
 {
     struct stream_loop *l = arg;
     struct epoll_event evs[EPOLL_BATCH];
+    bool paced = false;
     for (;;) {
         int64_t now = time_mono_ms();
         int timeout = -1;
@@ -642,7 +739,7 @@ static void *loop_main(void *arg)
                 due = c->io.ack_due;
         if (due != INT64_MAX)
             timeout = due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
-        int n = epoll_wait(l->epfd, evs, EPOLL_BATCH, timeout);
+        int n = loop_wait(l, evs, timeout, paced);
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
             n = 0;
@@ -680,11 +777,8 @@ static void *loop_main(void *arg)
             incoming = c->inext;
             start(l, c);
         }
-        while (pending) {
-            struct conn *c = pending;
-            pending = c->pnext;
-            take_pending(l, c);
-        }
+        backlog_append(l, pending);
+        paced = serve_backlog(l, !stop);
         now = time_mono_ms();
         while (l->beat_head && l->beat_head->io.next_beat <= now)
             beat(l, l->beat_head, now);
@@ -769,6 +863,7 @@ int stream_loops_start(struct server *s, int n, char *err, size_t errlen)
     for (int i = 0; i < n; i++) {
         struct stream_loop *l = &s->loops[i];
         l->s = s;
+        l->pace_fd = -1;
         pthread_mutex_init(&l->mu, NULL);
         l->epfd = epoll_create1(EPOLL_CLOEXEC);
         l->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
