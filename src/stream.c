@@ -29,7 +29,7 @@
  * caught-up stream of the slice before (SIOCOUTQ: bytes the peer has not
  * read), which the loop checks every PACE_STEP_US while it goes on with
  * its other work.  The web server always has a slice in hand, so fan-out
- * takes as long as before, and a request waits behind two slices at most.
+ * takes as long as before, and a request waits behind about two slices.
  * A mark not read within PACE_WAIT_MS (its client is slow, or a web server
  * process is stuck) is given up.  Over TCP, SIOCOUTQ counts unacknowledged
  * bytes, which loopback acknowledges at once: there pacing rarely waits. */
@@ -711,10 +711,14 @@ static int loop_wait(struct stream_loop *l, struct epoll_event *evs, int timeout
 {
     if (paced && timeout_ms != 0) {
 #ifdef HAVE_EPOLL_PWAIT2
-        struct timespec ts = { 0, PACE_STEP_US * 1000L };
-        int n = epoll_pwait2(l->epfd, evs, EPOLL_BATCH, &ts, NULL);
-        if (n >= 0 || errno != ENOSYS)
-            return n;
+        static atomic_bool no_pwait2;   /* a kernel older than 5.11 */
+        if (!atomic_load(&no_pwait2)) {
+            struct timespec ts = { 0, PACE_STEP_US * 1000L };
+            int n = epoll_pwait2(l->epfd, evs, EPOLL_BATCH, &ts, NULL);
+            if (n >= 0 || errno != ENOSYS)
+                return n;
+            atomic_store(&no_pwait2, true);
+        }
 #endif
         timeout_ms = 1;
     }
