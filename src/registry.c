@@ -495,9 +495,11 @@ size_t registry_broadcast(struct registry *r, const struct registry_filter *f,
          * streams ending; unlink_locked() moves the place on past any
          * connection removed meanwhile. */
         r->broadcast_next = c;
+        void (*hook)(void *) = r->between_batches;
+        void *hook_arg = r->between_batches_arg;
         pthread_mutex_unlock(&r->mu);
-        if (r->between_batches)
-            r->between_batches(r->between_batches_arg);
+        if (hook)
+            hook(hook_arg);
         pthread_mutex_lock(&r->mu);
         c = r->broadcast_next;
     }

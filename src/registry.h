@@ -139,13 +139,13 @@ long registry_closed(struct registry *r, struct closed_info **out,
  * meanwhile may or may not get the event, so a caller that needs each event
  * either replayed or queued, never both, never neither (handlers.c), holds
  * one lock over its broadcasts and its registry_add() calls. */
+size_t registry_broadcast(struct registry *r, const struct registry_filter *f,
+                          struct event *e);
 #define REGISTRY_BROADCAST_BATCH 128
 
 /* For tests: fn(arg) runs between two batches of every broadcast, with the
  * registry mutex released (NULL: nothing runs). */
 void registry_set_batch_hook(struct registry *r, void (*fn)(void *), void *arg);
-size_t registry_broadcast(struct registry *r, const struct registry_filter *f,
-                          struct event *e);
 
 /* Removes every connection with `reason` and wakes them all.  Returns how
  * many there were. */

@@ -729,13 +729,13 @@ static long sum_stat(size_t off)
 }
 #define SUM(field) sum_stat(offsetof(struct wstats, field))
 
-/* Blocking HTTP request to 127.0.0.1:port with Connection: close.  Returns
- * the status (or -1) and the body (dechunked) in *body (caller frees). */
 /* When the last http() call's answer began to arrive (CLOCK_MONOTONIC ns;
  * 0 if nothing came): with the start time, splits a slow call into the
  * wait for the answer and the transfer of its body. */
 static int64_t http_first_byte_ns;
 
+/* Blocking HTTP request to 127.0.0.1:port with Connection: close.  Returns
+ * the status (or -1) and the body (dechunked) in *body (caller frees). */
 static int http(const char *method, const char *path, const char *ctype,
                 const char *body, char **out, size_t *outlen)
 {
