@@ -25,14 +25,16 @@
  * meanwhile (stats, a disconnect, a new stream) waited behind the whole
  * broadcast, 100 to 300 ms at 10,000 streams on 2 cores.  So streams with
  * events queued go on the loop's backlog and are served PACE_SLICE at a
- * time; the next slice is written once the web server has read the last
- * caught-up stream of the slice before (SIOCOUTQ: bytes the peer has not
- * read), which the loop checks every PACE_STEP_US while it goes on with
- * its other work.  The web server always has a slice in hand, so fan-out
- * takes as long as before, and a request waits behind about two slices.
- * A mark not read within PACE_WAIT_MS (its client is slow, or a web server
- * process is stuck) is given up.  Over TCP, SIOCOUTQ counts unacknowledged
- * bytes, which loopback acknowledges at once: there pacing rarely waits. */
+ * time.  The mark of a slice is its first stream that the web server had
+ * read to the end before this write (SIOCOUTQ: bytes the peer has not
+ * read); one it had stopped reading (its client is stuck) would hold the
+ * loop back for nothing.  The next slice is written once the mark is
+ * read, which the loop checks every PACE_STEP_US while it goes on with
+ * its other work: the web server then has the rest of the slice in hand,
+ * and a request that arrives waits behind about two slices.  A mark not
+ * read within PACE_WAIT_MS is given up.  Over TCP, SIOCOUTQ counts only
+ * unacknowledged bytes, and loopback acknowledges at once (it read 0 with
+ * 1,000 bytes unread): there the loop never waits. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -503,8 +505,8 @@ static void reschedule(struct stream_loop *l, struct conn *c, int64_t now)
 }
 
 /* Writes what is queued and ends c if it is closing, fails or lags.
- * Returns c's socket if events went out whole and c goes on (a mark to
- * pace by), else -1. */
+ * Returns c's socket if events went out whole and c goes on (it may be a
+ * mark to pace by), else -1. */
 static int service(struct stream_loop *l, struct conn *c)
 {
     struct event *evs[TAKE_BATCH];
@@ -697,8 +699,11 @@ static bool serve_backlog(struct stream_loop *l, bool pace)
             l->backlog = c->pnext;
             if (!l->backlog)
                 l->backlog_tail = NULL;
+            /* Until a mark is found: was this stream read to the end? */
+            bool was_read = pace && l->pace_fd < 0 && c->io.started && c->io.fd >= 0 &&
+                            !unread(c->io.fd);
             int fd = take_pending(l, c);
-            if (fd >= 0)
+            if (was_read && fd >= 0)
                 l->pace_fd = fd;
         }
     }
