@@ -132,7 +132,7 @@ long registry_closed(struct registry *r, struct closed_info **out,
  * of connections e was queued on.
  *
  * The registry mutex is held for REGISTRY_BROADCAST_BATCH connections at a
- * time, not for all of them (10,000 took it for 2 to 40 ms, and stats,
+ * time, not for all of them (10,000 held it 2 to 36 ms, and stats,
  * disconnects and ending streams waited): other calls run between batches.
  * Broadcasts are serialized, so every stream gets events in the order they
  * were broadcast.  A connection removed meanwhile is skipped; one added
