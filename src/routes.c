@@ -299,9 +299,10 @@ static bool scan_utf8(const unsigned char *p, size_t len, size_t *i)
 }
 
 /* Checks what json-c lets through: bytes that are not UTF-8, raw control
- * characters in strings, numbers JSON does not have, and bare words other
- * than true, false and null (NaN, Infinity).  The structure is json-c's to
- * judge.  Returns NULL or the reason. */
+ * characters in strings, numbers JSON does not have, bare words other than
+ * true, false and null (NaN, Infinity), and outside strings any byte JSON
+ * does not have there (json-c takes single-quoted keys: {'a':1}).  The
+ * structure is json-c's to judge.  Returns NULL or the reason. */
 static const char *scan_body(const unsigned char *p, size_t len)
 {
     bool in_string = false;
@@ -310,6 +311,8 @@ static const char *scan_body(const unsigned char *p, size_t len)
         if (c >= 0x80) {
             if (!scan_utf8(p, len, &i))
                 return "Malformed JSON: invalid UTF-8";
+            if (!in_string)
+                return "Malformed JSON";
         } else if (in_string) {
             if (c < 0x20)
                 return "Malformed JSON: control character in a string";
@@ -332,6 +335,8 @@ static const char *scan_body(const unsigned char *p, size_t len)
                   (n == 4 && memcmp(p + i, "null", 4) == 0)))
                 return "Malformed JSON";
             i = k - 1;
+        } else if (!memchr("{}[]:, \t\r\n", c, 10)) {
+            return "Malformed JSON";
         }
     }
     return NULL;

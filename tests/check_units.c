@@ -356,6 +356,8 @@ START_TEST(body_parse_errors)
         "{\"a\":\"x\ty\"}",                       /* raw tab in a string */
         "{\"connection_id\":\"\\u0000abc\"}",   /* cut short as a C string */
         "{\"a\":nul}", "{\"a\":True}",
+        "{'a':0}", "{':0\"':0}", "{\"a\":0,'b':1}",   /* json-c takes single-quoted keys */
+        "{\"a\":0;}", "{\"a\":0}\x01", "{\"a\":\xc3\xa9}",  /* bytes JSON has only in strings */
     };
     for (size_t i = 0; i < sizeof not_json / sizeof not_json[0]; i++)
         body_fails(not_json[i], strlen(not_json[i]), "Malformed");
