@@ -29,10 +29,13 @@
  * read to the end before this write (SIOCOUTQ: bytes the peer has not
  * read); one it had stopped reading (its client is stuck) would hold the
  * loop back for nothing.  The next slice is written once the mark is
- * read, which the loop checks every PACE_STEP_US while it goes on with
- * its other work: the web server then has the rest of the slice in hand,
- * and a request that arrives waits behind about two slices.  A mark not
- * read within PACE_WAIT_MS is given up.  Over TCP, SIOCOUTQ counts only
+ * read: the web server then has the rest of the slice in hand, and a
+ * request that arrives waits behind about two slices.  Meanwhile the loop
+ * goes on with its other work.  It learns of the read from epoll: the
+ * mark alone also waits for EPOLLOUT, edge-triggered, and a unix socket
+ * reports that each time its peer reads from it (measured: one event per
+ * read, SIOCOUTQ falling to 0 with the last).  A mark not read within
+ * PACE_WAIT_MS is given up.  Over TCP, SIOCOUTQ counts only
  * unacknowledged bytes, and loopback acknowledges at once (it read 0 with
  * 1,000 bytes unread): there the loop never waits. */
 #include "autoconf.h"
@@ -63,7 +66,6 @@
 #define EPOLL_BATCH 256
 #define PROTO_DATA_MAX 512          /* a protocol event's JSON data */
 #define PACE_SLICE 64               /* streams written before the web server catches up */
-#define PACE_STEP_US 200            /* how often a paced loop checks */
 #define PACE_WAIT_MS 50             /* a mark left unread this long is given up */
 
 enum { FCGI_END_REQUEST = 3, FCGI_STDOUT = 6 };
@@ -85,7 +87,7 @@ struct stream_loop {
     struct conn *drain_head, *drain_tail;   /* by drain deadline */
     struct conn *ack_head;                  /* ack time runs out before the next beat */
     struct conn *backlog, *backlog_tail;    /* pending, taken off `pending`, not served */
-    int pace_fd;                            /* the mark: see Pacing above (-1: none) */
+    struct conn *pace;                      /* the mark: see Pacing above */
     int64_t pace_since_us;                  /* waiting on the mark since (0: not) */
 };
 
@@ -243,10 +245,12 @@ static void out_mark(struct conn *c, uint32_t n)
     io->nmarks++;
 }
 
+/* What epoll reports for c: EPOLLOUT while its output waits (on), and, for
+ * the mark, each time the web server reads (see Pacing above). */
 static void set_epollout(struct stream_loop *l, struct conn *c, bool on)
 {
-    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0),
-                              .data.ptr = c };
+    uint32_t out = on ? EPOLLOUT : l->pace == c ? EPOLLOUT | EPOLLET : 0;
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | out, .data.ptr = c };
     epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->io.fd, &ev);
 }
 
@@ -419,8 +423,8 @@ static void finish(struct stream_loop *l, struct conn *c)
     else
         list_remove(&l->beat_head, &l->beat_tail, c);
     ack_list_remove(l, c);
-    if (l->pace_fd == c->io.fd)
-        l->pace_fd = -1;            /* the number may be another socket's soon */
+    if (l->pace == c)
+        l->pace = NULL;
     close(c->io.fd);                /* also leaves the epoll set */
     c->io.fd = -1;
     unsigned lost = conn_queue_depth(c);
@@ -679,62 +683,55 @@ static bool unread(int fd)
     return ioctl(fd, SIOCOUTQ, &q) == 0 && q > 0;
 }
 
+/* Makes c the mark, or (NULL) drops the mark, telling epoll either way. */
+static void pace_by(struct stream_loop *l, struct conn *c)
+{
+    struct conn *old = l->pace;
+    l->pace = c;
+    l->pace_since_us = 0;
+    if (old)
+        set_epollout(l, old, old->io.out_off < old->io.out_len);
+    if (c)
+        set_epollout(l, c, false);  /* written whole: nothing waits */
+}
+
 /* Serves the backlog a slice at a time (see Pacing above); with pace
- * false, all of it.  Returns true if it stopped to let the web server
- * catch up, false once the backlog is empty. */
-static bool serve_backlog(struct stream_loop *l, bool pace)
+ * false, all of it.  Returns the microseconds left to wait for the mark
+ * if it stopped to let the web server catch up, else 0 (the backlog is
+ * empty). */
+static int64_t serve_backlog(struct stream_loop *l, bool pace)
 {
     while (l->backlog) {
-        if (pace && l->pace_fd >= 0 && unread(l->pace_fd)) {
+        if (pace && l->pace && unread(l->pace->io.fd)) {
             int64_t now = time_mono_us();
             if (!l->pace_since_us)
                 l->pace_since_us = now;
-            if (now - l->pace_since_us < PACE_WAIT_MS * 1000)
-                return true;
+            int64_t left = l->pace_since_us + PACE_WAIT_MS * 1000 - now;
+            if (left > 0)
+                return left;
         }
-        l->pace_fd = -1;
-        l->pace_since_us = 0;
+        if (l->pace)
+            pace_by(l, NULL);
         for (int k = 0; k < PACE_SLICE && l->backlog; k++) {
             struct conn *c = l->backlog;
             l->backlog = c->pnext;
             if (!l->backlog)
                 l->backlog_tail = NULL;
             /* Until a mark is found: was this stream read to the end? */
-            bool was_read = pace && l->pace_fd < 0 && c->io.started && c->io.fd >= 0 &&
+            bool was_read = pace && !l->pace && c->io.started && c->io.fd >= 0 &&
                             !unread(c->io.fd);
-            int fd = take_pending(l, c);
-            if (was_read && fd >= 0)
-                l->pace_fd = fd;
+            if (take_pending(l, c) >= 0 && was_read)
+                pace_by(l, c);
         }
     }
-    return false;
-}
-
-/* epoll_wait for at most timeout_ms (-1: no limit), or PACE_STEP_US when
- * paced (a millisecond where the C library cannot wait less). */
-static int loop_wait(struct stream_loop *l, struct epoll_event *evs, int timeout_ms, bool paced)
-{
-    if (paced && timeout_ms != 0) {
-#ifdef HAVE_EPOLL_PWAIT2
-        static atomic_bool no_pwait2;   /* a kernel older than 5.11 */
-        if (!atomic_load(&no_pwait2)) {
-            struct timespec ts = { 0, PACE_STEP_US * 1000L };
-            int n = epoll_pwait2(l->epfd, evs, EPOLL_BATCH, &ts, NULL);
-            if (n >= 0 || errno != ENOSYS)
-                return n;
-            atomic_store(&no_pwait2, true);
-        }
-#endif
-        timeout_ms = 1;
-    }
-    return epoll_wait(l->epfd, evs, EPOLL_BATCH, timeout_ms);
+    return 0;
 }
 
 static void *loop_main(void *arg)
 {
     struct stream_loop *l = arg;
     struct epoll_event evs[EPOLL_BATCH];
-    bool paced = false;
+    int64_t pace_left_us = 0;               /* waiting on the mark for at most */
     for (;;) {
         int64_t now = time_mono_ms();
         int timeout = -1;
@@ -748,7 +745,12 @@ static void *loop_main(void *arg)
                 due = c->io.ack_due;
         if (due != INT64_MAX)
             timeout = due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
-        int n = loop_wait(l, evs, timeout, paced);
+        if (pace_left_us) {
+            int ms = (int)((pace_left_us + 999) / 1000);
+            if (timeout < 0 || ms < timeout)
+                timeout = ms;
+        }
+        int n = epoll_wait(l->epfd, evs, EPOLL_BATCH, timeout);
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
             n = 0;
@@ -787,7 +789,7 @@ static void *loop_main(void *arg)
             start(l, c);
         }
         backlog_append(l, pending);
-        paced = serve_backlog(l, !stop);
+        pace_left_us = serve_backlog(l, !stop);
         now = time_mono_ms();
         while (l->beat_head && l->beat_head->io.next_beat <= now)
             beat(l, l->beat_head, now);
@@ -872,7 +874,6 @@ int stream_loops_start(struct server *s, int n, char *err, size_t errlen)
     for (int i = 0; i < n; i++) {
         struct stream_loop *l = &s->loops[i];
         l->s = s;
-        l->pace_fd = -1;
         pthread_mutex_init(&l->mu, NULL);
         l->epfd = epoll_create1(EPOLL_CLOEXEC);
         l->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
