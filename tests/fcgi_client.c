@@ -147,16 +147,18 @@ static int read_exact(int fd, unsigned char *buf, size_t len, long long deadline
 int fcgi_read(int fd, struct fcgi_response *r, const char *until, int timeout_ms)
 {
     long long deadline = now_ms() + timeout_ms;
-    while (!r->ended && !r->closed) {
+    for (;;) {
         if (until && r->out && strstr(r->out, until))
             return 0;
+        if (r->ended || r->closed)
+            return until ? 1 : 0;
         unsigned char h[8];
         int rc = read_exact(fd, h, sizeof h, deadline);
         if (rc == -2)
-            return 0;
+            return 1;
         if (rc == 0) {
             r->closed = true;
-            return 0;
+            continue;
         }
         if (rc < 0 || h[0] != 1)
             return -1;
@@ -183,7 +185,6 @@ int fcgi_read(int fd, struct fcgi_response *r, const char *until, int timeout_ms
         }
         free(content);
     }
-    return 0;
 }
 
 void fcgi_response_free(struct fcgi_response *r)

@@ -27,8 +27,10 @@ int fcgi_send(int fd, const struct fcgi_param *params, size_t nparams,
               const char *body, size_t body_len);
 
 /* Reads records into r until END_REQUEST, EOF, `until` appears in the
- * output (if not NULL), or timeout_ms passes.  Returns 0, or -1 on a
- * protocol or socket error. */
+ * output (if not NULL), or timeout_ms passes.  Returns 0 if it got what it
+ * waited for (`until`, or else the end of the response), 1 if not (time
+ * ran out, or the response ended without `until`), -1 on a protocol or
+ * socket error. */
 int fcgi_read(int fd, struct fcgi_response *r, const char *until, int timeout_ms);
 
 void fcgi_response_free(struct fcgi_response *r);
