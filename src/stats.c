@@ -199,22 +199,25 @@ static void grow_emit(void *ctx, const char *data, size_t len)
 struct rendered {
     struct growing text;        /* the objects in snapshot order, comma-separated */
     size_t *start;              /* start[i]: offset of object i; start[count]: end + 1 */
+    struct jw *out;             /* where they go as they are rendered */
 };
 
-static int render_objects(struct rendered *r, const struct registry_snapshot *snap,
-                          const bool *stale)
+static void tee_emit(void *ctx, const char *data, size_t len)
 {
-    /* Room for the usual object at once: one allocation, no regrowth. */
-    r->text = (struct growing){ .cap = snap->count * OBJECT_BYTES + 1 };
-    r->text.p = malloc(r->text.cap);
-    r->start = malloc((snap->count + 1) * sizeof *r->start);
-    char *buf = malloc(JW_STREAM_BUF);
-    if (!r->text.p || !r->start || !buf) {
-        free(buf);
-        return -1;
-    }
+    struct rendered *r = ctx;
+    grow_emit(&r->text, data, len);
+    jw_raw(r->out, data, len);
+}
+
+/* Writes the objects, comma-separated, to out as they are rendered (the
+ * body of `connections`: the answer begins before the rendering ends),
+ * keeping their text in r. */
+static void render_objects(struct rendered *r, const struct registry_snapshot *snap,
+                           const bool *stale, char *buf, struct jw *out)
+{
+    r->out = out;
     struct jw w;
-    jw_init(&w, buf, JW_STREAM_BUF, grow_emit, &r->text);
+    jw_init(&w, buf, JW_STREAM_BUF, tee_emit, r);
     for (size_t i = 0; i < snap->count; i++) {
         if (i)
             jw_raw(&w, ",", 1);
@@ -222,9 +225,7 @@ static int render_objects(struct rendered *r, const struct registry_snapshot *sn
         write_connection(&w, &snap->conns[i], stale[i]);
     }
     jw_flush(&w);
-    free(buf);
     r->start[snap->count] = r->text.len + 1;
-    return r->text.failed ? -1 : 0;
 }
 
 static void rendered_free(struct rendered *r)
@@ -233,23 +234,32 @@ static void rendered_free(struct rendered *r)
     free(r->start);
 }
 
-/* A JSON array of the connections of one type (-1: all): each run of
- * neighbours of that type, with the commas between them, in one piece. */
+/* A JSON array of the connections of one type: each run of neighbours
+ * of that type, with the commas between them, in one piece; rendered
+ * anew if the text could not be kept (out of memory). */
 static void write_list(struct jw *w, const struct registry_snapshot *snap,
-                       const struct rendered *r, int type)
+                       const struct rendered *r, const bool *stale, enum conn_type type)
 {
     jw_lit(w, "[");
     bool first = true;
     for (size_t i = 0, j; i < snap->count; i = j) {
         j = i + 1;
-        if (type >= 0 && (int)snap->conns[i].type != type)
+        if (snap->conns[i].type != type)
             continue;
-        while (j < snap->count && (type < 0 || (int)snap->conns[j].type == type))
+        while (j < snap->count && snap->conns[j].type == type)
             j++;
         if (!first)
             jw_lit(w, ",");
         first = false;
-        jw_raw(w, r->text.p + r->start[i], r->start[j] - 1 - r->start[i]);
+        if (!r->text.failed) {
+            jw_raw(w, r->text.p + r->start[i], r->start[j] - 1 - r->start[i]);
+            continue;
+        }
+        for (size_t k = i; k < j; k++) {
+            if (k > i)
+                jw_lit(w, ",");
+            write_connection(w, &snap->conns[k], stale[k]);
+        }
     }
     jw_lit(w, "]");
 }
@@ -264,9 +274,17 @@ int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_
                 uint64_t events_last_hour, int64_t heartbeat_ms, const struct displays *expected)
 {
     bool *stale = malloc(snap->count ? snap->count : 1);
-    struct rendered objs = { 0 };
-    if (!stale)
+    /* Room for the usual object at once: one allocation, no regrowth. */
+    struct rendered objs = { .text.cap = snap->count * OBJECT_BYTES + 1 };
+    objs.text.p = malloc(objs.text.cap);
+    objs.start = malloc((snap->count + 1) * sizeof *objs.start);
+    char *buf = malloc(JW_STREAM_BUF);
+    if (!stale || !objs.text.p || !objs.start || !buf) {
+        rendered_free(&objs);
+        free(buf);
+        free(stale);
         return -1;
+    }
     double age_sum = 0;
     size_t nstale = 0;
     for (size_t i = 0; i < snap->count; i++) {
@@ -275,11 +293,6 @@ int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_
         nstale += stale[i];
         int64_t age = now_ms - ci->connected_at_ms;
         age_sum += age > 0 ? (double)age / 1000.0 : 0;
-    }
-    if (render_objects(&objs, snap, stale) < 0) {
-        rendered_free(&objs);
-        free(stale);
-        return -1;
     }
     char num[32];
     jw_lit(w, "{\"total_connections\":");
@@ -299,12 +312,13 @@ int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_
             jw_lit(w, ",");
         jw_str(w, snap->conns[i].public_id);
     }
-    jw_lit(w, "],\"connections\":");
-    write_list(w, snap, &objs, -1);
-    jw_lit(w, ",\"connection_details\":{\"by_type\":{\"admin\":");
-    write_list(w, snap, &objs, CONN_ADMIN);
+    jw_lit(w, "],\"connections\":[");
+    render_objects(&objs, snap, stale, buf, w);
+    free(buf);
+    jw_lit(w, "],\"connection_details\":{\"by_type\":{\"admin\":");
+    write_list(w, snap, &objs, stale, CONN_ADMIN);
     jw_lit(w, ",\"display\":");
-    write_list(w, snap, &objs, CONN_DISPLAY);
+    write_list(w, snap, &objs, stale, CONN_DISPLAY);
     rendered_free(&objs);
     jw_lit(w, "}},\"stale_connections\":");
     jw_u64(w, nstale);

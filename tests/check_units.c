@@ -829,49 +829,93 @@ START_TEST(registry_snapshot_and_stats)
 }
 END_TEST
 
-/* by_type holds exactly the objects of `connections` of that type, in the
- * same order and byte for byte, however the types interleave. */
+/* realloc() of a block fails while this is set (a new block, from NULL,
+ * does not), and failed_reallocs counts those failures: check_units links
+ * with --wrap=realloc. */
+static bool fail_reallocs;
+static unsigned failed_reallocs;
+
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n)
+{
+    if (fail_reallocs && p) {
+        failed_reallocs++;
+        return NULL;
+    }
+    return __real_realloc(p, n);
+}
+
+/* Renders stats for connections of types pat ('a' admin, 'd' display),
+ * named name_len characters, and checks that by_type holds exactly the
+ * objects of `connections` of that type, in the same order and byte for
+ * byte. */
+static void check_lists_by_type(const char *pat, size_t name_len)
+{
+    size_t n = strlen(pat);
+    struct registry *r = registry_create(16, 0, 0);
+    struct conn *c[8];
+    for (size_t i = 0; i < n; i++) {
+        char name[CONN_NAME_MAX + 1];
+        snprintf(name, sizeof name, "n\"%zu", i);         /* escaped in the output */
+        for (size_t k = strlen(name); k < name_len && k < CONN_NAME_MAX; k++)
+            name[k] = '"', name[k + 1] = '\0';
+        c[i] = mk(pat[i] == 'a' ? CONN_ADMIN : CONN_DISPLAY, name);
+        atomic_store(&c[i]->events_sent, i * 11);
+        ck_assert_int_eq(registry_add(r, c[i]), 0);
+    }
+    struct registry_snapshot s;
+    ck_assert_int_eq(registry_snapshot(r, &s), 0);
+    struct json_object *data = stats_render(&s, time_now_ms(), 0, 5000, NULL);
+    ck_assert_ptr_nonnull(data);
+    struct json_object *all, *det, *bt, *list[2];
+    ck_assert(json_object_object_get_ex(data, "connections", &all));
+    ck_assert(json_object_object_get_ex(data, "connection_details", &det));
+    ck_assert(json_object_object_get_ex(det, "by_type", &bt));
+    ck_assert(json_object_object_get_ex(bt, "admin", &list[0]));
+    ck_assert(json_object_object_get_ex(bt, "display", &list[1]));
+    ck_assert_uint_eq(json_object_array_length(all), n);
+    size_t k[2] = { 0, 0 };
+    for (size_t i = 0; i < n; i++) {
+        int t = pat[i] == 'a' ? 0 : 1;
+        struct json_object *o = json_object_array_get_idx(all, i), *v;
+        ck_assert(json_object_object_get_ex(o, t == 0 ? "user" : "display", &v));
+        ck_assert_str_eq(json_object_get_string(v), c[i]->name);
+        const char *want = json_object_to_json_string(o);
+        const char *got = json_object_to_json_string(json_object_array_get_idx(list[t], k[t]++));
+        ck_assert_str_eq(got, want);
+    }
+    ck_assert_uint_eq(json_object_array_length(list[0]), k[0]);
+    ck_assert_uint_eq(json_object_array_length(list[1]), k[1]);
+    json_object_put(data);
+    registry_snapshot_release(&s);
+    registry_remove_all(r, CLOSE_SHUTDOWN);
+    for (size_t i = 0; i < n; i++)
+        conn_free(c[i]);
+    registry_free(r);
+}
+
+static const char *const type_patterns[] = { "", "a", "d", "aaa", "ddd", "adadda", "daaddda" };
+
 START_TEST(stats_lists_by_type)
 {
-    static const char *const patterns[] = { "", "a", "d", "aaa", "ddd", "adadda", "daaddda" };
-    for (size_t p = 0; p < sizeof patterns / sizeof *patterns; p++) {
-        const char *pat = patterns[p];
-        size_t n = strlen(pat);
-        struct registry *r = registry_create(16, 0, 0);
-        struct conn *c[8];
-        for (size_t i = 0; i < n; i++) {
-            char name[16];
-            snprintf(name, sizeof name, "n\"%zu", i);     /* escaped in the output */
-            c[i] = mk(pat[i] == 'a' ? CONN_ADMIN : CONN_DISPLAY, name);
-            atomic_store(&c[i]->events_sent, i * 11);
-            ck_assert_int_eq(registry_add(r, c[i]), 0);
-        }
-        struct registry_snapshot s;
-        ck_assert_int_eq(registry_snapshot(r, &s), 0);
-        struct json_object *data = stats_render(&s, time_now_ms(), 0, 5000, NULL);
-        ck_assert_ptr_nonnull(data);
-        struct json_object *all, *det, *bt, *list[2];
-        ck_assert(json_object_object_get_ex(data, "connections", &all));
-        ck_assert(json_object_object_get_ex(data, "connection_details", &det));
-        ck_assert(json_object_object_get_ex(det, "by_type", &bt));
-        ck_assert(json_object_object_get_ex(bt, "admin", &list[0]));
-        ck_assert(json_object_object_get_ex(bt, "display", &list[1]));
-        ck_assert_uint_eq(json_object_array_length(all), n);
-        size_t k[2] = { 0, 0 };
-        for (size_t i = 0; i < n; i++) {
-            int t = pat[i] == 'a' ? 0 : 1;
-            const char *want = json_object_to_json_string(json_object_array_get_idx(all, i));
-            const char *got = json_object_to_json_string(json_object_array_get_idx(list[t], k[t]++));
-            ck_assert_str_eq(got, want);
-        }
-        ck_assert_uint_eq(json_object_array_length(list[0]), k[0]);
-        ck_assert_uint_eq(json_object_array_length(list[1]), k[1]);
-        json_object_put(data);
-        registry_snapshot_release(&s);
-        registry_remove_all(r, CLOSE_SHUTDOWN);
-        for (size_t i = 0; i < n; i++)
-            conn_free(c[i]);
-        registry_free(r);
+    for (size_t p = 0; p < sizeof type_patterns / sizeof *type_patterns; p++) {
+        check_lists_by_type(type_patterns[p], 0);
+        check_lists_by_type(type_patterns[p], CONN_NAME_MAX);   /* objects outgrow the estimate */
+    }
+}
+END_TEST
+
+/* Long names outgrow the text kept for by_type; when it cannot grow, the
+ * lists are rendered anew and the answer is the same. */
+START_TEST(stats_lists_when_text_cannot_grow)
+{
+    for (size_t p = 1; p < sizeof type_patterns / sizeof *type_patterns; p++) {
+        fail_reallocs = true;
+        failed_reallocs = 0;
+        check_lists_by_type(type_patterns[p], CONN_NAME_MAX);
+        fail_reallocs = false;
+        ck_assert_uint_gt(failed_reallocs, 0);
     }
 }
 END_TEST
@@ -1379,6 +1423,7 @@ static Suite *units_suite(void)
     tcase_add_test(tc, conn_queue_slots_follow_the_load);
     tcase_add_test(tc, registry_snapshot_and_stats);
     tcase_add_test(tc, stats_lists_by_type);
+    tcase_add_test(tc, stats_lists_when_text_cannot_grow);
     tcase_add_test(tc, registry_concurrency);
     tcase_add_test(tc, registry_superseding);
     tcase_add_test(tc, registry_closed_ring);
