@@ -489,12 +489,18 @@ static void handle_stats(struct server *s, FCGX_Request *req)
     widen_send_buffer(req->ipcFd, stats_size_hint(&snap));
     FCGX_PutS("Status: 200 OK\r\nContent-Type: application/json\r\n"
               "Cache-Control: no-store\r\n\r\n", req->out);
+    /* The roster is built under the lock, and written after it: a web
+     * server that reads the answer slowly must not hold up display streams
+     * opening (display_known) or a reload. */
+    int64_t now = time_now_ms();
+    pthread_mutex_lock(&s->displays_mu);
+    struct json_object *roster =
+        s->displays ? stats_roster(&snap, s->displays, now, s->opt.heartbeat_ms) : NULL;
+    pthread_mutex_unlock(&s->displays_mu);
     struct jw w;
     jw_init(&w, buf, JW_STREAM_BUF, emit_fcgx, req->out);
     jw_lit(&w, "{\"success\":true,\"data\":");
-    pthread_mutex_lock(&s->displays_mu);
-    int rc = stats_write(&w, &snap, time_now_ms(), events, s->opt.heartbeat_ms, s->displays);
-    pthread_mutex_unlock(&s->displays_mu);
+    int rc = stats_write(&w, &snap, now, events, s->opt.heartbeat_ms, roster);
     if (rc < 0)
         jw_lit(&w, "null");
     jw_lit(&w, ",\"message\":\"SSE connection statistics\"}\n");

@@ -107,10 +107,9 @@ static int by_name(const void *a, const void *b)
                   (*(const struct conn_info *const *)b)->name);
 }
 
-/* [{"display", "state", "id"}] for every expected display, by name. */
-static struct json_object *roster(const struct registry_snapshot *snap,
-                                  const struct displays *expected, int64_t now_ms,
-                                  int64_t heartbeat_ms)
+struct json_object *stats_roster(const struct registry_snapshot *snap,
+                                 const struct displays *expected, int64_t now_ms,
+                                 int64_t heartbeat_ms)
 {
     size_t nd = 0;
     const struct conn_info **live = malloc((snap->count ? snap->count : 1) * sizeof *live);
@@ -271,7 +270,7 @@ size_t stats_size_hint(const struct registry_snapshot *snap)
 }
 
 int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_ms,
-                uint64_t events_last_hour, int64_t heartbeat_ms, const struct displays *expected)
+                uint64_t events_last_hour, int64_t heartbeat_ms, struct json_object *roster)
 {
     bool *stale = malloc(snap->count ? snap->count : 1);
     /* Room for the usual object at once: one allocation, no regrowth. */
@@ -283,6 +282,7 @@ int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_
         rendered_free(&objs);
         free(buf);
         free(stale);
+        json_object_put(roster);
         return -1;
     }
     double age_sum = 0;
@@ -330,9 +330,9 @@ int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_
     snprintf(num, sizeof num, "%.3g", (double)heartbeat_ms / 1000.0);
     jw_lit(w, ",\"heartbeat_seconds\":");
     jw_lit(w, num);
-    if (expected) {
+    if (roster) {
         jw_lit(w, ",\"expected_displays\":");
-        write_object(w, roster(snap, expected, now_ms, heartbeat_ms));
+        write_object(w, roster);
     }
     jw_lit(w, "}");
     free(stale);
@@ -349,7 +349,8 @@ struct json_object *stats_render(const struct registry_snapshot *snap, int64_t n
         return NULL;
     struct jw w;
     jw_init(&w, buf, JW_STREAM_BUF, grow_emit, &g);
-    int rc = stats_write(&w, snap, now_ms, events_last_hour, heartbeat_ms, expected);
+    int rc = stats_write(&w, snap, now_ms, events_last_hour, heartbeat_ms,
+                         expected ? stats_roster(snap, expected, now_ms, heartbeat_ms) : NULL);
     jw_flush(&w);
     free(buf);
     struct json_object *o = rc == 0 && !g.failed ? json_tokener_parse(g.p) : NULL;

@@ -11,12 +11,20 @@
 #include "jsonw.h"
 #include "registry.h"
 
+/* The roster of expected displays: [{"display", "state", "id"}] for every
+ * name in expected, by name, from snap at wall time now_ms.  A new array
+ * (empty when out of memory). */
+struct json_object *stats_roster(const struct registry_snapshot *snap,
+                                 const struct displays *expected, int64_t now_ms,
+                                 int64_t heartbeat_ms);
+
 /* Writes the `data` object of GET stats for snap at wall time now_ms into
  * w (not flushed).  heartbeat_ms judges acked connections stale (no ack for
- * 2 heartbeats); expected (NULL if none) adds the roster of expected
- * displays.  Returns 0, or -1 when out of memory (nothing written). */
+ * 2 heartbeats); roster (from stats_roster, or NULL if none) becomes
+ * `expected_displays` and is put either way.  Returns 0, or -1 when out of
+ * memory (nothing written). */
 int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_ms,
-                uint64_t events_last_hour, int64_t heartbeat_ms, const struct displays *expected);
+                uint64_t events_last_hour, int64_t heartbeat_ms, struct json_object *roster);
 
 /* About how many bytes stats_write writes for snap (an upper bound for
  * usual names): for sizing buffers. */
