@@ -509,15 +509,15 @@ static void reschedule(struct stream_loop *l, struct conn *c, int64_t now)
 }
 
 /* Writes what is queued and ends c if it is closing, fails or lags.
- * Returns c's socket if events went out whole and c goes on (it may be a
- * mark to pace by), else -1. */
-static int service(struct stream_loop *l, struct conn *c)
+ * Returns true if events went out whole and c goes on (it may be a mark
+ * to pace by). */
+static bool service(struct stream_loop *l, struct conn *c)
 {
     struct event *evs[TAKE_BATCH];
     bool closing = false;
     size_t total = 0, n;
     if (!c->io.started)
-        return -1;                  /* start() takes the queue */
+        return false;               /* start() takes the queue */
     while ((n = conn_take(c, evs, TAKE_BATCH, &closing)) > 0) {
         if (c->io.draining) {
             for (size_t i = 0; i < n; i++)
@@ -526,20 +526,20 @@ static int service(struct stream_loop *l, struct conn *c)
         }
         if (out_events(c, evs, n) < 0) {
             end_stream(l, c, CLOSE_SLOW_CONSUMER);
-            return -1;
+            return false;
         }
         total += n;
     }
     if (c->io.draining)
-        return -1;
+        return false;
     if (total) {
         if (out_flush(l, c) < 0) {
             end_stream(l, c, CLOSE_WRITE_FAILED);
-            return -1;
+            return false;
         }
         if (c->io.out_len - c->io.out_off > OUT_MAX) {
             end_stream(l, c, CLOSE_SLOW_CONSUMER);
-            return -1;
+            return false;
         }
         /* Traffic stands in for a heartbeat, except where pings carry the
          * sequence numbers the client acks. */
@@ -548,9 +548,9 @@ static int service(struct stream_loop *l, struct conn *c)
     }
     if (closing) {
         end_stream(l, c, CLOSE_NONE);
-        return -1;
+        return false;
     }
-    return total && c->io.out_len == 0 ? c->io.fd : -1;
+    return total && c->io.out_len == 0;
 }
 
 static void start(struct stream_loop *l, struct conn *c)
@@ -648,8 +648,8 @@ static void beat(struct stream_loop *l, struct conn *c, int64_t now)
 /* Takes c off a pending list: frees it if it died meanwhile, else serves.
  * `pending` is true exactly while c is linked on a pending list (the
  * loop's, or its backlog), so only here is it cleared.  Returns what
- * service() does, or -1. */
-static int take_pending(struct stream_loop *l, struct conn *c)
+ * service() does, or false. */
+static bool take_pending(struct stream_loop *l, struct conn *c)
 {
     pthread_mutex_lock(&c->mu);
     c->pending = false;
@@ -657,7 +657,7 @@ static int take_pending(struct stream_loop *l, struct conn *c)
     pthread_mutex_unlock(&c->mu);
     if (dead) {
         conn_free(c);
-        return -1;
+        return false;
     }
     return service(l, c);
 }
@@ -720,7 +720,7 @@ static int64_t serve_backlog(struct stream_loop *l, bool pace)
             /* Until a mark is found: was this stream read to the end? */
             bool was_read = pace && !l->pace && c->io.started && c->io.fd >= 0 &&
                             !unread(c->io.fd);
-            if (take_pending(l, c) >= 0 && was_read)
+            if (take_pending(l, c) && was_read)
                 pace_by(l, c);
         }
     }
