@@ -915,6 +915,61 @@ static struct procsample proc_sum(const char *prefix)
     return t;
 }
 
+/* CPU time (ns, all threads: /proc/PID/task/TID/schedstat) and involuntary
+ * context switches (preempted while runnable) of the pids whose label
+ * starts with prefix; ns < 0 if there is none. */
+struct cpusample {
+    int64_t ns;
+    long invol;
+};
+
+static struct cpusample cpu_sum(const char *prefix)
+{
+    struct cpusample t = { -1, 0 };
+    for (int k = 0; k < opt.npids; k++) {
+        if (strncmp(opt.pid_label[k], prefix, strlen(prefix)) != 0)
+            continue;
+        char path[320], line[256];
+        snprintf(path, sizeof path, "/proc/%d/task", opt.pid[k]);
+        DIR *d = opendir(path);
+        if (!d)
+            continue;
+        if (t.ns < 0)
+            t.ns = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            long long ns;
+            snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", opt.pid[k], e->d_name);
+            FILE *f = fopen(path, "r");
+            if (f) {
+                if (fscanf(f, "%lld", &ns) == 1)
+                    t.ns += ns;
+                fclose(f);
+            }
+            snprintf(path, sizeof path, "/proc/%d/task/%s/status", opt.pid[k], e->d_name);
+            if ((f = fopen(path, "r"))) {
+                while (fgets(line, sizeof line, f))
+                    if (!strncmp(line, "nonvoluntary_ctxt_switches:", 27))
+                        t.invol += atol(line + 27);
+                fclose(f);
+            }
+        }
+        closedir(d);
+    }
+    return t;
+}
+
+/* Messages (events, pings, comments) the clients have read so far. */
+static long messages_read(void)
+{
+    long m = 0;
+    for (int i = 0; i < opt.n; i++)
+        m += (long)clients[i].events + clients[i].pings + clients[i].comments;
+    return m;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -1140,6 +1195,10 @@ static void scen_fanout(void)
     sleep_ms(1000);
     double *pubms = calloc((size_t)E, sizeof(double));
     int pubfail = 0;
+    /* What the servers spend on it: CPU while the events go out, divided
+     * by the messages the clients read meanwhile (nchan's pings too). */
+    struct cpusample resp0 = cpu_sum("responder"), web0 = cpu_sum("nginx");
+    long msg0 = messages_read();
     for (int e = 0; e < E; e++) {
         if (publish(e, &pubms[e]) != 200 && !(strcmp(opt.pub_kind, "nchan") == 0))
             pubfail++;
@@ -1164,8 +1223,16 @@ static void scen_fanout(void)
             break;
         sleep_ms(50);
     } while (now_ns() < end);
+    struct cpusample resp1 = cpu_sum("responder"), web1 = cpu_sum("nginx");
+    long msgs = messages_read() - msg0;
+    double resp_us = resp0.ns >= 0 && msgs > 0 ? (double)(resp1.ns - resp0.ns) / 1e3 / (double)msgs : -1;
+    double web_us = web0.ns >= 0 && msgs > 0 ? (double)(web1.ns - web0.ns) / 1e3 / (double)msgs : -1;
+    double web_preempt = web0.ns >= 0 && msgs > 0 ? (double)(web1.invol - web0.invol) / (double)msgs : -1;
     size_t k = 0;
     double *last = calloc((size_t)E, sizeof(double));
+    double *first = malloc(sizeof(double) * (size_t)E);
+    for (int e = 0; e < E; e++)
+        first[e] = 1e30;
     for (int i = 0; i < n; i++)
         for (int e = 0; e < E; e++) {
             float v = lat[(size_t)i * E + e];
@@ -1173,10 +1240,17 @@ static void scen_fanout(void)
                 all[k++] = v;
                 if (v > last[e])
                     last[e] = v;
+                if (v < first[e])
+                    first[e] = v;
             }
         }
     qsort(all, k, sizeof *all, cmp_double);
     qsort(last, (size_t)E, sizeof *last, cmp_double);
+    size_t nfirst = 0;              /* events someone got */
+    for (int e = 0; e < E; e++)
+        if (first[e] < 1e30)
+            first[nfirst++] = first[e];
+    qsort(first, nfirst, sizeof *first, cmp_double);
     qsort(pubms, (size_t)E, sizeof *pubms, cmp_double);
     printf("== fanout: %s, %d streams (%ld ready in %.2f s), %d events %.0f ms apart\n",
            opt.server, n, ready, all_s, E, opt.interval_ms);
@@ -1184,14 +1258,19 @@ static void scen_fanout(void)
            k, want, want - got, pct(pubms, (size_t)E, 50), pct(pubms, (size_t)E, 100), pubfail);
     printf("  delivery latency ms (all deliveries): p50 %.2f p90 %.2f p99 %.2f max %.2f\n",
            pct(all, k, 50), pct(all, k, 90), pct(all, k, 99), pct(all, k, 100));
-    printf("  latency to the last client per event ms: p50 %.2f max %.2f\n",
-           pct(last, (size_t)E, 50), pct(last, (size_t)E, 100));
+    printf("  latency to the first client per event ms: p50 %.3f; to the last: p50 %.2f max %.2f\n",
+           pct(first, nfirst, 50), pct(last, (size_t)E, 50), pct(last, (size_t)E, 100));
+    printf("  CPU per message read (%ld): responder %.2f us, nginx %.2f us; nginx preempted %.3f times per message\n",
+           msgs, resp_us, web_us, web_preempt);
     printf("BENCH scenario=fanout server=%s n=%d ready=%ld events=%d missing=%zu p50_ms=%.2f p99_ms=%.2f "
-           "max_ms=%.2f last_p50_ms=%.2f last_max_ms=%.2f publish_p50_ms=%.2f%s\n",
+           "max_ms=%.2f first_p50_ms=%.3f last_p50_ms=%.2f last_max_ms=%.2f publish_p50_ms=%.2f "
+           "resp_cpu_us=%.2f web_cpu_us=%.2f web_preempt=%.3f%s\n",
            opt.server, n, ready, E, want - got, pct(all, k, 50), pct(all, k, 99), pct(all, k, 100),
-           pct(last, (size_t)E, 50), pct(last, (size_t)E, 100), pct(pubms, (size_t)E, 50), opt.extra);
+           pct(first, nfirst, 50), pct(last, (size_t)E, 50), pct(last, (size_t)E, 100),
+           pct(pubms, (size_t)E, 50), resp_us, web_us, web_preempt, opt.extra);
     free(all);
     free(last);
+    free(first);
     free(pubms);
     ctl_send("closeall");
 }
