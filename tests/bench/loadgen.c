@@ -1260,8 +1260,12 @@ static void scen_fanout(void)
            pct(all, k, 50), pct(all, k, 90), pct(all, k, 99), pct(all, k, 100));
     printf("  latency to the first client per event ms: p50 %.3f; to the last: p50 %.2f max %.2f\n",
            pct(first, nfirst, 50), pct(last, (size_t)E, 50), pct(last, (size_t)E, 100));
-    printf("  CPU per message read (%ld): responder %.2f us, nginx %.2f us; nginx preempted %.3f times per message\n",
-           msgs, resp_us, web_us, web_preempt);
+    if (web_us >= 0) {
+        printf("  CPU per message read (%ld):", msgs);
+        if (resp_us >= 0)
+            printf(" responder %.2f us,", resp_us);
+        printf(" nginx %.2f us; nginx preempted %.3f times per message\n", web_us, web_preempt);
+    }
     printf("BENCH scenario=fanout server=%s n=%d ready=%ld events=%d missing=%zu p50_ms=%.2f p99_ms=%.2f "
            "max_ms=%.2f first_p50_ms=%.3f last_p50_ms=%.2f last_max_ms=%.2f publish_p50_ms=%.2f "
            "resp_cpu_us=%.2f web_cpu_us=%.2f web_preempt=%.3f%s\n",
