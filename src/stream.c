@@ -678,7 +678,7 @@ static void backlog_append(struct stream_loop *l, struct conn *list)
 
 /* True while the web server has not read all that was written to fd.
  * SIOCOUTQ on a unix socket counts the buffers the peer has not freed,
- * whole (768 for a write of one event).  When the peer has read the last
+ * whole (768 or more for any write).  When the peer has read the last
  * one, the kernel (sock_wfree) wakes the writer before it drops the last
  * unit of the count: a loop woken by that EPOLLOUT could read 1 here, go
  * back to sleep and miss the only wake-up there is.  It did, in about one
