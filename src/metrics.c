@@ -41,6 +41,9 @@ static const char *const counter_names[METRIC_COUNTERS][2] = {
     [METRIC_HEARTBEAT_FAILURES] = { "sse_heartbeat_write_failures_total", "Heartbeats whose write or flush failed." },
     [METRIC_STREAMS_OPENED] = { "sse_streams_opened_total", "Streams opened." },
     [METRIC_STREAMS_REFUSED] = { "sse_streams_refused_total", "Streams refused with 429 or 503." },
+    [METRIC_PACE_GIVEUPS] = { "sse_pace_giveups_total",
+                              "Broadcast slices written without waiting: the web server left "
+                              "the last slice's mark unread for 50 ms." },
 };
 
 struct route_stats {

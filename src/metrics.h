@@ -32,6 +32,7 @@ enum metrics_counter {
     METRIC_HEARTBEAT_FAILURES,      /* heartbeats whose write or flush failed */
     METRIC_STREAMS_OPENED,
     METRIC_STREAMS_REFUSED,         /* 429 and 503 on stream routes */
+    METRIC_PACE_GIVEUPS,            /* marks left unread for PACE_WAIT_MS (stream.c) */
     METRIC_COUNTERS
 };
 

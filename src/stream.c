@@ -716,6 +716,7 @@ static int64_t serve_backlog(struct stream_loop *l, bool pace)
             int64_t left = l->pace_since_us + PACE_WAIT_MS * 1000 - now;
             if (left > 0)
                 return left;
+            metrics_add(l->s->metrics, METRIC_PACE_GIVEUPS, 1);
         }
         if (l->pace)
             pace_by(l, NULL);

@@ -387,6 +387,30 @@ START_TEST(test_and_publish_errors)
 }
 END_TEST
 
+/* GET /metrics as an admin, into resp (free it with fcgi_response_free). */
+static void read_metrics(struct fcgi_response *resp)
+{
+    struct req m = { "GET", "/metrics", .style = NGINX, .user = "admin" };
+    int fd = send_req(&m);
+    ck_assert_int_eq(fcgi_read(fd, resp, NULL, 5000), 0);
+    close(fd);
+    ck_assert_int_eq(fcgi_status(resp), 200);
+}
+
+/* The value of an unlabelled counter in /metrics. */
+static long long metric(const char *name)
+{
+    struct fcgi_response resp = { 0 };
+    read_metrics(&resp);
+    char line[128];
+    snprintf(line, sizeof line, "\n%s ", name);
+    const char *at = strstr(resp.out, line);
+    ck_assert_msg(at != NULL, "metrics lack %s", name);
+    long long v = strtoll(at + strlen(line), NULL, 10);
+    fcgi_response_free(&resp);
+    return v;
+}
+
 START_TEST(metrics_and_health)
 {
     struct json_object *o;
@@ -399,12 +423,8 @@ START_TEST(metrics_and_health)
     stats_total(NGINX);
     struct req anon = { "GET", "/metrics", .style = NGINX };
     expect_error(&anon, 401, "AUTHENTICATION_REQUIRED");
-    struct req m = { "GET", "/metrics", .style = NGINX, .user = "admin" };
-    int fd = send_req(&m);
     struct fcgi_response resp = { 0 };
-    ck_assert_int_eq(fcgi_read(fd, &resp, NULL, 5000), 0);
-    close(fd);
-    ck_assert_int_eq(fcgi_status(&resp), 200);
+    read_metrics(&resp);
     const char *want[] = {
         "Content-Type: text/plain; version=0.0.4",
         "sse_connections{type=\"display\",state=\"live\"} 1\n",
@@ -413,6 +433,7 @@ START_TEST(metrics_and_health)
         "sse_requests_total{route=\"metrics\",code=\"401\"} 1\n",
         "sse_request_duration_seconds_count{route=\"health\"} 1\n",
         "sse_connections_closed_total{reason=\"ack_timeout\"} 0\n",
+        "sse_pace_giveups_total 0\n",
         "# TYPE sse_request_duration_seconds histogram\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
@@ -1076,12 +1097,15 @@ START_TEST(two_thousand_streams_four_workers)
     /* A web server that stops reading most streams must not hold the
      * broadcast back from the ones it still reads: the I/O loops pace
      * themselves by what it has read, and give up on streams it leaves
-     * unread.  Here it reads 20 streams spread over all of them. */
+     * unread.  Here it reads 20 streams spread over all of them, so the
+     * loops give up on marks it left unread, and count that. */
+    ck_assert_int_eq(metric("sse_pace_giveups_total"), 0);
     publish("tick", "");
     for (int i = 10; i < N; i += (N - 10) / 20) {
         ck_assert_msg(fcgi_read(s[i].fd, &s[i].resp, "event: tick", 5000) == 0,
                       "stream %d did not get the broadcast in 5 s", i);
     }
+    ck_assert_int_gt(metric("sse_pace_giveups_total"), 0);
     for (int i = 0; i < N; i++) {
         close(s[i].fd);
         fcgi_response_free(&s[i].resp);
