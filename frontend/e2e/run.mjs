@@ -767,12 +767,11 @@ async function replayAcrossFrontRestart(env) {
   }
 }
 
-/** How many disconnect requests the responder has answered, from GET {prefix}/metrics. */
+/** How many disconnect requests the responder has answered (its /metrics). */
 async function disconnectRequests(stack) {
-  const r = await stack.api('metrics');
-  const m = /^sse_request_duration_seconds_count\{route="disconnect"\} (\d+)$/m.exec(r.text);
-  if (r.status !== 200 || !m) throw new Failure(`metrics: HTTP ${r.status}, no disconnect count in ${r.text.slice(0, 200)}`);
-  return Number(m[1]);
+  const n = (await stack.metrics()).get('sse_request_duration_seconds_count{route="disconnect"}');
+  check(n !== undefined, 'metrics have no count of disconnect requests');
+  return n;
 }
 
 /** sessionStorage key of loseDisconnects(): present = lose, value = how many were lost. */

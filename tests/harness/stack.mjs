@@ -99,6 +99,18 @@ export function renderTemplate(template, vars, enable = []) {
   return execFileSync('bash', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** Prometheus text: { get(series), sum(series prefix), map } of every sample line. */
+export function parseMetrics(text) {
+  const m = new Map();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    m.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  const sum = (prefix) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
+  return { get: (k) => m.get(k), sum, map: m };
+}
+
 /** A tiny systemd unit parser: { Section: { Key: [values...] } }. */
 export function parseUnit(text) {
   const out = {};
@@ -676,6 +688,12 @@ export async function startStack({
       const r = await api('stats');
       if (r.status !== 200 || !r.json?.data) throw new Error(`stats: ${r.status} ${r.text.slice(0, 200)}`);
       return r.json.data;
+    },
+    /** GET {prefix}/metrics, parsed (parseMetrics). */
+    async metrics() {
+      const r = await api('metrics');
+      if (r.status !== 200) throw new Error(`metrics: ${r.status} ${r.text.slice(0, 200)}`);
+      return parseMetrics(r.text);
     },
     /**
      * Open a stream. Options: auth (true: the stack's user; false; or an Authorization value;

@@ -655,17 +655,6 @@ function check(name, ok, detail = '', { info = false } = {}) {
   return ok;
 }
 
-function parseMetrics(text) {
-  const m = new Map();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  const sum = (prefix) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
-  return { get: (k) => m.get(k), sum, map: m };
-}
-
 async function waitFor(fn, ms, every = 50, from = now()) {
   while (now() - from < ms) {
     try { if (await fn()) return now() - from; } catch { /* not yet */ }
@@ -885,9 +874,8 @@ try {
   check('responder threads', true, `fresh ${fresh.threads}, baseline ${base.threads}, peak ${peak.threads}, end ${end.threads}`, { info: true });
 
   // --- metrics and stats agree with each other and with the clients
-  const mr = await st.api('metrics');
+  const M = await st.metrics();
   const sr = await st.stats();
-  const M = parseMetrics(mr.text);
   const opened = M.get('sse_streams_opened_total');
   const closedSum = M.sum('sse_connections_closed_total{');
   const byReason = (r) => M.get(`sse_connections_closed_total{reason="${r}"}`);
