@@ -130,9 +130,11 @@ static int read_body(FCGX_Request *req, size_t max, char **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;
+    /* No length, or -1 (a chunked request, as Caddy passes it): read to the
+     * end of FastCGI stdin, within max. */
     const char *cl = param(req, "CONTENT_LENGTH");
     unsigned long long declared = 0;
-    bool have_cl = cl && *cl;
+    bool have_cl = cl && *cl && strcmp(cl, "-1") != 0;
     if (have_cl) {
         if (!routes_decimal(cl, &declared)) {
             handlers_error(req->out, 400, "Invalid Content-Length", NULL);

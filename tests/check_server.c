@@ -336,11 +336,27 @@ START_TEST(disconnect_errors)
     struct req huge = { "POST", "/disconnect", .style = NGINX, .content_type = "application/json",
                         .body = "{}", .content_length = "99999999999" };
     expect_error(&huge, 413, "PAYLOAD_TOO_LARGE");
-    static const char *const bad_lengths[] = { "-1", "+2", " 2", "2x", "0x2", "99999999999999999999" };
+    static const char *const bad_lengths[] = { "-2", "+2", " 2", "2x", "0x2", "99999999999999999999" };
     for (size_t i = 0; i < sizeof bad_lengths / sizeof *bad_lengths; i++) {
         struct req neg = { "POST", "/disconnect", .style = NGINX, .content_type = "application/json",
                            .body = "{}", .content_length = bad_lengths[i] };
         expect_error(&neg, 400, "BAD_REQUEST");
+    }
+    /* No length, or -1 (a chunked body as Caddy passes it): read to the end
+     * of stdin, within the route's limit. */
+    static const char *const unknown_lengths[] = { "-1", "" };
+    for (size_t i = 0; i < 2; i++) {
+        struct req chunked = { "POST", "/disconnect", .style = NGINX, .content_type = "text/plain",
+                               .body = "{\"connection_id\":\"not-a-token\"}",
+                               .content_length = unknown_lengths[i] };
+        struct json_object *o;
+        ck_assert_int_eq(call(&chunked, &o, NULL), 200);
+        ck_assert_int_eq(json_object_get_boolean(get(o, "data.disconnected")), 0);
+        json_object_put(o);
+        struct req chunked_big = { "POST", "/disconnect", .style = NGINX,
+                                   .content_type = "application/json", .body = big,
+                                   .content_length = unknown_lengths[i] };
+        expect_error(&chunked_big, 413, "PAYLOAD_TOO_LARGE");
     }
     struct req shortbody = { "POST", "/disconnect", .style = NGINX,
                              .content_type = "application/json", .body = "{}",
