@@ -65,7 +65,7 @@ void conn_free(struct conn *c)
     for (size_t i = 0; i < c->nreplay; i++)
         event_unref(c->replay[i]);
     free(c->replay);
-    free(c->io.out);
+    buf_reset(&c->io.out);
     while (c->qlen) {
         event_unref(c->queue[c->qhead]);
         c->qhead = (c->qhead + 1) % c->qcap;

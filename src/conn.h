@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "event.h"
 #include "token.h"
 
@@ -98,9 +99,8 @@ struct conn {
         bool started;               /* in the loop's epoll set */
         bool draining;              /* ending: farewell and END_REQUEST queued */
         bool answered;              /* all written, write side shut; awaiting EOF */
-        char *out;                  /* framed bytes not yet written */
-        size_t out_off, out_len, out_cap;
-        uint64_t appended, written; /* bytes ever appended / written */
+        struct buf out;             /* framed bytes not yet written */
+        uint64_t written;           /* bytes ever written */
         struct { uint64_t pos; uint32_t events; } marks[8];   /* events end at pos */
         unsigned nmarks;
         int64_t stalled_since;      /* monotonic ms output stopped moving; 0 moving */

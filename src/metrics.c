@@ -1,14 +1,17 @@
 /* metrics.c -- counters and latency histograms for GET /metrics. */
 #include "autoconf.h"
 
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "metrics.h"
 #include "routes.h"
+
+/* The whole text, at most (some 20 KiB in practice). */
+#define METRICS_TEXT_MAX (1024 * 1024)
 
 /* Upper bounds of the latency buckets, in microseconds. */
 static const int64_t bucket_us[] = { 500, 1000, 2500, 5000, 10000, 25000, 50000,
@@ -94,68 +97,31 @@ void metrics_add(struct metrics *m, enum metrics_counter which, uint64_t n)
     atomic_fetch_add_explicit(&m->counters[which], n, memory_order_relaxed);
 }
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct buf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = true;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap * 2 + (size_t)n;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
 char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *len)
 {
-    struct buf b = { malloc(16384), 0, 16384, false };
-    if (!b.p)
-        return NULL;
-    put(&b, "# HELP sse_connections Live streams by type and state.\n"
+    struct buf b;
+    buf_init(&b, METRICS_TEXT_MAX);
+    buf_printf(&b, "# HELP sse_connections Live streams by type and state.\n"
             "# TYPE sse_connections gauge\n"
             "sse_connections{type=\"admin\",state=\"live\"} %zu\n"
             "sse_connections{type=\"admin\",state=\"stale\"} %zu\n"
             "sse_connections{type=\"display\",state=\"live\"} %zu\n"
             "sse_connections{type=\"display\",state=\"stale\"} %zu\n",
         g->admin_live, g->admin_stale, g->display_live, g->display_stale);
-    put(&b, "# HELP sse_streams_open Streams not yet answered in full (live, or ending).\n"
+    buf_printf(&b, "# HELP sse_streams_open Streams not yet answered in full (live, or ending).\n"
             "# TYPE sse_streams_open gauge\nsse_streams_open %zu\n", g->streams);
-    put(&b, "# HELP sse_uptime_seconds Seconds since start.\n"
+    buf_printf(&b, "# HELP sse_uptime_seconds Seconds since start.\n"
             "# TYPE sse_uptime_seconds gauge\nsse_uptime_seconds %.3f\n", g->uptime_seconds);
-    put(&b, "# HELP sse_connections_closed_total Streams closed, by reason.\n"
+    buf_printf(&b, "# HELP sse_connections_closed_total Streams closed, by reason.\n"
             "# TYPE sse_connections_closed_total counter\n");
     for (int r = CLOSE_CLIENT_CLOSED; r < CLOSE_REASONS; r++)
-        put(&b, "sse_connections_closed_total{reason=\"%s\"} %llu\n",
+        buf_printf(&b, "sse_connections_closed_total{reason=\"%s\"} %llu\n",
             conn_reason_name((enum close_reason)r), (unsigned long long)g->closed_by_reason[r]);
     for (int c = 0; c < METRIC_COUNTERS; c++)
-        put(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counter_names[c][0],
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counter_names[c][0],
             counter_names[c][1], counter_names[c][0], counter_names[c][0],
             (unsigned long long)atomic_load(&m->counters[c]));
-    put(&b, "# HELP sse_requests_total Requests answered, by route and status.\n"
+    buf_printf(&b, "# HELP sse_requests_total Requests answered, by route and status.\n"
             "# TYPE sse_requests_total counter\n");
     for (int r = 0; r < METRICS_ROUTES; r++)
         for (size_t c = 0; c <= NCODES; c++) {
@@ -163,23 +129,23 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *
             if (!n)
                 continue;
             if (c < NCODES)
-                put(&b, "sse_requests_total{route=\"%s\",code=\"%d\"} %llu\n", route_names[r],
+                buf_printf(&b, "sse_requests_total{route=\"%s\",code=\"%d\"} %llu\n", route_names[r],
                     codes[c], (unsigned long long)n);
             else
-                put(&b, "sse_requests_total{route=\"%s\",code=\"other\"} %llu\n", route_names[r],
+                buf_printf(&b, "sse_requests_total{route=\"%s\",code=\"other\"} %llu\n", route_names[r],
                     (unsigned long long)n);
         }
-    put(&b, "# HELP sse_request_duration_seconds Time to answer a request (streams: to hand-over).\n"
+    buf_printf(&b, "# HELP sse_request_duration_seconds Time to answer a request (streams: to hand-over).\n"
             "# TYPE sse_request_duration_seconds histogram\n");
     for (int r = 0; r < METRICS_ROUTES; r++) {
         uint64_t cum = 0;
         for (size_t k = 0; k < NBUCKETS; k++) {
             cum += atomic_load(&m->routes[r].buckets[k]);
-            put(&b, "sse_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+            buf_printf(&b, "sse_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
                 route_names[r], (double)bucket_us[k] / 1e6, (unsigned long long)cum);
         }
         uint64_t count = atomic_load(&m->routes[r].count);
-        put(&b, "sse_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+        buf_printf(&b, "sse_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
                 "sse_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
                 "sse_request_duration_seconds_count{route=\"%s\"} %llu\n",
             route_names[r], (unsigned long long)count, route_names[r],
@@ -187,9 +153,8 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *
             (unsigned long long)count);
     }
     if (b.failed) {
-        free(b.p);
+        buf_reset(&b);
         return NULL;
     }
-    *len = b.len;
-    return b.p;
+    return buf_take(&b, len);
 }

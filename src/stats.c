@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -164,39 +165,22 @@ struct json_object *stats_render_closed(const struct closed_info *closed, size_t
     return data;
 }
 
-struct growing {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
 static void grow_emit(void *ctx, const char *data, size_t len)
 {
-    struct growing *g = ctx;
-    if (g->failed)
-        return;
-    if (g->len + len + 1 > g->cap) {
-        size_t cap = (g->len + len + 1) * 2;
-        char *p = realloc(g->p, cap);
-        if (!p) {
-            g->failed = true;
-            return;
-        }
-        g->p = p;
-        g->cap = cap;
-    }
-    memcpy(g->p + g->len, data, len);
-    g->len += len;
-    g->p[g->len] = '\0';
+    buf_append(ctx, data, len);
 }
 
 /* Room for one connection object: some 330 bytes with short names. */
 #define OBJECT_BYTES 384
+/* The text of every connection object, at most (20,000 take some 8 MB). */
+#define OBJECTS_TEXT_MAX (256 * 1024 * 1024)
+/* A whole answer built in memory (stats_render, for tests and small answers). */
+#define ANSWER_TEXT_MAX (512 * 1024 * 1024)
 
 /* The connection objects, each rendered once: `connections` and the
  * by_type lists repeat the same text, so the second copy is a memcpy. */
 struct rendered {
-    struct growing text;        /* the objects in snapshot order, comma-separated */
+    struct buf text;            /* the objects in snapshot order, comma-separated */
     size_t *start;              /* start[i]: offset of object i; start[count]: end + 1 */
     struct jw *out;             /* where they go as they are rendered */
 };
@@ -229,7 +213,7 @@ static void render_objects(struct rendered *r, const struct registry_snapshot *s
 
 static void rendered_free(struct rendered *r)
 {
-    free(r->text.p);
+    buf_reset(&r->text);
     free(r->start);
 }
 
@@ -251,7 +235,7 @@ static void write_list(struct jw *w, const struct registry_snapshot *snap,
             jw_lit(w, ",");
         first = false;
         if (!r->text.failed) {
-            jw_raw(w, r->text.p + r->start[i], r->start[j] - 1 - r->start[i]);
+            jw_raw(w, r->text.data + r->start[i], r->start[j] - 1 - r->start[i]);
             continue;
         }
         for (size_t k = i; k < j; k++) {
@@ -273,12 +257,14 @@ int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_
                 uint64_t events_last_hour, int64_t heartbeat_ms, struct json_object *roster)
 {
     bool *stale = malloc(snap->count ? snap->count : 1);
-    /* Room for the usual object at once: one allocation, no regrowth. */
-    struct rendered objs = { .text.cap = snap->count * OBJECT_BYTES + 1 };
-    objs.text.p = malloc(objs.text.cap);
+    struct rendered objs;
+    buf_init(&objs.text, OBJECTS_TEXT_MAX);
+    /* Room for the usual objects at once: one allocation, no regrowth.  If
+     * even that fails, the lists are rendered anew (see write_list). */
+    buf_reserve(&objs.text, snap->count * OBJECT_BYTES + 1);
     objs.start = malloc((snap->count + 1) * sizeof *objs.start);
     char *buf = malloc(JW_STREAM_BUF);
-    if (!stale || !objs.text.p || !objs.start || !buf) {
+    if (!stale || !objs.start || !buf) {
         rendered_free(&objs);
         free(buf);
         free(stale);
@@ -343,7 +329,8 @@ struct json_object *stats_render(const struct registry_snapshot *snap, int64_t n
                                  uint64_t events_last_hour, int64_t heartbeat_ms,
                                  const struct displays *expected)
 {
-    struct growing g = { 0 };
+    struct buf g;
+    buf_init(&g, ANSWER_TEXT_MAX);
     char *buf = malloc(JW_STREAM_BUF);
     if (!buf)
         return NULL;
@@ -353,7 +340,7 @@ struct json_object *stats_render(const struct registry_snapshot *snap, int64_t n
                          expected ? stats_roster(snap, expected, now_ms, heartbeat_ms) : NULL);
     jw_flush(&w);
     free(buf);
-    struct json_object *o = rc == 0 && !g.failed ? json_tokener_parse(g.p) : NULL;
-    free(g.p);
+    struct json_object *o = rc == 0 && !g.failed ? json_tokener_parse(buf_unread_data(&g)) : NULL;
+    buf_reset(&g);
     return o;
 }

@@ -52,6 +52,7 @@
 #include <linux/sockios.h>
 #include <unistd.h>
 
+#include "fcgi_record.h"
 #include "jsonw.h"
 #include "log.h"
 #include "server_impl.h"
@@ -61,6 +62,7 @@
 
 #define TAKE_BATCH 32
 #define OUT_MAX (1024 * 1024)       /* output a stream may fall behind by */
+#define OUT_CAP (OUT_MAX + 128 * 1024)  /* its buffer's cap: one more batch past OUT_MAX */
 #define STALL_MS IO_TIMEOUT_MS      /* output that does not move: gone */
 #define DRAIN_MS 2000               /* waiting for the web server to close */
 #define EPOLL_BATCH 256
@@ -68,8 +70,6 @@
 #define PACE_SLICE 64               /* streams written before the web server catches up */
 #define PACE_WAIT_MS 50             /* a mark left unread this long is given up
                                        (sse_pace_giveups_total's help says 50 ms) */
-
-enum { FCGI_END_REQUEST = 3, FCGI_STDOUT = 6 };
 
 struct stream_loop {
     struct server *s;
@@ -158,76 +158,29 @@ static void ack_list_remove(struct stream_loop *l, struct conn *c)
 
 /* ---- output ------------------------------------------------------------ */
 
-/* Makes room for n more bytes.  Returns 0, or -1 when out of memory. */
-static int out_reserve(struct conn *c, size_t n)
-{
-    struct conn_io *io = &c->io;
-    if (io->out_off && io->out_off == io->out_len)
-        io->out_off = io->out_len = 0;
-    if (io->out_len + n <= io->out_cap)
-        return 0;
-    if (io->out_off) {              /* slide down before growing */
-        memmove(io->out, io->out + io->out_off, io->out_len - io->out_off);
-        io->out_len -= io->out_off;
-        io->out_off = 0;
-        if (io->out_len + n <= io->out_cap)
-            return 0;
-    }
-    size_t cap = io->out_cap ? io->out_cap : 1024;
-    while (cap < io->out_len + n)
-        cap *= 2;
-    char *p = realloc(io->out, cap);
-    if (!p)
-        return -1;
-    io->out = p;
-    io->out_cap = cap;
-    return 0;
-}
-
-static void put_header(char *h, int type, int request_id, size_t len)
-{
-    h[0] = 1;
-    h[1] = (char)type;
-    h[2] = (char)((request_id >> 8) & 0xff);
-    h[3] = (char)(request_id & 0xff);
-    h[4] = (char)((len >> 8) & 0xff);
-    h[5] = (char)(len & 0xff);
-    h[6] = 0;
-    h[7] = 0;
-}
-
-/* Frames data as STDOUT records (at most 65535 bytes each) into the output.
- * Returns 0, or -1 when out of memory. */
+/* Frames data as STDOUT records into c's output.  Returns 0, or -1 if the
+ * output is past its cap (a slow consumer) or memory ran out. */
 static int out_stdout(struct conn *c, const char *data, size_t len)
 {
-    while (len) {
-        size_t n = len > 65535 ? 65535 : len;
-        if (out_reserve(c, 8 + n) < 0)
-            return -1;
-        char *p = c->io.out + c->io.out_len;
-        put_header(p, FCGI_STDOUT, c->io.request_id, n);
-        memcpy(p + 8, data, n);
-        c->io.out_len += 8 + n;
-        c->io.appended += 8 + n;
-        data += n;
-        len -= n;
-    }
-    return 0;
+    return fcgi_record_stdout(&c->io.out, (uint16_t)c->io.request_id, data, len);
 }
 
-/* Ends the response: an empty STDOUT record and END_REQUEST (status 0,
- * REQUEST_COMPLETE), what FCGX_Finish_r writes. */
+/* Ends the response as FCGX_Finish_r does (status 0, REQUEST_COMPLETE). */
 static int out_end_request(struct conn *c)
 {
-    if (out_reserve(c, 24) < 0)
-        return -1;
-    char *p = c->io.out + c->io.out_len;
-    put_header(p, FCGI_STDOUT, c->io.request_id, 0);
-    put_header(p + 8, FCGI_END_REQUEST, c->io.request_id, 8);
-    memset(p + 16, 0, 8);
-    c->io.out_len += 24;
-    c->io.appended += 24;
-    return 0;
+    return fcgi_record_end(&c->io.out, (uint16_t)c->io.request_id, 0, FCGI_REQUEST_COMPLETE);
+}
+
+/* Bytes ever appended to c's output: what was written and what waits. */
+static uint64_t out_appended(const struct conn *c)
+{
+    return c->io.written + buf_unread(&c->io.out);
+}
+
+/* True while some of c's output waits for the socket. */
+static bool out_waiting(const struct conn *c)
+{
+    return buf_unread(&c->io.out) != 0;
 }
 
 /* Remembers that n events end where the output now ends, to count them
@@ -237,11 +190,11 @@ static void out_mark(struct conn *c, uint32_t n)
     struct conn_io *io = &c->io;
     unsigned cap = sizeof io->marks / sizeof io->marks[0];
     if (io->nmarks == cap) {
-        io->marks[cap - 1].pos = io->appended;       /* merge into the last */
+        io->marks[cap - 1].pos = out_appended(c);    /* merge into the last */
         io->marks[cap - 1].events += n;
         return;
     }
-    io->marks[io->nmarks].pos = io->appended;
+    io->marks[io->nmarks].pos = out_appended(c);
     io->marks[io->nmarks].events = n;
     io->nmarks++;
 }
@@ -261,10 +214,10 @@ static int out_flush(struct stream_loop *l, struct conn *c)
     struct conn_io *io = &c->io;
     uint64_t before = io->written;
     bool was_stalled = io->stalled_since != 0;
-    while (io->out_off < io->out_len) {
-        ssize_t n = send(io->fd, io->out + io->out_off, io->out_len - io->out_off, MSG_NOSIGNAL);
+    while (buf_unread(&io->out)) {
+        ssize_t n = send(io->fd, buf_unread_data(&io->out), buf_unread(&io->out), MSG_NOSIGNAL);
         if (n > 0) {
-            io->out_off += (size_t)n;
+            buf_consume(&io->out, (size_t)n);   /* idle streams keep no buffer */
             io->written += (uint64_t)n;
             continue;
         }
@@ -288,11 +241,7 @@ static int out_flush(struct stream_loop *l, struct conn *c)
             metrics_add(l->s->metrics, METRIC_EVENTS_SENT, sent);
         }
     }
-    if (io->out_off == io->out_len) {
-        /* Idle streams keep no buffer. */
-        free(io->out);
-        io->out = NULL;
-        io->out_off = io->out_len = io->out_cap = 0;
+    if (!buf_unread(&io->out)) {
         io->stalled_since = 0;
         if (was_stalled)
             set_epollout(l, c, false);
@@ -469,19 +418,19 @@ static void end_stream(struct stream_loop *l, struct conn *c, enum close_reason 
         finish(l, c);
         return;
     }
-    if (c->io.out_off == c->io.out_len)
+    if (!out_waiting(c))
         shut_write(l, c);
 }
 
 /* A draining stream's socket is readable or writable. */
 static void drain(struct stream_loop *l, struct conn *c, uint32_t events)
 {
-    if ((events & EPOLLOUT) && c->io.out_off < c->io.out_len) {
+    if ((events & EPOLLOUT) && out_waiting(c)) {
         if (out_flush(l, c) < 0) {
             finish(l, c);
             return;
         }
-        if (c->io.out_off == c->io.out_len)
+        if (!out_waiting(c))
             shut_write(l, c);
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -538,7 +487,7 @@ static bool service(struct stream_loop *l, struct conn *c)
             end_stream(l, c, CLOSE_WRITE_FAILED);
             return false;
         }
-        if (c->io.out_len - c->io.out_off > OUT_MAX) {
+        if (buf_unread(&c->io.out) > OUT_MAX) {
             end_stream(l, c, CLOSE_SLOW_CONSUMER);
             return false;
         }
@@ -551,11 +500,12 @@ static bool service(struct stream_loop *l, struct conn *c)
         end_stream(l, c, CLOSE_NONE);
         return false;
     }
-    return total && c->io.out_len == 0;
+    return total && !out_waiting(c);
 }
 
 static void start(struct stream_loop *l, struct conn *c)
 {
+    buf_init(&c->io.out, OUT_CAP);
     struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->io.fd, &ev) != 0) {
         log_error("epoll_ctl: %s", strerror(errno));
@@ -636,7 +586,7 @@ static void beat(struct stream_loop *l, struct conn *c, int64_t now)
         end_stream(l, c, CLOSE_WRITE_FAILED);
         return;
     }
-    if (c->io.out_len - c->io.out_off > OUT_MAX) {
+    if (buf_unread(&c->io.out) > OUT_MAX) {
         end_stream(l, c, CLOSE_SLOW_CONSUMER);
         return;
     }
@@ -698,7 +648,7 @@ static void pace_by(struct stream_loop *l, struct conn *c)
     l->pace = c;
     l->pace_since_us = 0;
     if (old)
-        set_epollout(l, old, old->io.out_off < old->io.out_len);
+        set_epollout(l, old, out_waiting(old));
     if (c)
         set_epollout(l, c, false);  /* written whole: nothing waits */
 }
