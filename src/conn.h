@@ -30,6 +30,13 @@
 #define CONN_PING_RING 4            /* pings remembered for RTT of late acks */
 #define CONN_ADDR_MAX 45            /* an IPv6 address in text */
 
+/* Acknowledged liveness (?ack=1): a stream that has not acked for this many
+ * heartbeats is `stale` (stats, the monitor), and for this many it is
+ * closed (ack_timeout).  Streams send both in their `connected` event and
+ * stats in its answer, so the dashboard never hard-codes them. */
+#define CONN_STALE_BEATS 2
+#define CONN_CLOSE_BEATS 3
+
 enum conn_type {
     CONN_ADMIN,                     /* an authenticated admin page */
     CONN_DISPLAY                    /* a kiosk display, named, no user */

@@ -18,7 +18,7 @@ static struct json_object *iso(int64_t ms)
 bool stats_is_stale(const struct conn_info *ci, int64_t now_ms, int64_t heartbeat_ms)
 {
     int64_t since = ci->last_ack_ms ? ci->last_ack_ms : ci->connected_at_ms;
-    return ci->ack && now_ms - since >= 2 * heartbeat_ms;
+    return ci->ack && now_ms - since >= CONN_STALE_BEATS * heartbeat_ms;
 }
 
 /* The fields a live and a closed connection share. */
@@ -316,6 +316,10 @@ int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_
     snprintf(num, sizeof num, "%.3g", (double)heartbeat_ms / 1000.0);
     jw_lit(w, ",\"heartbeat_seconds\":");
     jw_lit(w, num);
+    jw_lit(w, ",\"stale_after_heartbeats\":");
+    jw_u64(w, CONN_STALE_BEATS);
+    jw_lit(w, ",\"close_after_heartbeats\":");
+    jw_u64(w, CONN_CLOSE_BEATS);
     if (roster) {
         jw_lit(w, ",\"expected_displays\":");
         write_object(w, roster);

@@ -20,7 +20,7 @@ struct json_object *stats_roster(const struct registry_snapshot *snap,
 
 /* Writes the `data` object of GET stats for snap at wall time now_ms into
  * w (not flushed).  heartbeat_ms judges acked connections stale (no ack for
- * 2 heartbeats); roster (from stats_roster, or NULL if none) becomes
+ * CONN_STALE_BEATS heartbeats); roster (from stats_roster, or NULL if none) becomes
  * `expected_displays` and is put either way.  Returns 0, or -1 when out of
  * memory (nothing written). */
 int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_ms,
@@ -41,7 +41,7 @@ struct json_object *stats_render(const struct registry_snapshot *snap, int64_t n
 struct json_object *stats_render_closed(const struct closed_info *closed, size_t n,
                                         const uint64_t totals[CLOSE_REASONS]);
 
-/* True if an acked connection has not acked for 2 heartbeats. */
+/* True if an acked connection has not acked for CONN_STALE_BEATS heartbeats. */
 bool stats_is_stale(const struct conn_info *ci, int64_t now_ms, int64_t heartbeat_ms);
 
 #endif

@@ -53,10 +53,9 @@
 #include <unistd.h>
 
 #include "fcgi_record.h"
-#include "jsonw.h"
 #include "log.h"
+#include "proto.h"
 #include "server_impl.h"
-#include "sse.h"
 #include "stream.h"
 #include "timeutil.h"
 
@@ -66,7 +65,6 @@
 #define STALL_MS IO_TIMEOUT_MS      /* output that does not move: gone */
 #define DRAIN_MS 2000               /* waiting for the web server to close */
 #define EPOLL_BATCH 256
-#define PROTO_DATA_MAX 512          /* a protocol event's JSON data */
 #define PACE_SLICE 64               /* streams written before the web server catches up */
 #define PACE_WAIT_MS 50             /* a mark left unread this long is given up
                                        (sse_pace_giveups_total's help says 50 ms) */
@@ -255,44 +253,14 @@ static int out_flush(struct stream_loop *l, struct conn *c)
 
 /* ---- events ---------------------------------------------------------- */
 
-/* Protocol events (connected, ping, reset, farewells) are built here, on
- * the loop's stack: a JSON object of a message, a few members and a
- * timestamp.  No heap, so a loop thread keeps no cache of freed blocks
- * from them (with json-c objects each loop thread's malloc cache held
- * ~40 KiB after churn, scattered over pages that could not be given back).
- *
- * proto_begin() opens {"message":...}; proto_member() adds ,"key": before
- * a value; out_protocol_event() adds the timestamp and frames it. */
-static void proto_begin(struct jw *w, char *buf, size_t cap, const char *message)
+/* Frames a protocol event built on the stack (proto.c): no heap, so a loop
+ * thread keeps no cache of freed blocks from them (with json-c objects each
+ * loop thread's malloc cache held ~40 KiB after churn, scattered over pages
+ * that could not be given back).  Returns 0, or -1 if it could not be
+ * built or framed. */
+static int out_proto(struct conn *c, const char *text, long len)
 {
-    jw_init(w, buf, cap, NULL, NULL);
-    jw_lit(w, "{\"message\":");
-    jw_str(w, message);
-}
-
-static void proto_member(struct jw *w, const char *key)
-{
-    jw_lit(w, ",");
-    jw_key(w, key);
-}
-
-/* Closes the object in w with a timestamp and frames it as event `name`,
- * with an `id:` line unless id is 0 and a `retry:` line unless retry_ms is
- * 0.  Returns 0, or -1 if it did not fit or when out of memory. */
-static int out_protocol_event(struct conn *c, uint64_t id, const char *name, struct jw *w,
-                              unsigned retry_ms)
-{
-    char stamp[TIME_ISO_LEN];
-    proto_member(w, "timestamp");
-    jw_str(w, time_iso8601(stamp, time_now_ms()));
-    jw_lit(w, "}");
-    if (w->overflow)
-        return -1;
-    struct sse_event ev = { .id = id, .name = name, .data = w->buf, .data_len = w->len,
-                            .retry_ms = retry_ms };
-    char buf[1024];
-    long n = sse_encode(buf, sizeof buf, &ev);
-    return n > 0 && (size_t)n < sizeof buf ? out_stdout(c, buf, (size_t)n) : -1;
+    return len > 0 ? out_stdout(c, text, (size_t)len) : -1;
 }
 
 /* Frames broadcast events and drops the references.  Returns 0 or -1. */
@@ -307,40 +275,6 @@ static int out_events(struct conn *c, struct event **evs, size_t n)
     if (rc == 0)
         out_mark(c, (uint32_t)n);
     return rc;
-}
-
-/* The last word to a stream the server ends, so the page knows why (and,
- * when superseded, not to reconnect).  Other reasons: nothing to say. */
-static void out_farewell(struct conn *c, enum close_reason reason)
-{
-    const char *name = "closed", *message;
-    switch (reason) {
-    case CLOSE_SHUTDOWN:
-        name = "shutdown";
-        message = "Server shutting down";
-        break;
-    case CLOSE_SUPERSEDED:
-        name = "superseded";
-        message = "Replaced by a newer connection";
-        break;
-    case CLOSE_ADMIN_CLOSED:
-        message = "Closed by an administrator";
-        break;
-    case CLOSE_ACK_TIMEOUT:
-        message = "No acknowledgement of the last heartbeats";
-        break;
-    case CLOSE_DISCONNECT_ROUTE:
-        message = "Disconnected on request";
-        break;
-    default:
-        return;
-    }
-    char data[PROTO_DATA_MAX];
-    struct jw w;
-    proto_begin(&w, data, sizeof data, message);
-    proto_member(&w, "reason");
-    jw_str(&w, conn_reason_name(reason));
-    out_protocol_event(c, 0, name, &w, 0);
 }
 
 /* ---- ending ----------------------------------------------------------- */
@@ -407,7 +341,10 @@ static void end_stream(struct stream_loop *l, struct conn *c, enum close_reason 
         finish(l, c);               /* nobody reads: nothing to say */
         return;
     }
-    out_farewell(c, reason);
+    char ev[PROTO_EVENT_MAX];
+    long len = proto_farewell(ev, sizeof ev, reason, time_now_ms());
+    if (len > 0)
+        out_stdout(c, ev, (size_t)len);
     out_end_request(c);
     list_remove(&l->beat_head, &l->beat_tail, c);
     ack_list_remove(l, c);
@@ -514,28 +451,14 @@ static void start(struct stream_loop *l, struct conn *c)
         return;
     }
     c->io.started = true;
+    char text[PROTO_EVENT_MAX];
+    int64_t now = time_now_ms();
     int rc = out_stdout(c, stream_headers, sizeof stream_headers - 1);
-    char data[PROTO_DATA_MAX];
-    struct jw w;
-    proto_begin(&w, data, sizeof data, "SSE connection established");
-    proto_member(&w, "connection_id");
-    jw_str(&w, c->token);
-    proto_member(&w, "connection_type");
-    jw_str(&w, conn_type_name(c->type));
-    proto_member(&w, "public_id");
-    jw_str(&w, c->public_id);
-    proto_member(&w, "ack");
-    jw_bool(&w, c->ack);
-    proto_member(&w, "heartbeat_ms");
-    jw_i64(&w, l->s->opt.heartbeat_ms);
-    proto_member(&w, "client");
-    jw_str(&w, c->client[0] ? c->client : NULL);
     if (rc == 0)
-        rc = out_protocol_event(c, c->start_id, "connected", &w, RETRY_MS);
-    if (rc == 0 && c->reset) {
-        proto_begin(&w, data, sizeof data, "Missed events are no longer available: reload");
-        rc = out_protocol_event(c, 0, "reset", &w, 0);
-    }
+        rc = out_proto(c, text, proto_connected(text, sizeof text, c, l->s->opt.heartbeat_ms,
+                                                RETRY_MS, now));
+    if (rc == 0 && c->reset)
+        rc = out_proto(c, text, proto_reset(text, sizeof text, now));
     if (rc == 0 && c->nreplay)
         rc = out_events(c, c->replay, c->nreplay);  /* missed events first */
     c->nreplay = 0;
@@ -548,12 +471,12 @@ static void start(struct stream_loop *l, struct conn *c)
     (void)service(l, c);            /* anything queued since it was registered */
 }
 
-/* Milliseconds an acked stream has left before 3 heartbeats pass without
+/* Milliseconds an acked stream has left before CONN_CLOSE_BEATS heartbeats pass without
  * an ack (from the last one, or from the start). */
 static int64_t ack_left(struct stream_loop *l, struct conn *c)
 {
     int64_t a = atomic_load(&c->last_ack_ms);
-    return (a ? a : c->connected_at_ms) + 3 * l->s->opt.heartbeat_ms - time_now_ms();
+    return (a ? a : c->connected_at_ms) + CONN_CLOSE_BEATS * l->s->opt.heartbeat_ms - time_now_ms();
 }
 
 /* A heartbeat is due on c (the head of the list). */
@@ -574,14 +497,9 @@ static void beat(struct stream_loop *l, struct conn *c, int64_t now)
         end_stream(l, c, CLOSE_WRITE_FAILED);   /* the web server stopped reading */
         return;
     }
-    char data[PROTO_DATA_MAX];
-    struct jw w;
-    proto_begin(&w, data, sizeof data, "keep-alive");
-    if (c->ack) {
-        proto_member(&w, "seq");
-        jw_u64(&w, conn_next_ping(c, now));
-    }
-    if (out_protocol_event(c, 0, "ping", &w, 0) < 0 || out_flush(l, c) < 0) {
+    char ev[PROTO_EVENT_MAX];
+    long len = proto_ping(ev, sizeof ev, c->ack ? conn_next_ping(c, now) : 0, time_now_ms());
+    if (out_proto(c, ev, len) < 0 || out_flush(l, c) < 0) {
         metrics_add(l->s->metrics, METRIC_HEARTBEAT_FAILURES, 1);
         end_stream(l, c, CLOSE_WRITE_FAILED);
         return;
