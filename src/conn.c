@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "conn.h"
-#include "stream.h"
 #include "timeutil.h"
 
 /* Copies at most max bytes of src (NULL: "") into dst[max + 1]. */
@@ -102,9 +101,9 @@ static int queue_grow(struct conn *c)
 /* Puts c on its loop's pending list once.  Called with c->mu held. */
 static void wake_locked(struct conn *c)
 {
-    if (!c->pending && c->loop) {
+    if (!c->pending && c->wake) {
         c->pending = true;
-        stream_loop_wake(c->loop, c);
+        c->wake(c->loop, c);
     }
 }
 
@@ -171,6 +170,23 @@ int64_t conn_ack(struct conn *c, uint64_t seq, int64_t now_ms, int64_t now_mono)
     atomic_store(&c->last_ack_rtt_ms, rtt);
     atomic_store(&c->last_ack_ms, now_ms);
     return rtt;
+}
+
+void conn_info_fill(struct conn *c, struct conn_info *ci)
+{
+    memcpy(ci->public_id, c->public_id, sizeof ci->public_id);
+    memcpy(ci->name, c->name, sizeof ci->name);
+    memcpy(ci->client, c->client, sizeof ci->client);
+    ci->type = c->type;
+    ci->ack = c->ack;
+    ci->connected_at_ms = c->connected_at_ms;
+    ci->last_ping_ms = atomic_load(&c->last_ping_ms);
+    ci->last_ack_ms = atomic_load(&c->last_ack_ms);
+    ci->last_ack_rtt_ms = atomic_load(&c->last_ack_rtt_ms);
+    ci->events_sent = atomic_load(&c->events_sent);
+    ci->events_queued = atomic_load(&c->events_queued);
+    ci->bytes_sent = atomic_load(&c->bytes_sent);
+    ci->queue_depth = conn_queue_depth(c);
 }
 
 unsigned conn_queue_depth(struct conn *c)

@@ -53,6 +53,7 @@ enum close_reason {
     CLOSE_ADMIN_CLOSED,             /* an admin closed it */
     CLOSE_SHUTDOWN                  /* the daemon is stopping */
 };
+#define CLOSE_REASONS (CLOSE_SHUTDOWN + 1)
 
 struct conn {
     /* Immutable after conn_create. */
@@ -92,8 +93,11 @@ struct conn {
     bool pending;                   /* linked on a pending list of its loop */
     bool dead;                      /* its loop frees it when it leaves that list */
 
-    /* Set before the hand-over, then read-only. */
-    struct stream_loop *loop;       /* NULL: nobody to wake (unit tests) */
+    /* Set before the connection is reachable, then read-only: how to wake
+     * the I/O loop that serves it (conn_enqueue, conn_close).  NULL: nobody
+     * to wake (unit tests). */
+    void (*wake)(void *loop, struct conn *c);
+    void *loop;
 
     /* Under the loop's mutex. */
     struct conn *inext;             /* the loop's incoming list */
@@ -130,6 +134,35 @@ struct conn {
     _Atomic int64_t last_ack_rtt_ms; /* its round trip; -1 none */
 };
 
+/* What stats shows of one live connection (conn_info_fill). */
+struct conn_info {
+    char public_id[PUBLIC_ID_LEN + 1];
+    enum conn_type type;
+    char name[CONN_NAME_MAX + 1];
+    char client[CONN_CLIENT_MAX + 1];
+    bool ack;
+    int64_t connected_at_ms;
+    int64_t last_ping_ms;
+    int64_t last_ack_ms;            /* 0: none */
+    int64_t last_ack_rtt_ms;        /* -1: none */
+    uint64_t events_sent;
+    uint64_t events_queued;
+    uint64_t bytes_sent;
+    unsigned queue_depth;
+};
+
+/* A connection that has left, as the closed log keeps it. */
+struct closed_info {
+    char public_id[PUBLIC_ID_LEN + 1];
+    enum conn_type type;
+    char name[CONN_NAME_MAX + 1];
+    char client[CONN_CLIENT_MAX + 1];
+    int64_t opened_ms, closed_ms;
+    uint64_t events_sent;
+    uint64_t bytes_sent;
+    enum close_reason reason;
+};
+
 /* Creates a connection with fresh token and public id; name and client
  * (NULL for none) are truncated to CONN_NAME_MAX and CONN_CLIENT_MAX bytes
  * (callers reject longer ones first).  Returns NULL when out of memory or
@@ -141,11 +174,15 @@ struct conn *conn_create(enum conn_type type, const char *name, const char *clie
  * to know (nothing is recorded then).  Lock-free. */
 int64_t conn_ack(struct conn *c, uint64_t seq, int64_t now_ms, int64_t now_mono);
 
-/* For the stream thread: the next ping's sequence number, remembering
+/* For its loop: the next ping's sequence number, remembering
  * when it was sent.  Lock-free. */
 uint64_t conn_next_ping(struct conn *c, int64_t now_mono);
 
-/* Events queued and not yet taken by the stream thread.  Takes c->mu. */
+/* Copies what stats shows of c into ci (its counters read atomically,
+ * its queue depth under c->mu).  Takes c->mu. */
+void conn_info_fill(struct conn *c, struct conn_info *ci);
+
+/* Events queued and not yet taken by its loop.  Takes c->mu. */
 unsigned conn_queue_depth(struct conn *c);
 
 /* The queue's slots now (CONN_QUEUE_INLINE unless grown).  For tests.

@@ -221,7 +221,7 @@ static struct json_object *stamp_now(void)
  * Returns the number of connections reached, or -1 when out of memory;
  * *id gets the event's sequence number. */
 static long broadcast(struct server *s, const char *name, struct json_object *data,
-                      const struct registry_filter *f, uint64_t *id)
+                      const struct filter *f, uint64_t *id)
 {
     if (!json_object_is_type(data, json_type_object)) {
         struct json_object *wrap = json_object_new_object();
@@ -273,7 +273,7 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         unavailable(req, "Cannot create a connection now");
         return false;
     }
-    c->loop = stream_loop_pick(s);     /* before it is reachable */
+    stream_assign(s, c);               /* before it is reachable */
     const char *addr = param(req, "REMOTE_ADDR");
     if (addr) {
         /* Copied, not printed: through snprintf, every stream opened
@@ -537,7 +537,7 @@ static void handle_test(struct server *s, FCGX_Request *req, const char *user)
     json_object_object_add(data, "timestamp", stamp_now());
     json_object_object_add(data, "test_event", json_object_new_boolean(1));
     struct json_object *at = json_object_get(json_object_object_get(data, "timestamp"));
-    struct registry_filter f = { .type = CONN_ADMIN };
+    struct filter f = { .type = CONN_ADMIN };
     uint64_t id;
     long n = broadcast(s, name, data, &f, &id);
     if (n < 0) {
@@ -567,7 +567,7 @@ static void handle_publish(struct server *s, FCGX_Request *req)
         json_object_put(root);
         return;
     }
-    struct registry_filter f = { .type = p.target, .user = p.user, .display = p.display };
+    struct filter f = { .type = p.target, .user = p.user, .display = p.display };
     struct json_object *data = p.data ? json_object_get(p.data) : json_object_new_object();
     if (json_object_is_type(data, json_type_object)) {
         /* Copy, so adding the timestamp leaves root's data alone. */

@@ -155,7 +155,7 @@ void history_free(struct history *h)
 }
 
 int history_add(struct history *h, uint64_t id, struct event *e,
-                const struct registry_filter *f, int64_t now_ms)
+                const struct filter *f, int64_t now_ms)
 {
     h->last_id = id;
     if (!h->max) {
@@ -200,8 +200,8 @@ enum history_result history_since(struct history *h, uint64_t last_id, enum conn
         struct entry *en = &h->ring[(h->head + i) % h->max];
         if (en->id <= last_id)
             continue;
-        struct registry_filter f = { en->type, en->user, en->display };
-        if (!registry_filter_matches(&f, type, name))
+        struct filter f = { en->type, en->user, en->display };
+        if (!filter_matches(&f, type, name))
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;

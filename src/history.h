@@ -14,7 +14,7 @@
 
 #include "conn.h"
 #include "event.h"
-#include "registry.h"
+#include "filter.h"
 
 struct history;
 
@@ -35,7 +35,7 @@ void history_free(struct history *h);
  * (copied; NULL: everyone) at wall time now_ms.  Ids must increase.  Returns
  * 0, or -1 when out of memory (the event is then counted as lost). */
 int history_add(struct history *h, uint64_t id, struct event *e,
-                const struct registry_filter *f, int64_t now_ms);
+                const struct filter *f, int64_t now_ms);
 
 /* The events after last_id that a connection of this type and name would
  * have received, oldest first, into *out (caller unrefs each and frees the

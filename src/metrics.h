@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "registry.h"
+#include "conn.h"
 
 #define METRICS_ROUTES 12           /* route ids 0..11 (see routes.h) */
 

@@ -457,21 +457,7 @@ long registry_closed(struct registry *r, struct closed_info **out,
     return v ? (long)n : -1;
 }
 
-bool registry_filter_matches(const struct registry_filter *f, enum conn_type type,
-                             const char *name)
-{
-    if (!f)
-        return true;
-    if (f->type >= 0 && (int)type != f->type)
-        return false;
-    if (f->user && (type != CONN_ADMIN || strcmp(name, f->user) != 0))
-        return false;
-    if (f->display && (type != CONN_DISPLAY || strcmp(name, f->display) != 0))
-        return false;
-    return true;
-}
-
-size_t registry_broadcast(struct registry *r, const struct registry_filter *f,
+size_t registry_broadcast(struct registry *r, const struct filter *f,
                           struct event *e)
 {
     size_t n = 0;
@@ -481,7 +467,7 @@ size_t registry_broadcast(struct registry *r, const struct registry_filter *f,
     while (c) {
         for (size_t k = 0; c && k < REGISTRY_BROADCAST_BATCH; k++) {
             struct conn *next = c->next;
-            if (registry_filter_matches(f, c->type, c->name)) {
+            if (filter_matches(f, c->type, c->name)) {
                 if (conn_enqueue(c, e) == 0)
                     n++;
                 else
@@ -564,22 +550,8 @@ int registry_snapshot(struct registry *r, struct registry_snapshot *out)
         return -1;
     }
     size_t i = 0;
-    for (struct conn *c = r->head; c; c = c->next, i++) {
-        struct conn_info *ci = &v[i];
-        memcpy(ci->public_id, c->public_id, sizeof ci->public_id);
-        memcpy(ci->name, c->name, sizeof ci->name);
-        memcpy(ci->client, c->client, sizeof ci->client);
-        ci->type = c->type;
-        ci->ack = c->ack;
-        ci->connected_at_ms = c->connected_at_ms;
-        ci->last_ping_ms = atomic_load(&c->last_ping_ms);
-        ci->last_ack_ms = atomic_load(&c->last_ack_ms);
-        ci->last_ack_rtt_ms = atomic_load(&c->last_ack_rtt_ms);
-        ci->events_sent = atomic_load(&c->events_sent);
-        ci->events_queued = atomic_load(&c->events_queued);
-        ci->bytes_sent = atomic_load(&c->bytes_sent);
-        ci->queue_depth = conn_queue_depth(c);
-    }
+    for (struct conn *c = r->head; c; c = c->next)
+        conn_info_fill(c, &v[i++]);
     memcpy(out->closed_by_reason, r->closed_by_reason, sizeof r->closed_by_reason);
     out->count = n;
     out->admin_count = r->admin_count;

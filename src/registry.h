@@ -22,53 +22,12 @@
 
 #include "conn.h"
 #include "event.h"
+#include "filter.h"
 
 struct registry;
 
-/* Which connections a broadcast reaches; NULL strings match everything. */
-struct registry_filter {
-    int type;                       /* -1: both, else enum conn_type */
-    const char *user;               /* admin connections of this user only */
-    const char *display;            /* display connections of this name only */
-};
-
 #define REGISTRY_CLOSED_MAX 500     /* closed connections remembered */
 #define REGISTRY_MIN_BUCKETS 256    /* hash buckets of an empty registry */
-#define CLOSE_REASONS (CLOSE_SHUTDOWN + 1)
-
-/* True if a connection of this type and name (user or display) is reached
- * by f (NULL: everyone).  Pure. */
-bool registry_filter_matches(const struct registry_filter *f, enum conn_type type,
-                             const char *name);
-
-/* What stats shows of one connection, copied under the lock. */
-struct conn_info {
-    char public_id[PUBLIC_ID_LEN + 1];
-    enum conn_type type;
-    char name[CONN_NAME_MAX + 1];
-    char client[CONN_CLIENT_MAX + 1];
-    bool ack;
-    int64_t connected_at_ms;
-    int64_t last_ping_ms;
-    int64_t last_ack_ms;            /* 0: none */
-    int64_t last_ack_rtt_ms;        /* -1: none */
-    uint64_t events_sent;
-    uint64_t events_queued;
-    uint64_t bytes_sent;
-    unsigned queue_depth;
-};
-
-/* A connection that has left, as the closed log keeps it. */
-struct closed_info {
-    char public_id[PUBLIC_ID_LEN + 1];
-    enum conn_type type;
-    char name[CONN_NAME_MAX + 1];
-    char client[CONN_CLIENT_MAX + 1];
-    int64_t opened_ms, closed_ms;
-    uint64_t events_sent;
-    uint64_t bytes_sent;
-    enum close_reason reason;
-};
 
 struct registry_snapshot {
     size_t count;
@@ -139,7 +98,7 @@ long registry_closed(struct registry *r, struct closed_info **out,
  * meanwhile may or may not get the event, so a caller that needs each event
  * either replayed or queued, never both, never neither (handlers.c), holds
  * one lock over its broadcasts and its registry_add() calls. */
-size_t registry_broadcast(struct registry *r, const struct registry_filter *f,
+size_t registry_broadcast(struct registry *r, const struct filter *f,
                           struct event *e);
 #define REGISTRY_BROADCAST_BATCH 128
 

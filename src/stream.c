@@ -718,8 +718,9 @@ static void push_and_wake(struct stream_loop *l, struct conn **list, struct conn
     }
 }
 
-void stream_loop_wake(struct stream_loop *l, struct conn *c)
+void stream_loop_wake(void *loop, struct conn *c)
 {
+    struct stream_loop *l = loop;
     push_and_wake(l, &l->pending, &c->pnext, c);
 }
 
@@ -735,10 +736,11 @@ void stream_hand_over(struct conn *c, int fd, int request_id)
     push_and_wake(l, &l->incoming, &c->inext, c);
 }
 
-struct stream_loop *stream_loop_pick(struct server *s)
+void stream_assign(struct server *s, struct conn *c)
 {
     unsigned i = atomic_fetch_add(&s->next_loop, 1);
-    return &s->loops[i % (unsigned)s->nloops];
+    c->loop = &s->loops[i % (unsigned)s->nloops];
+    c->wake = stream_loop_wake;
 }
 
 int stream_loops_start(struct server *s, int n, char *err, size_t errlen)

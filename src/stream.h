@@ -32,16 +32,17 @@ int stream_loops_start(struct server *s, int n, char *err, size_t errlen);
  * is left.  NULL-safe on a server whose loops never started. */
 void stream_loops_stop(struct server *s);
 
-/* The loop a new stream should go to (round robin). */
-struct stream_loop *stream_loop_pick(struct server *s);
+/* Chooses the loop a new stream goes to (round robin) and sets c->wake and
+ * c->loop, before c is reachable by other threads. */
+void stream_assign(struct server *s, struct conn *c);
 
-/* Hands c (already in the registry, with c->loop set by stream_loop_pick)
+/* Hands c (already in the registry, assigned by stream_assign)
  * to its loop, which owns the socket fd from now on and writes the response
  * to FastCGI request request_id.  Never fails. */
 void stream_hand_over(struct conn *c, int fd, int request_id);
 
-/* Puts c on its loop's pending list and wakes the loop.  Called by conn.c
- * with c->mu held, once per pending period. */
-void stream_loop_wake(struct stream_loop *l, struct conn *c);
+/* Puts c on its loop's pending list and wakes the loop: c->wake, which
+ * conn.c calls with c->mu held, once per pending period. */
+void stream_loop_wake(void *loop, struct conn *c);
 
 #endif

@@ -4,7 +4,7 @@
 #include "conn.h"
 #include "event.h"
 #include "history.h"
-#include "registry.h"
+#include "filter.h"
 
 START_TEST(history_replay_and_reset)
 {
@@ -17,8 +17,8 @@ START_TEST(history_replay_and_reset)
     ck_assert_int_eq(history_since(h, 98, CONN_ADMIN, "a", 0, &v, &n), HISTORY_RESET);
     ck_assert_int_eq(history_since(h, 100, CONN_ADMIN, "a", 0, &v, &n), HISTORY_RESET);
     struct event *e = mkevent("x");
-    struct registry_filter lobby = { .type = -1, .display = "lobby" };
-    struct registry_filter admins = { .type = CONN_ADMIN };
+    struct filter lobby = { .type = -1, .display = "lobby" };
+    struct filter admins = { .type = CONN_ADMIN };
     history_add(h, 100, e, NULL, 10);
     history_add(h, 101, e, &lobby, 20);
     history_add(h, 102, e, &admins, 30);
@@ -46,7 +46,7 @@ START_TEST(history_replay_and_reset)
     history_free(h);
     /* events for others that fell out do not reset a stream */
     h = history_create(2, 100000, 1);
-    struct registry_filter other = { .type = -1, .display = "other" };
+    struct filter other = { .type = -1, .display = "other" };
     history_add(h, 1, e, NULL, 0);
     history_add(h, 2, e, &other, 0);
     history_add(h, 3, e, &other, 0);
@@ -66,7 +66,7 @@ START_TEST(history_replay_and_reset)
     char name[16];
     for (int i = 0; i < 5000; i++) {
         snprintf(name, sizeof name, "d%d", i);
-        struct registry_filter one = { .type = -1, .display = name };
+        struct filter one = { .type = -1, .display = name };
         history_add(h, id++, e, &one, 0);
     }
     /* "d4998" fell out past the bound, "d1" within it */

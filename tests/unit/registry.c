@@ -18,9 +18,9 @@ START_TEST(registry_basics)
     ck_assert_uint_eq(registry_count(r), 3);
     ck_assert(registry_contains(r, a));
 
-    struct registry_filter admins = { .type = CONN_ADMIN };
-    struct registry_filter bob = { .type = -1, .user = "bob" };
-    struct registry_filter lobby = { .type = -1, .display = "lobby" };
+    struct filter admins = { .type = CONN_ADMIN };
+    struct filter bob = { .type = -1, .user = "bob" };
+    struct filter lobby = { .type = -1, .display = "lobby" };
     struct event *e = mkevent("news");
     ck_assert_uint_eq(registry_broadcast(r, NULL, e), 3);
     ck_assert_uint_eq(registry_broadcast(r, &admins, e), 2);
