@@ -273,7 +273,7 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
         unavailable(req, "Cannot create a connection now");
         return false;
     }
-    stream_assign(s, c);               /* before it is reachable */
+    stream_assign(s->loops, c);        /* before it is reachable */
     const char *addr = param(req, "REMOTE_ADDR");
     if (addr) {
         /* Copied, not printed: through snprintf, every stream opened
@@ -480,7 +480,7 @@ static void handle_stats(struct server *s, FCGX_Request *req)
     }
     /* Streamed from the snapshot: the registry lock is long released, and
      * no tree of 10,000 objects is built. */
-    uint64_t events = window_sum(s->win, server_window_now());
+    uint64_t events = window_sum(s->win, window_clock());
     char *buf = malloc(JW_STREAM_BUF);
     if (!buf) {
         registry_snapshot_release(&snap);

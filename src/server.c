@@ -13,13 +13,7 @@
 
 #include "log.h"
 #include "server_impl.h"
-#include "stream.h"
 #include "timeutil.h"
-
-int64_t server_window_now(void)
-{
-    return time_mono_ms() / 1000;
-}
 
 struct server *server_create(const struct options *o, char *err, size_t errlen)
 {
@@ -58,7 +52,7 @@ void server_free(struct server *s)
 {
     if (!s)
         return;
-    stream_loops_stop(s);
+    stream_loops_stop(s->loops);
     registry_free(s->reg);
     window_free(s->win);
     history_free(s->history);
@@ -117,6 +111,22 @@ uint64_t server_streams_ended(struct server *s)
     uint64_t n = s->streams_ended;
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+/* The loops' count of streams in flight (stream_env): server_stop() waits
+ * for it to reach 0, and the main thread trims memory when streams end. */
+static void streams_changed(void *ctx, int delta)
+{
+    struct server *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    if (delta > 0) {
+        s->streams++;
+    } else {
+        s->streams--;
+        s->streams_ended++;
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* Bounds every blocking read and write on a request's socket, so a web
@@ -218,7 +228,16 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
     sigdelset(&all, SIGFPE);
     sigdelset(&all, SIGILL);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    if (stream_loops_start(s, s->opt.io_threads, err, errlen) < 0) {
+    struct stream_env env = {
+        .heartbeat_ms = s->opt.heartbeat_ms,
+        .reg = s->reg,
+        .metrics = s->metrics,
+        .win = s->win,
+        .streams_changed = streams_changed,
+        .ctx = s,
+    };
+    s->loops = stream_loops_start(&env, s->opt.io_threads, err, errlen);
+    if (!s->loops) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return -1;
     }
@@ -236,7 +255,7 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
         return -1;
     }
     log_info("serving with %d workers and %d I/O loops, heartbeat %.3g s, up to %zu streams, "
-             "prefix '%s'", s->opt.threads, s->nloops, (double)s->opt.heartbeat_ms / 1000, max,
+             "prefix '%s'", s->opt.threads, stream_loops_count(s->loops), (double)s->opt.heartbeat_ms / 1000, max,
              s->opt.prefix);
     return 0;
 }

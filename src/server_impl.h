@@ -14,12 +14,12 @@
 #include "options.h"
 #include "registry.h"
 #include "server.h"
+#include "stream.h"
 #include "window.h"
 
 #define IO_TIMEOUT_MS 3000              /* SO_SNDTIMEO / SO_RCVTIMEO on requests */
 #define FD_RESERVE 64                   /* fds kept for short requests and files */
 #define RETRY_AFTER_SECONDS 5
-#define RETRY_MS 3000                   /* the stream's `retry:` */
 
 struct server {
     struct options opt;
@@ -40,9 +40,7 @@ struct server {
     atomic_bool stopping;
     int nworkers;
     pthread_t *workers;
-    struct stream_loop *loops;          /* stream.c's */
-    int nloops;
-    atomic_uint next_loop;
+    struct stream_loops *loops;
 
     pthread_mutex_t mu;                 /* guards streams and streams_ended */
     pthread_cond_t cond;                /* signalled when streams falls */
@@ -58,8 +56,5 @@ bool handlers_dispatch(struct server *s, FCGX_Request *req);
 /* handlers.c: writes a JSON error envelope (status, message) with optional
  * extra header lines ("Name: value\r\n..." or NULL). */
 void handlers_error(FCGX_Stream *out, int status, const char *message, const char *headers);
-
-/* Monotonic seconds, the clock the event window runs on. */
-int64_t server_window_now(void);
 
 #endif

@@ -22,23 +22,43 @@
 #include <stdint.h>
 
 struct conn;
-struct server;
+struct metrics;
+struct registry;
 struct stream_loop;
+struct stream_loops;
+struct window;
 
-/* Starts n loops for server s.  Returns 0, or -1 with err. */
-int stream_loops_start(struct server *s, int n, char *err, size_t errlen);
+/* All the loops need to know. */
+struct stream_env {
+    int64_t heartbeat_ms;           /* between pings on an idle stream */
+    struct registry *reg;           /* a stream leaves it when it ends */
+    struct metrics *metrics;
+    struct window *win;             /* events written, by second */
+    /* A stream was handed over (+1), or has been answered in full or its
+     * socket closed (-1): once each per stream.  Called on a worker (+1)
+     * or a loop thread (-1), with no lock held. */
+    void (*streams_changed)(void *ctx, int delta);
+    void *ctx;
+};
 
-/* Stops and joins the loops after every stream has ended; closes whatever
- * is left.  NULL-safe on a server whose loops never started. */
-void stream_loops_stop(struct server *s);
+/* Starts n loops over env (copied).  Returns them, or NULL with err. */
+struct stream_loops *stream_loops_start(const struct stream_env *env, int n, char *err,
+                                        size_t errlen);
+
+/* Stops and joins the loops and frees them: call once every stream has
+ * ended; whatever is left is closed as it stands.  NULL does nothing. */
+void stream_loops_stop(struct stream_loops *ls);
+
+/* How many loops run. */
+int stream_loops_count(const struct stream_loops *ls);
 
 /* Chooses the loop a new stream goes to (round robin) and sets c->wake and
  * c->loop, before c is reachable by other threads. */
-void stream_assign(struct server *s, struct conn *c);
+void stream_assign(struct stream_loops *ls, struct conn *c);
 
-/* Hands c (already in the registry, assigned by stream_assign)
- * to its loop, which owns the socket fd from now on and writes the response
- * to FastCGI request request_id.  Never fails. */
+/* Hands c (already in the registry, assigned by stream_assign) to its
+ * loop, which owns the socket fd from now on and writes the response to
+ * FastCGI request request_id.  Never fails. */
 void stream_hand_over(struct conn *c, int fd, int request_id);
 
 /* Puts c on its loop's pending list and wakes the loop: c->wake, which

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "timeutil.h"
 #include "window.h"
 
 struct window {
@@ -66,4 +67,9 @@ uint64_t window_sum(struct window *w, int64_t now)
     uint64_t t = w->total;
     pthread_mutex_unlock(&w->mu);
     return t;
+}
+
+int64_t window_clock(void)
+{
+    return time_mono_ms() / 1000;
 }

@@ -12,6 +12,10 @@
 
 struct window;
 
+/* The clock the server's window runs on: monotonic seconds.  Whoever adds
+ * and whoever sums use it. */
+int64_t window_clock(void);
+
 /* Returns a new, empty window, or NULL when out of memory. */
 struct window *window_create(void);
 
