@@ -80,6 +80,7 @@ struct conn {
     struct conn *snext;             /* supersede-key hash chain */
     bool in_registry;
     enum close_reason reason;       /* why it left the registry */
+    bool stale;                     /* acked, and silent too long (registry_set_stale) */
 
     /* Under mu.  The queue is a ring of qcap slots: qin, or, when more
      * than CONN_QUEUE_INLINE events wait, a block twice as large (up to
@@ -118,7 +119,9 @@ struct conn {
         int64_t next_beat;          /* monotonic ms of the next heartbeat */
         int64_t deadline;           /* draining: give up at this monotonic ms */
         struct conn *bprev, *bnext; /* the loop's heartbeat (or draining) list */
-        int64_t ack_due;            /* monotonic ms its ack time runs out, if soon */
+        int64_t ack_due;            /* monotonic ms of its next liveness check, if soon */
+        int64_t stale_marked;       /* the silence (last ack, or start) it was
+                                       last marked stale for */
         struct conn *aprev, *anext; /* the loop's list of those */
         bool on_ack_list;
     } io;

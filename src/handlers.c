@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "event.h"
+#include "hub.h"
 #include "log.h"
 #include "routes.h"
 #include "server_impl.h"
@@ -216,12 +216,11 @@ static struct json_object *stamp_now(void)
     return json_object_new_string(time_iso8601(buf, time_now_ms()));
 }
 
-/* Encodes and queues one broadcast event: data gets a timestamp (a
- * non-object is wrapped as {"data": value}).  Takes ownership of data.
- * Returns the number of connections reached, or -1 when out of memory;
- * *id gets the event's sequence number. */
-static long broadcast(struct server *s, const char *name, struct json_object *data,
-                      const struct filter *f, uint64_t *id)
+/* Publishes one event: data gets a timestamp (a non-object is wrapped as
+ * {"data": value}).  Takes ownership of data.  Returns 0 with *out filled,
+ * or HUB_NOMEM / HUB_UNAVAILABLE. */
+static int broadcast(struct server *s, const char *name, struct json_object *data,
+                     const struct filter *f, struct hub_published *out)
 {
     if (!json_object_is_type(data, json_type_object)) {
         struct json_object *wrap = json_object_new_object();
@@ -230,24 +229,27 @@ static long broadcast(struct server *s, const char *name, struct json_object *da
     }
     if (!json_object_object_get_ex(data, "timestamp", NULL))
         json_object_object_add(data, "timestamp", stamp_now());
-    size_t len;
-    const char *text = json_object_to_json_string_length(data, JSON_FLAGS, &len);
-    long n = -1;
-    pthread_mutex_lock(&s->publish_mu);
-    uint64_t seq = history_last_id(s->history) + 1;
-    struct sse_event ev = { .id = seq, .name = name, .data = text, .data_len = len };
-    struct event *e = event_create(&ev);
-    if (e) {
-        metrics_add(s->metrics, METRIC_EVENTS_PUBLISHED, 1);
-        if (history_add(s->history, seq, e, f, time_now_ms()) < 0)
-            log_warn("event %llu not kept for replay: out of memory", (unsigned long long)seq);
-        n = (long)registry_broadcast(s->reg, f, e);
-        event_unref(e);
-        *id = seq;
-    }
-    pthread_mutex_unlock(&s->publish_mu);
+    struct hub_event ev = { .name = name, .to = f };
+    ev.data = json_object_to_json_string_length(data, JSON_FLAGS, &ev.len);
+    int rc = hub_publish(s->hub, &ev, out);
     json_object_put(data);
-    return n;
+    return rc;
+}
+
+/* What a hub's failure means to a client. */
+static const char *hub_error(int rc)
+{
+    return rc == HUB_UNAVAILABLE ? "The cluster is unavailable: try again shortly"
+                                 : "Out of memory";
+}
+
+/* Answers a publish the hub could not do: nothing was delivered. */
+static void publish_failed(FCGX_Request *req, int rc)
+{
+    if (rc == HUB_UNAVAILABLE)
+        unavailable(req, hub_error(rc));
+    else
+        handlers_error(req->out, 500, hub_error(rc), NULL);
 }
 
 static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type,
@@ -289,26 +291,25 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
     unsigned long long last_id = q.last_event_id;
     if (!q.has_last_event_id && resume && !routes_decimal(hdr, &last_id))
         last_id = 0;                        /* never issued: a reset */
-    /* Replay and registration under the publish lock: every event is
-     * either in the replay or queued live, never both, never neither. */
-    pthread_mutex_lock(&s->publish_mu);
-    if (resume &&
-        history_since(s->history, last_id, type, name, time_now_ms(), &c->replay,
-                      &c->nreplay) == HISTORY_RESET)
-        c->reset = true;
-    /* The `connected` event carries the id to resume from, so a page that
-     * loses its stream before any broadcast reaches it still misses none. */
-    c->start_id = resume && !c->reset ? last_id : history_last_id(s->history);
-    int superseded = registry_add(s->reg, c);
-    pthread_mutex_unlock(&s->publish_mu);
+    struct hub_resume from = { .resume = resume, .last_id = last_id };
+    int superseded = hub_subscribe(s->hub, c, &from);
     if (superseded < 0) {
         conn_free(c);
         metrics_add(s->metrics, METRIC_STREAMS_REFUSED, 1);
-        if (superseded == REGISTRY_FULL)
+        switch (superseded) {
+        case REGISTRY_USER_LIMIT:
+            refuse(req, 429, "Too many streams for this user");
+            break;
+        case REGISTRY_ADDRESS_LIMIT:
+            refuse(req, 429, "Too many streams from this address");
+            break;
+        case REGISTRY_FULL:
             unavailable(req, "Too many connections");
-        else
-            refuse(req, 429, superseded == REGISTRY_USER_LIMIT
-                   ? "Too many streams for this user" : "Too many streams from this address");
+            break;
+        default:
+            unavailable(req, hub_error(superseded));
+            break;
+        }
         return false;
     }
     metrics_add(s->metrics, METRIC_STREAMS_OPENED, 1);
@@ -344,7 +345,7 @@ static void handle_disconnect(struct server *s, FCGX_Request *req)
         return;
     }
     bool removed = token_is_wellformed(id, strlen(id)) &&
-                   registry_remove_token(s->reg, id, CLOSE_DISCONNECT_ROUTE);
+                   hub_close_token(s->hub, id, CLOSE_DISCONNECT_ROUTE);
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "connection_id", json_object_new_string(id));
     json_object_object_add(data, "disconnected", json_object_new_boolean(removed));
@@ -364,7 +365,7 @@ static void handle_ack(struct server *s, FCGX_Request *req)
         json_object_put(root);
         return;
     }
-    int64_t rtt = token_is_wellformed(id, strlen(id)) ? registry_ack(s->reg, id, seq) : -2;
+    int64_t rtt = token_is_wellformed(id, strlen(id)) ? hub_ack(s->hub, id, seq) : -2;
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "connection_id", json_object_new_string(id));
     json_object_object_add(data, "seq", json_object_new_uint64(seq));
@@ -380,7 +381,7 @@ static void handle_closed(struct server *s, FCGX_Request *req)
 {
     struct closed_info *log;
     uint64_t totals[CLOSE_REASONS];
-    long n = registry_closed(s->reg, &log, totals);
+    long n = hub_closed(s->hub, &log, totals);
     if (n < 0) {
         handlers_error(req->out, 500, "Out of memory", NULL);
         return;
@@ -392,7 +393,7 @@ static void handle_closed(struct server *s, FCGX_Request *req)
 
 static void handle_close_connection(struct server *s, FCGX_Request *req, const char *id)
 {
-    if (!registry_remove_public_id(s->reg, id, CLOSE_ADMIN_CLOSED)) {
+    if (!hub_close_public_id(s->hub, id, CLOSE_ADMIN_CLOSED)) {
         handlers_error(req->out, 404, "No live connection with that id", NULL);
         return;
     }
@@ -405,7 +406,7 @@ static void handle_close_connection(struct server *s, FCGX_Request *req, const c
 static void handle_metrics(struct server *s, FCGX_Request *req)
 {
     struct registry_snapshot snap;
-    if (registry_snapshot(s->reg, &snap) < 0) {
+    if (hub_snapshot(s->hub, &snap) < 0) {
         handlers_error(req->out, 500, "Out of memory", NULL);
         return;
     }
@@ -474,7 +475,7 @@ static void widen_send_buffer(int fd, size_t bytes)
 static void handle_stats(struct server *s, FCGX_Request *req)
 {
     struct registry_snapshot snap;
-    if (registry_snapshot(s->reg, &snap) < 0) {
+    if (hub_snapshot(s->hub, &snap) < 0) {
         handlers_error(req->out, 500, "Out of memory", NULL);
         return;
     }
@@ -538,18 +539,18 @@ static void handle_test(struct server *s, FCGX_Request *req, const char *user)
     json_object_object_add(data, "test_event", json_object_new_boolean(1));
     struct json_object *at = json_object_get(json_object_object_get(data, "timestamp"));
     struct filter f = { .type = CONN_ADMIN };
-    uint64_t id;
-    long n = broadcast(s, name, data, &f, &id);
-    if (n < 0) {
+    struct hub_published done;
+    int rc = broadcast(s, name, data, &f, &done);
+    if (rc < 0) {
         json_object_put(at);
         json_object_put(root);
-        handlers_error(req->out, 500, "Out of memory", NULL);
+        publish_failed(req, rc);
         return;
     }
     struct json_object *out = json_object_new_object();
     json_object_object_add(out, "event_type", json_object_new_string(name));
     json_object_object_add(out, "message", json_object_new_string(message));
-    json_object_object_add(out, "connections_notified", json_object_new_int64(n));
+    json_object_object_add(out, "connections_notified", json_object_new_uint64(done.notified));
     json_object_object_add(out, "broadcast_at", at);
     json_object_put(root);
     reply_ok(req->out, out, "Test event broadcast");
@@ -576,17 +577,17 @@ static void handle_publish(struct server *s, FCGX_Request *req)
         json_object_put(data);
         data = copy;
     }
-    uint64_t id = 0;
-    long n = data ? broadcast(s, p.event, data, &f, &id) : -1;
-    if (n < 0) {
+    struct hub_published done;
+    int rc = data ? broadcast(s, p.event, data, &f, &done) : HUB_NOMEM;
+    if (rc < 0) {
         json_object_put(root);
-        handlers_error(req->out, 500, "Out of memory", NULL);
+        publish_failed(req, rc);
         return;
     }
     struct json_object *out = json_object_new_object();
     json_object_object_add(out, "event", json_object_new_string(p.event));
-    json_object_object_add(out, "id", json_object_new_uint64(id));
-    json_object_object_add(out, "connections_notified", json_object_new_int64(n));
+    json_object_object_add(out, "id", json_object_new_uint64(done.id));
+    json_object_object_add(out, "connections_notified", json_object_new_uint64(done.notified));
     json_object_put(root);
     reply_ok(req->out, out, "Event published");
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed.h"
 #include "registry.h"
 #include "timeutil.h"
 
@@ -42,6 +43,7 @@ struct closed_entry {
 
 struct registry {
     pthread_mutex_t mu;
+    struct feed *feed;              /* where changes go; NULL: nowhere */
     pthread_mutex_t broadcast_mu;   /* one broadcast at a time */
     struct conn *broadcast_next;    /* where the broadcast under way goes on */
     void (*between_batches)(void *);  /* tests: see registry_set_batch_hook() */
@@ -153,6 +155,19 @@ static void count_conn(struct registry *r, const struct conn *c, int delta)
     count_add(r, 'a', c->addr, delta);
 }
 
+static void fill_info(void *arg, struct conn_info *out)
+{
+    conn_info_fill(arg, out);
+}
+
+/* Tells the feed that c changed (see feed.h).  Called with r->mu held. */
+static void publish(struct registry *r, enum feed_kind kind, struct conn *c,
+                    enum close_reason reason, int64_t at_ms)
+{
+    struct feed_change ch = { .kind = kind, .stale = c->stale, .reason = reason, .at_ms = at_ms };
+    feed_publish(r->feed, &ch, fill_info, c);
+}
+
 struct registry *registry_create(size_t max, size_t per_user, size_t per_address)
 {
     struct registry *r = calloc(1, sizeof *r);
@@ -178,6 +193,13 @@ struct registry *registry_create(size_t max, size_t per_user, size_t per_address
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->broadcast_mu, NULL);
     return r;
+}
+
+void registry_set_feed(struct registry *r, struct feed *f)
+{
+    pthread_mutex_lock(&r->mu);
+    r->feed = f;
+    pthread_mutex_unlock(&r->mu);
 }
 
 void registry_free(struct registry *r)
@@ -282,10 +304,12 @@ int registry_add(struct registry *r, struct conn *c)
     r->tail = c;
     c->in_registry = true;
     c->reason = CLOSE_NONE;
+    c->stale = false;
     r->count++;
     if (c->type == CONN_ADMIN)
         r->admin_count++;
     count_conn(r, c, +1);
+    publish(r, FEED_OPENED, c, CLOSE_NONE, c->connected_at_ms);
     pthread_mutex_unlock(&r->mu);
     return old ? 1 : 0;
 }
@@ -301,7 +325,8 @@ static const char *closed_names(const struct closed_entry *ce)
 /* Appends c to the closed log, over the oldest entry once it is full.
  * Names too long for the entry that cannot be boxed (out of memory) read
  * as "".  Called with r->mu held. */
-static void log_closed(struct registry *r, const struct conn *c, enum close_reason reason)
+static void log_closed(struct registry *r, const struct conn *c, enum close_reason reason,
+                       int64_t closed_ms)
 {
     struct closed_entry *ce = &r->closed[r->closed_next];
     size_t nlen = strlen(c->name), clen = strlen(c->client);
@@ -316,7 +341,7 @@ static void log_closed(struct registry *r, const struct conn *c, enum close_reas
     memcpy(ce->public_id, c->public_id, sizeof ce->public_id);
     ce->type = (unsigned char)c->type;
     ce->opened_ms = c->connected_at_ms;
-    ce->closed_ms = time_now_ms();
+    ce->closed_ms = closed_ms;
     ce->events_sent = atomic_load(&c->events_sent);
     ce->bytes_sent = atomic_load(&c->bytes_sent);
     ce->reason = (unsigned char)reason;
@@ -341,7 +366,9 @@ static void unlink_locked(struct registry *r, struct conn *c, enum close_reason 
             pp = &(*pp)->snext;
         *pp = c->snext;
     }
-    log_closed(r, c, reason);
+    int64_t now = time_now_ms();
+    log_closed(r, c, reason, now);
+    publish(r, FEED_CLOSED, c, reason, now);
     count_conn(r, c, -1);
     if (r->broadcast_next == c)
         r->broadcast_next = c->next;  /* a broadcast between batches skips it */
@@ -422,9 +449,26 @@ int64_t registry_ack(struct registry *r, const char *token, uint64_t seq)
 {
     pthread_mutex_lock(&r->mu);
     struct conn *c = find_token(r, token);
-    int64_t rtt = c ? conn_ack(c, seq, time_now_ms(), time_mono_ms()) : -2;
+    int64_t now = time_now_ms();
+    int64_t rtt = c ? conn_ack(c, seq, now, time_mono_ms()) : -2;
+    if (rtt >= 0 && c->stale) {
+        c->stale = false;           /* it answers again */
+        publish(r, FEED_STATE, c, CLOSE_NONE, now);
+    }
     pthread_mutex_unlock(&r->mu);
     return rtt;
+}
+
+bool registry_set_stale(struct registry *r, struct conn *c)
+{
+    pthread_mutex_lock(&r->mu);
+    bool changed = c->in_registry && !c->stale;
+    if (changed) {
+        c->stale = true;
+        publish(r, FEED_STATE, c, CLOSE_NONE, time_now_ms());
+    }
+    pthread_mutex_unlock(&r->mu);
+    return changed;
 }
 
 long registry_closed(struct registry *r, struct closed_info **out,
@@ -553,6 +597,7 @@ int registry_snapshot(struct registry *r, struct registry_snapshot *out)
     for (struct conn *c = r->head; c; c = c->next)
         conn_info_fill(c, &v[i++]);
     memcpy(out->closed_by_reason, r->closed_by_reason, sizeof r->closed_by_reason);
+    out->seq = feed_seq(r->feed);
     out->count = n;
     out->admin_count = r->admin_count;
     out->display_count = n - r->admin_count;

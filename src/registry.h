@@ -24,12 +24,14 @@
 #include "event.h"
 #include "filter.h"
 
+struct feed;
 struct registry;
 
 #define REGISTRY_CLOSED_MAX 500     /* closed connections remembered */
 #define REGISTRY_MIN_BUCKETS 256    /* hash buckets of an empty registry */
 
 struct registry_snapshot {
+    uint64_t seq;                   /* the last change (feed.h) it includes */
     size_t count;
     size_t admin_count;
     size_t display_count;
@@ -46,6 +48,10 @@ struct registry_snapshot {
  * per_user admin streams of one user and per_address streams from one
  * address (0: no limit), or NULL when out of memory. */
 struct registry *registry_create(size_t max, size_t per_user, size_t per_address);
+
+/* Sends every change (a stream added, removed, gone stale or live again)
+ * to f (feed.h) from now on; NULL: nowhere.  Call before streams come. */
+void registry_set_feed(struct registry *r, struct feed *f);
 
 /* Frees the table; the connections still in it are not freed (their stream
  * threads own them).  NULL does nothing. */
@@ -79,6 +85,12 @@ bool registry_remove_public_id(struct registry *r, const char *public_id,
  * conn_ack).  Returns the round trip in ms, -1 if the seq is unknown, or
  * -2 if no live connection has the token. */
 int64_t registry_ack(struct registry *r, const char *token, uint64_t seq);
+
+/* For c's loop: c, an acked stream, has not acked for CONN_STALE_BEATS
+ * heartbeats.  Marks it stale (stats' state, and a FEED_STATE change) if it
+ * is still in the registry and was not already; the next valid ack
+ * (registry_ack) marks it live again.  Returns true if it changed. */
+bool registry_set_stale(struct registry *r, struct conn *c);
 
 /* Copies the closed log, newest first, into *out (caller frees) and the
  * totals per reason into totals.  Returns the number of entries, or -1

@@ -25,17 +25,12 @@ struct server *server_create(const struct options *o, char *err, size_t errlen)
     s->opt = *o;
     s->listen_fd = -1;
     pthread_mutex_init(&s->displays_mu, NULL);
-    pthread_mutex_init(&s->publish_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cond, NULL);
     s->win = window_create();
-    /* Ids start at the start time in ms, so ids from an earlier run are
-     * older than anything this one issues: Last-Event-ID from before a
-     * restart gets `reset`, never a wrong replay. */
-    s->history = history_create(o->history, o->history_age_ms, (uint64_t)time_now_ms());
     s->metrics = metrics_create();
     s->started_mono_ms = time_mono_ms();
-    if (!s->win || !s->history || !s->metrics) {
+    if (!s->win || !s->metrics) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -53,15 +48,14 @@ void server_free(struct server *s)
     if (!s)
         return;
     stream_loops_stop(s->loops);
+    hub_free(s->hub);
     registry_free(s->reg);
     window_free(s->win);
-    history_free(s->history);
     metrics_free(s->metrics);
     displays_free(s->displays);
     free(s->displays_path);
     free(s->workers);
     pthread_mutex_destroy(&s->displays_mu);
-    pthread_mutex_destroy(&s->publish_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
     free(s);
@@ -212,7 +206,13 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
         log_warn("open-file limit %llu allows only %zu streams (asked for %zu)",
                  (unsigned long long)nofile, max, s->opt.max_connections);
     s->reg = registry_create(max, s->opt.max_per_user, s->opt.max_per_address);
-    if (!s->reg) {
+    /* Ids start at the start time in ms, so ids from an earlier run are
+     * older than anything this one issues: Last-Event-ID from before a
+     * restart gets `reset`, never a wrong replay. */
+    s->hub = s->reg ? hub_local_create(s->reg, s->metrics, s->opt.history,
+                                       s->opt.history_age_ms, (uint64_t)time_now_ms())
+                    : NULL;
+    if (!s->hub) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }

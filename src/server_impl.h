@@ -9,7 +9,7 @@
 
 #include "conn.h"
 #include "displays.h"
-#include "history.h"
+#include "hub.h"
 #include "metrics.h"
 #include "options.h"
 #include "registry.h"
@@ -30,8 +30,7 @@ struct server {
     struct displays *displays;          /* NULL: any valid name */
     char *displays_path;                /* where they came from */
 
-    pthread_mutex_t publish_mu;         /* orders ids; guards history */
-    struct history *history;            /* ids start at the start time in ms */
+    struct hub *hub;                    /* publishing (hub.h) */
     struct metrics *metrics;
     int64_t started_mono_ms;
 

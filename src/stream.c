@@ -71,7 +71,7 @@ struct stream_loop {
     /* The loop thread's own. */
     struct conn *beat_head, *beat_tail;     /* by next heartbeat */
     struct conn *drain_head, *drain_tail;   /* by drain deadline */
-    struct conn *ack_head;                  /* ack time runs out before the next beat */
+    struct conn *ack_head;                  /* liveness checks due before the next beat */
     struct pacer pacer;                     /* pending streams taken off `pending` */
 };
 
@@ -117,9 +117,9 @@ static void list_remove(struct conn **head, struct conn **tail, struct conn *c)
     c->io.bprev = c->io.bnext = NULL;
 }
 
-/* The short, unsorted list of acked streams whose time runs out before
- * their next heartbeat (their acks come just after a ping, so the limit
- * falls just after one). */
+/* The short, unsorted list of acked streams whose next liveness check
+ * falls before their next heartbeat (their acks come just after a ping,
+ * so the limits fall just after one). */
 static void ack_list_add(struct stream_loop *l, struct conn *c, int64_t due)
 {
     c->io.ack_due = due;
@@ -363,27 +363,37 @@ static void start(struct stream_loop *l, struct conn *c)
     (void)service(l, c);            /* anything queued since it was registered */
 }
 
-/* Milliseconds an acked stream has left before CONN_CLOSE_BEATS heartbeats pass without
- * an ack (from the last one, or from the start). */
-static int64_t ack_left(struct stream_loop *l, struct conn *c)
+/* Checks an acked stream's liveness (from its last ack, or its start):
+ * closed after CONN_CLOSE_BEATS heartbeats without an ack, marked stale
+ * after CONN_STALE_BEATS (once per silence; an ack marks it live again,
+ * registry_ack), and checked again when that falls before its next
+ * heartbeat.  Returns false if it ended c. */
+static bool check_liveness(struct stream_loop *l, struct conn *c, int64_t now_mono)
 {
+    int64_t hb = l->env->heartbeat_ms;
     int64_t a = atomic_load(&c->last_ack_ms);
-    return (a ? a : c->connected_at_ms) + CONN_CLOSE_BEATS * l->env->heartbeat_ms - time_now_ms();
+    int64_t since = a ? a : c->connected_at_ms;
+    int64_t quiet = time_now_ms() - since;
+    if (quiet >= CONN_CLOSE_BEATS * hb) {
+        end_stream(l, c, CLOSE_ACK_TIMEOUT);
+        return false;
+    }
+    bool stale = quiet >= CONN_STALE_BEATS * hb;
+    if (stale && c->io.stale_marked != since) {
+        c->io.stale_marked = since;
+        registry_set_stale(l->env->reg, c);
+    }
+    int64_t next = (stale ? CONN_CLOSE_BEATS : CONN_STALE_BEATS) * hb - quiet;
+    if (next < hb)
+        ack_list_add(l, c, now_mono + next);    /* check then, not a beat later */
+    return true;
 }
 
 /* A heartbeat is due on c (the head of the list). */
 static void beat(struct stream_loop *l, struct conn *c, int64_t now)
 {
-    int64_t hb = l->env->heartbeat_ms;
-    if (c->ack) {
-        int64_t left = ack_left(l, c);
-        if (left <= 0) {
-            end_stream(l, c, CLOSE_ACK_TIMEOUT);
-            return;
-        }
-        if (left < hb)
-            ack_list_add(l, c, now + left);    /* check then, not a beat later */
-    }
+    if (c->ack && !check_liveness(l, c, now))
+        return;
     if (c->io.stalled_since && now - c->io.stalled_since >= STALL_MS) {
         metrics_add(l->env->metrics, METRIC_HEARTBEAT_FAILURES, 1);
         end_stream(l, c, CLOSE_WRITE_FAILED);   /* the web server stopped reading */
@@ -513,11 +523,7 @@ static void *loop_main(void *arg)
             if (c->io.ack_due > now)
                 continue;
             ack_list_remove(l, c);
-            int64_t left = ack_left(l, c);
-            if (left <= 0)
-                end_stream(l, c, CLOSE_ACK_TIMEOUT);
-            else if (left < l->env->heartbeat_ms)
-                ack_list_add(l, c, now + left);     /* an ack came: check again */
+            check_liveness(l, c, now);              /* may put it back on the list */
         }
         if (stop)
             break;
