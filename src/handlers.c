@@ -15,6 +15,7 @@
 
 #include "hub.h"
 #include "log.h"
+#include "body.h"
 #include "routes.h"
 #include "server_impl.h"
 #include "stats.h"
@@ -184,7 +185,7 @@ static int read_body(FCGX_Request *req, size_t max, char **buf, size_t *len)
  * itself (415, 413, 400) and returns NULL on any. */
 static struct json_object *json_body(FCGX_Request *req, size_t max)
 {
-    if (!routes_json_content_type(param(req, "CONTENT_TYPE"))) {
+    if (!body_content_type_ok(param(req, "CONTENT_TYPE"))) {
         handlers_error(req->out, 415, "Content-Type must be application/json or text/plain", NULL);
         return NULL;
     }
@@ -193,7 +194,7 @@ static struct json_object *json_body(FCGX_Request *req, size_t max)
     if (read_body(req, max, &buf, &len) != 0)
         return NULL;
     const char *err = NULL;
-    struct json_object *root = routes_parse_body(buf, len, &err);
+    struct json_object *root = body_parse(buf, len, &err);
     free(buf);
     if (!root)
         handlers_error(req->out, 400, err, NULL);
@@ -339,7 +340,7 @@ static void handle_disconnect(struct server *s, FCGX_Request *req)
     if (!root)
         return;
     const char *id, *err;
-    if (routes_disconnect_body(root, &id, &err) < 0) {
+    if (body_disconnect(root, &id, &err) < 0) {
         handlers_error(req->out, 400, err, NULL);
         json_object_put(root);
         return;
@@ -360,7 +361,7 @@ static void handle_ack(struct server *s, FCGX_Request *req)
         return;
     const char *id, *err;
     unsigned long long seq;
-    if (routes_ack_body(root, &id, &seq, &err) < 0) {
+    if (body_ack(root, &id, &seq, &err) < 0) {
         handlers_error(req->out, 400, err, NULL);
         json_object_put(root);
         return;
@@ -519,7 +520,7 @@ static void handle_test(struct server *s, FCGX_Request *req, const char *user)
         return;
     struct test_request t;
     const char *err;
-    if (routes_test_body(root, &t, &err) < 0) {
+    if (body_test(root, &t, &err) < 0) {
         handlers_error(req->out, 400, err, NULL);
         json_object_put(root);
         return;
@@ -563,7 +564,7 @@ static void handle_publish(struct server *s, FCGX_Request *req)
         return;
     struct publish_request p;
     const char *err;
-    if (routes_publish_body(root, &p, &err) < 0) {
+    if (body_publish(root, &p, &err) < 0) {
         handlers_error(req->out, 400, err, NULL);
         json_object_put(root);
         return;

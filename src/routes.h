@@ -1,4 +1,5 @@
-/* routes.h -- route matching and request-body parsing.
+/* routes.h -- route matching: the path as each web server passes it, the
+ * route it names, and a stream's query string.
  *
  * Pure: no FastCGI types, no I/O, no locks, so tests reach every branch
  * without a server.  The handlers that use this are in handlers.c. */
@@ -8,11 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <json-c/json.h>
-
 #define ROUTE_PATH_MAX 2048
 #define NAME_MAX_LEN 64             /* display names and event types */
-#define MESSAGE_MAX_LEN 1024        /* test-event message */
 
 enum route_id {
     ROUTE_NOT_FOUND,
@@ -71,46 +69,7 @@ int routes_stream_query(const char *qs, struct stream_query *q, const char **err
  * (NULL or "" included). */
 bool routes_decimal(const char *s, unsigned long long *v);
 
-/* {"connection_id": "<token>", "seq": <integer >= 1>}: returns 0, or -1
- * with *err for a 400. */
-int routes_ack_body(struct json_object *root, const char **id, unsigned long long *seq,
-                    const char **err);
-
 /* True if s (len bytes) is 1-64 characters of [A-Za-z0-9._-]. */
 bool routes_valid_name(const char *s, size_t len);
-
-/* True if a Content-Type (NULL or "" allowed) is acceptable for a JSON body:
- * absent, application/json or text/plain (what sendBeacon sends), with any
- * parameters. */
-bool routes_json_content_type(const char *content_type);
-
-/* Parses a request body that must be a JSON object: strict JSON, valid
- * UTF-8, no NUL byte, nesting at most 32 deep.  Returns the object (caller
- * puts it), or NULL with *err set to a message for a 400. */
-struct json_object *routes_parse_body(const char *buf, size_t len, const char **err);
-
-/* {"connection_id": "<token>"}: returns 0 and points *id into root, or -1
- * with *err for a 400. */
-int routes_disconnect_body(struct json_object *root, const char **id, const char **err);
-
-struct test_request {
-    const char *type;               /* validated name; default "test_event" */
-    const char *message;            /* NULL: the handler writes its default */
-};
-
-/* {"type"?: name, "message"?: string}: returns 0, or -1 with *err. */
-int routes_test_body(struct json_object *root, struct test_request *t, const char **err);
-
-struct publish_request {
-    const char *event;              /* validated name */
-    struct json_object *data;       /* borrowed from root; may be NULL */
-    int target;                     /* -1 all, else enum conn_type */
-    const char *display;            /* NULL: every display */
-    const char *user;               /* NULL: every admin */
-};
-
-/* {"event", "data"?, "target"?, "display"?, "user"?}: returns 0, or -1 with
- * *err. */
-int routes_publish_body(struct json_object *root, struct publish_request *p, const char **err);
 
 #endif

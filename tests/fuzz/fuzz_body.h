@@ -1,7 +1,7 @@
 /* fuzz_body.h -- the part every request-body target shares: the body as the
- * handler gets it, through routes_parse_body, with what that promises
+ * handler gets it, through body_parse, with what that promises
  * checked.  A route's target (fuzz_body_<route>.c) then hands the object to
- * its routes_<route>_body and checks that function's promises. */
+ * its body_<route> and checks that function's promises. */
 #ifndef SSE_FUZZ_BODY_H
 #define SSE_FUZZ_BODY_H
 
@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "fuzz.h"
+#include "body.h"
 #include "routes.h"
 
 /* routes.h: "nesting at most 32 deep", with json-c's way of counting (see
@@ -222,7 +223,7 @@ static inline bool fuzz_rfc_object(const char *buf, size_t len, int *depth)
     return s && fuzz_rfc_ws(s, end) == end;
 }
 
-/* routes_parse_body over the input, in an exact-size copy.  Returns the
+/* body_parse over the input, in an exact-size copy.  Returns the
  * object (caller puts it) or NULL, after checking:
  *   - NULL comes with a message for the 400, an object with *err untouched;
  *   - an empty or blank body, or one with a NUL byte, is refused;
@@ -234,7 +235,7 @@ static inline struct json_object *fuzz_body_parse(const uint8_t *data, size_t si
 {
     char *buf = fuzz_copy(data, size);
     const char *err = NULL;
-    struct json_object *root = routes_parse_body(buf, size, &err);
+    struct json_object *root = body_parse(buf, size, &err);
 
     bool blank = true;
     for (size_t i = 0; i < size && blank; i++)
@@ -270,7 +271,7 @@ static inline struct json_object *fuzz_body_parse(const uint8_t *data, size_t si
         int d2;
         FUZZ_CHECK(fuzz_rfc_object(text, tlen, &d2));
         const char *err2 = NULL;
-        struct json_object *again = routes_parse_body(text, tlen, &err2);
+        struct json_object *again = body_parse(text, tlen, &err2);
         FUZZ_CHECK(again != NULL);
         FUZZ_CHECK(json_object_equal(root, again));
         json_object_put(again);

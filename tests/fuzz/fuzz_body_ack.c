@@ -1,5 +1,5 @@
-/* fuzz_body_ack.c -- POST {prefix}/ack: routes_parse_body then
- * routes_ack_body, checked against docs/api-additions.md written out again:
+/* fuzz_body_ack.c -- POST {prefix}/ack: body_parse then
+ * body_ack, checked against docs/api-additions.md written out again:
  * "connection_id" a non-empty string, "seq" an integer of at least 1 (and
  * below 2^63 - 1, where json-c saturates).  Input: the raw body. */
 #include "autoconf.h"
@@ -39,7 +39,7 @@ FUZZ_TARGET(body_ack)
     bool id_ok = kind == 1 && json_object_get_string_len(
                      json_object_object_get(root, "connection_id")) > 0;
     unsigned long long want_seq = ref_seq(root), seq = 0xa5a5a5a5;
-    int rc = routes_ack_body(root, &id, &seq, &err);
+    int rc = body_ack(root, &id, &seq, &err);
     if (rc == 0) {
         FUZZ_CHECK(id_ok && want_seq != 0);
         FUZZ_CHECK(err == NULL);

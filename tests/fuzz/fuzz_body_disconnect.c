@@ -1,6 +1,6 @@
 /* fuzz_body_disconnect.c -- POST {prefix}/disconnect: the body as
- * navigator.sendBeacon sends it, through routes_parse_body,
- * routes_disconnect_body and token_is_wellformed, as the handler does.
+ * navigator.sendBeacon sends it, through body_parse,
+ * body_disconnect and token_is_wellformed, as the handler does.
  * Input: the raw request body. */
 #include "autoconf.h"
 
@@ -28,7 +28,7 @@ FUZZ_TARGET(body_disconnect)
 
     const char *id = NULL, *err = NULL, *want;
     int kind = fuzz_json_string(root, "connection_id", &want);
-    int rc = routes_disconnect_body(root, &id, &err);
+    int rc = body_disconnect(root, &id, &err);
     bool ok = kind == 1 && json_object_get_string_len(
                   json_object_object_get(root, "connection_id")) > 0;
     if (rc == 0) {

@@ -1,5 +1,5 @@
-/* fuzz_body_publish.c -- POST {prefix}/publish: routes_parse_body then
- * routes_publish_body, checked against the rules of API.md written out
+/* fuzz_body_publish.c -- POST {prefix}/publish: body_parse then
+ * body_publish, checked against the rules of API.md written out
  * again.  Input: the raw body. */
 #include "autoconf.h"
 
@@ -37,7 +37,7 @@ FUZZ_TARGET(body_publish)
 
     struct publish_request p;
     memset(&p, 0xa5, sizeof p);
-    int rc = routes_publish_body(root, &p, &err);
+    int rc = body_publish(root, &p, &err);
     if (rc == 0) {
         FUZZ_CHECK(ok);
         FUZZ_CHECK(err == NULL);

@@ -1,5 +1,5 @@
-/* fuzz_body_test.c -- POST {prefix}/test: routes_parse_body then
- * routes_test_body, checked against the rules of API.md written out again:
+/* fuzz_body_test.c -- POST {prefix}/test: body_parse then
+ * body_test, checked against the rules of API.md written out again:
  * "type" absent/null or a valid name (default "test_event"), "message"
  * absent/null or a string of at most 1024 bytes.  Input: the raw body. */
 #include "autoconf.h"
@@ -20,7 +20,7 @@ FUZZ_TARGET(body_test)
 
     struct test_request t;
     memset(&t, 0xa5, sizeof t);         /* no field may be left as it was */
-    int rc = routes_test_body(root, &t, &err);
+    int rc = body_test(root, &t, &err);
     if (rc == 0) {
         FUZZ_CHECK(ok);
         FUZZ_CHECK(err == NULL);

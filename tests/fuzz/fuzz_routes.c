@@ -1,6 +1,6 @@
 /* fuzz_routes.c -- route matching: routes_path over the FastCGI params as
  * nginx and lighttpd send them, routes_match, routes_valid_name and
- * routes_json_content_type.
+ * body_content_type_ok.
  *
  * Input: three control bytes, then NUL-separated fields
  *     split  encode  cap | prefix \0 path \0 query \0 content-type
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "body.h"
 #include "routes.h"
 
 static int hexval(int c)
@@ -257,20 +258,20 @@ FUZZ_TARGET(routes)
                              "0123456789._-") == plen));
 
     /* 4. Content-Type: parameters and letter case do not matter */
-    bool ct = routes_json_content_type(ctype);
+    bool ct = body_content_type_ok(ctype);
     if (len[3] > 0) {
         char *with = malloc(len[3] + 16);
         strcpy(with, ctype);
         strcat(with, "; charset=utf-8");
-        FUZZ_CHECK(routes_json_content_type(with) == ct);
+        FUZZ_CHECK(body_content_type_ok(with) == ct);
         for (size_t i = 0; i < len[3]; i++)
             with[i] = (char)toupper((unsigned char)ctype[i]);
         with[len[3]] = '\0';
-        FUZZ_CHECK(routes_json_content_type(with) == ct);
+        FUZZ_CHECK(body_content_type_ok(with) == ct);
         free(with);
     }
     if (!ctype[0])
-        FUZZ_CHECK(routes_json_content_type(NULL) && ct);
+        FUZZ_CHECK(body_content_type_ok(NULL) && ct);
 
     free(ref);
     for (int i = 0; i < 8; i++)

@@ -2,25 +2,26 @@
 #include "unit.h"
 
 #include "conn.h"
+#include "body.h"
 #include "routes.h"
 
-START_TEST(route_content_types)
+START_TEST(body_content_types)
 {
-    ck_assert(routes_json_content_type(NULL));
-    ck_assert(routes_json_content_type(""));
-    ck_assert(routes_json_content_type("application/json"));
-    ck_assert(routes_json_content_type("Application/JSON; charset=utf-8"));
-    ck_assert(routes_json_content_type("text/plain;charset=UTF-8"));
-    ck_assert(!routes_json_content_type("application/x-www-form-urlencoded"));
-    ck_assert(!routes_json_content_type("text/plain2"));
-    ck_assert(!routes_json_content_type("multipart/form-data; boundary=x"));
+    ck_assert(body_content_type_ok(NULL));
+    ck_assert(body_content_type_ok(""));
+    ck_assert(body_content_type_ok("application/json"));
+    ck_assert(body_content_type_ok("Application/JSON; charset=utf-8"));
+    ck_assert(body_content_type_ok("text/plain;charset=UTF-8"));
+    ck_assert(!body_content_type_ok("application/x-www-form-urlencoded"));
+    ck_assert(!body_content_type_ok("text/plain2"));
+    ck_assert(!body_content_type_ok("multipart/form-data; boundary=x"));
 }
 END_TEST
 
 static void body_fails(const char *text, size_t len, const char *expect)
 {
     const char *err = NULL;
-    struct json_object *o = routes_parse_body(text, len, &err);
+    struct json_object *o = body_parse(text, len, &err);
     ck_assert_msg(o == NULL, "accepted: %.*s", (int)len, text);
     ck_assert_ptr_nonnull(err);
     ck_assert_msg(strstr(err, expect) != NULL, "'%s' lacks '%s'", err, expect);
@@ -58,7 +59,7 @@ START_TEST(body_parse_errors)
                            "{\"a\":\"\xe2\x82\xac \xf0\x9f\x98\x80 \\u00e9 \\\"\"}" };
     for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
         const char *err = NULL;
-        struct json_object *o = routes_parse_body(fine[i], strlen(fine[i]), &err);
+        struct json_object *o = body_parse(fine[i], strlen(fine[i]), &err);
         ck_assert_msg(o != NULL, "refused %s: %s", fine[i], err);
         json_object_put(o);
     }
@@ -77,16 +78,16 @@ END_TEST
 static struct json_object *parse_ok(const char *text)
 {
     const char *err = NULL;
-    struct json_object *o = routes_parse_body(text, strlen(text), &err);
+    struct json_object *o = body_parse(text, strlen(text), &err);
     ck_assert_msg(o != NULL, "rejected %s: %s", text, err);
     return o;
 }
 
-START_TEST(body_disconnect)
+START_TEST(body_disconnect_fields)
 {
     const char *id, *err;
     struct json_object *o = parse_ok("{\"connection_id\": \"abc\"}");
-    ck_assert_int_eq(routes_disconnect_body(o, &id, &err), 0);
+    ck_assert_int_eq(body_disconnect(o, &id, &err), 0);
     ck_assert_str_eq(id, "abc");
     json_object_put(o);
     const char *bad[] = { "{}", "{\"connection_id\": null}", "{\"connection_id\": \"\"}",
@@ -95,7 +96,7 @@ START_TEST(body_disconnect)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         o = parse_ok(bad[i]);
         err = NULL;
-        ck_assert_msg(routes_disconnect_body(o, &id, &err) == -1, "accepted %s", bad[i]);
+        ck_assert_msg(body_disconnect(o, &id, &err) == -1, "accepted %s", bad[i]);
         ck_assert(strstr(err, "connection_id") != NULL);
         json_object_put(o);
     }
@@ -107,12 +108,12 @@ START_TEST(body_test_route)
     struct test_request t;
     const char *err;
     struct json_object *o = parse_ok("{}");
-    ck_assert_int_eq(routes_test_body(o, &t, &err), 0);
+    ck_assert_int_eq(body_test(o, &t, &err), 0);
     ck_assert_str_eq(t.type, "test_event");
     ck_assert_ptr_null(t.message);
     json_object_put(o);
     o = parse_ok("{\"type\": \"ping2\", \"message\": \"hi\"}");
-    ck_assert_int_eq(routes_test_body(o, &t, &err), 0);
+    ck_assert_int_eq(body_test(o, &t, &err), 0);
     ck_assert_str_eq(t.type, "ping2");
     ck_assert_str_eq(t.message, "hi");
     json_object_put(o);
@@ -120,34 +121,34 @@ START_TEST(body_test_route)
                           "{\"type\": \"\"}" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         o = parse_ok(bad[i]);
-        ck_assert_msg(routes_test_body(o, &t, &err) == -1, "accepted %s", bad[i]);
+        ck_assert_msg(body_test(o, &t, &err) == -1, "accepted %s", bad[i]);
         json_object_put(o);
     }
     char big[MESSAGE_MAX_LEN + 40];
     snprintf(big, sizeof big, "{\"message\": \"%0*d\"}", MESSAGE_MAX_LEN + 1, 0);
     o = parse_ok(big);
-    ck_assert_int_eq(routes_test_body(o, &t, &err), -1);
+    ck_assert_int_eq(body_test(o, &t, &err), -1);
     json_object_put(o);
 }
 END_TEST
 
-START_TEST(body_publish)
+START_TEST(body_publish_fields)
 {
     struct publish_request p;
     const char *err;
     struct json_object *o = parse_ok("{\"event\": \"news\", \"data\": [1]}");
-    ck_assert_int_eq(routes_publish_body(o, &p, &err), 0);
+    ck_assert_int_eq(body_publish(o, &p, &err), 0);
     ck_assert_str_eq(p.event, "news");
     ck_assert_int_eq(p.target, -1);
     ck_assert(json_object_is_type(p.data, json_type_array));
     json_object_put(o);
     o = parse_ok("{\"event\": \"a.b\", \"target\": \"display\", \"display\": \"lobby\"}");
-    ck_assert_int_eq(routes_publish_body(o, &p, &err), 0);
+    ck_assert_int_eq(body_publish(o, &p, &err), 0);
     ck_assert_int_eq(p.target, CONN_DISPLAY);
     ck_assert_str_eq(p.display, "lobby");
     json_object_put(o);
     o = parse_ok("{\"event\": \"a\", \"target\": \"admin\", \"user\": \"bob\"}");
-    ck_assert_int_eq(routes_publish_body(o, &p, &err), 0);
+    ck_assert_int_eq(body_publish(o, &p, &err), 0);
     ck_assert_int_eq(p.target, CONN_ADMIN);
     ck_assert_str_eq(p.user, "bob");
     json_object_put(o);
@@ -162,19 +163,19 @@ START_TEST(body_publish)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         o = parse_ok(bad[i]);
         err = NULL;
-        ck_assert_msg(routes_publish_body(o, &p, &err) == -1, "accepted %s", bad[i]);
+        ck_assert_msg(body_publish(o, &p, &err) == -1, "accepted %s", bad[i]);
         ck_assert_ptr_nonnull(err);
         json_object_put(o);
     }
 }
 END_TEST
 
-START_TEST(body_ack)
+START_TEST(body_ack_fields)
 {
     const char *id, *err;
     unsigned long long seq;
     struct json_object *o = parse_ok("{\"connection_id\":\"t\",\"seq\":7}");
-    ck_assert_int_eq(routes_ack_body(o, &id, &seq, &err), 0);
+    ck_assert_int_eq(body_ack(o, &id, &seq, &err), 0);
     ck_assert_str_eq(id, "t");
     ck_assert_uint_eq(seq, 7);
     json_object_put(o);
@@ -186,7 +187,7 @@ START_TEST(body_ack)
                           "{\"connection_id\":\"t\",\"seq\":99999999999999999999}" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         o = parse_ok(bad[i]);
-        ck_assert_msg(routes_ack_body(o, &id, &seq, &err) == -1, "accepted %s", bad[i]);
+        ck_assert_msg(body_ack(o, &id, &seq, &err) == -1, "accepted %s", bad[i]);
         json_object_put(o);
     }
 }
@@ -195,11 +196,11 @@ END_TEST
 Suite *body_suite(void)
 {
     Suite *s = suite_create("body");
-    UNIT_TEST(s, route_content_types);
+    UNIT_TEST(s, body_content_types);
     UNIT_TEST(s, body_parse_errors);
-    UNIT_TEST(s, body_disconnect);
+    UNIT_TEST(s, body_disconnect_fields);
     UNIT_TEST(s, body_test_route);
-    UNIT_TEST(s, body_publish);
-    UNIT_TEST(s, body_ack);
+    UNIT_TEST(s, body_publish_fields);
+    UNIT_TEST(s, body_ack_fields);
     return s;
 }
