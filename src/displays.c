@@ -2,6 +2,8 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +12,14 @@
 #include "routes.h"
 
 struct displays {
+    atomic_uint refs;
     size_t count;
     char **names;
+};
+
+struct displays_slot {
+    pthread_mutex_t mu;             /* guards the pointer, not the set */
+    struct displays *d;
 };
 
 static int cmp(const void *a, const void *b)
@@ -19,9 +27,16 @@ static int cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+struct displays *displays_hold(struct displays *d)
+{
+    if (d)
+        atomic_fetch_add(&d->refs, 1);
+    return d;
+}
+
 void displays_free(struct displays *d)
 {
-    if (!d)
+    if (!d || atomic_fetch_sub(&d->refs, 1) != 1)
         return;
     for (size_t i = 0; i < d->count; i++)
         free(d->names[i]);
@@ -32,6 +47,8 @@ void displays_free(struct displays *d)
 struct displays *displays_load(const char *path, char *err, size_t errlen)
 {
     struct displays *d = calloc(1, sizeof *d);
+    if (d)
+        atomic_init(&d->refs, 1);
     FILE *f = fopen(path, "r");
     char *line = NULL;
     size_t cap = 0, alloc = 0;
@@ -100,4 +117,38 @@ size_t displays_count(const struct displays *d)
 const char *displays_name(const struct displays *d, size_t i)
 {
     return d->names[i];
+}
+
+struct displays_slot *displays_slot_create(void)
+{
+    struct displays_slot *slot = calloc(1, sizeof *slot);
+    if (slot)
+        pthread_mutex_init(&slot->mu, NULL);
+    return slot;
+}
+
+void displays_slot_free(struct displays_slot *slot)
+{
+    if (!slot)
+        return;
+    displays_free(slot->d);
+    pthread_mutex_destroy(&slot->mu);
+    free(slot);
+}
+
+void displays_slot_set(struct displays_slot *slot, struct displays *d)
+{
+    pthread_mutex_lock(&slot->mu);
+    struct displays *old = slot->d;
+    slot->d = d;
+    pthread_mutex_unlock(&slot->mu);
+    displays_free(old);
+}
+
+struct displays *displays_slot_get(struct displays_slot *slot)
+{
+    pthread_mutex_lock(&slot->mu);
+    struct displays *d = displays_hold(slot->d);
+    pthread_mutex_unlock(&slot->mu);
+    return d;
 }

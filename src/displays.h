@@ -13,16 +13,38 @@ struct displays;
  * an invalid name (the message names the line). */
 struct displays *displays_load(const char *path, char *err, size_t errlen);
 
-/* NULL does nothing. */
+/* A set is shared, read-only, by reference: displays_hold() adds one,
+ * displays_free() drops one and frees the set with the last.  NULL does
+ * nothing. */
+struct displays *displays_hold(struct displays *d);
 void displays_free(struct displays *d);
 
-/* True if name is in d.  Not thread safe against displays_free: callers
- * hold the lock that guards their pointer to d. */
+/* True if name is in d. */
 bool displays_contains(const struct displays *d, const char *name);
 
 size_t displays_count(const struct displays *d);
 
 /* The i-th name in sorted order, i < displays_count(d). */
 const char *displays_name(const struct displays *d, size_t i);
+
+/* The set in use, which a reload (SIGHUP) swaps while requests read it:
+ * a reader takes a reference (displays_slot_get) and drops it when done,
+ * so no lock is held while it reads.  Thread safe. */
+struct displays_slot;
+
+/* Returns an empty slot (no set: any valid name), or NULL when out of
+ * memory. */
+struct displays_slot *displays_slot_create(void);
+
+/* Drops the slot's set.  NULL does nothing. */
+void displays_slot_free(struct displays_slot *slot);
+
+/* Puts d (NULL: none) in, taking over the caller's reference, and drops
+ * the old set's. */
+void displays_slot_set(struct displays_slot *slot, struct displays *d);
+
+/* The set in use, with a reference for the caller (displays_free it), or
+ * NULL if there is none. */
+struct displays *displays_slot_get(struct displays_slot *slot);
 
 #endif

@@ -1,8 +1,4 @@
-/* handlers.c -- dispatching FastCGI requests and answering short routes.
- *
- * Runs in the worker threads.  Every answer is a JSON envelope (see
- * API.md); streams are handed to stream.c.  No handler holds the registry
- * mutex while writing: registry calls copy or queue and return first. */
+/* handlers.c -- the routes (see handlers.h; docs/api.md has the contract). */
 #include "autoconf.h"
 
 #include <fcntl.h>
@@ -13,14 +9,19 @@
 
 #include <json-c/json.h>
 
+#include "body.h"
+#include "displays.h"
+#include "handlers.h"
+#include "http.h"
 #include "hub.h"
 #include "log.h"
-#include "body.h"
+#include "metrics.h"
+#include "registry.h"
 #include "routes.h"
-#include "server_impl.h"
 #include "stats.h"
 #include "stream.h"
 #include "timeutil.h"
+#include "window.h"
 
 #define DISCONNECT_BODY_MAX 4096
 #define ACK_BODY_MAX 1024
@@ -31,184 +32,14 @@
 #define STATS_SNDBUF_MAX (8 * 1024 * 1024)
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-static const char *status_text(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 503: return "Service Unavailable";
-    default:  return "Internal Server Error";
-    }
-}
-
-static const char *error_code(int status)
-{
-    switch (status) {
-    case 400: return "BAD_REQUEST";
-    case 401: return "AUTHENTICATION_REQUIRED";
-    case 403: return "ACCESS_DENIED";
-    case 404: return "NOT_FOUND";
-    case 405: return "METHOD_NOT_ALLOWED";
-    case 413: return "PAYLOAD_TOO_LARGE";
-    case 415: return "UNSUPPORTED_MEDIA_TYPE";
-    case 429: return "TOO_MANY_REQUESTS";
-    case 503: return "SERVICE_UNAVAILABLE";
-    default:  return "INTERNAL_ERROR";
-    }
-}
-
-/* The status this worker last answered with, for the metrics. */
-static _Thread_local int last_status;
-
-/* Writes status, headers and body; takes ownership of body. */
-static void reply(FCGX_Stream *out, int status, const char *headers, struct json_object *body)
-{
-    last_status = status;
-    FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: application/json\r\n"
-                      "Cache-Control: no-store\r\n%s\r\n",
-                 status, status_text(status), headers ? headers : "");
-    size_t len;
-    const char *text = json_object_to_json_string_length(body, JSON_FLAGS, &len);
-    FCGX_PutStr(text, (int)len, out);
-    FCGX_PutChar('\n', out);
-    json_object_put(body);
-}
-
-void handlers_error(FCGX_Stream *out, int status, const char *message, const char *headers)
-{
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(0));
-    json_object_object_add(o, "error", json_object_new_string(message));
-    json_object_object_add(o, "message", json_object_new_string(message));
-    struct json_object *errors = json_object_new_array();
-    json_object_array_add(errors, json_object_new_string(message));
-    json_object_object_add(o, "errors", errors);
-    struct json_object *info = json_object_new_object();
-    json_object_object_add(info, "code", json_object_new_string(error_code(status)));
-    json_object_object_add(info, "message", json_object_new_string(message));
-    json_object_object_add(o, "error_info", info);
-    reply(out, status, headers, o);
-}
-
-/* 200 with {"success": true, "data": data, "message": message}. */
-static void reply_ok(FCGX_Stream *out, struct json_object *data, const char *message)
-{
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(1));
-    json_object_object_add(o, "data", data);
-    json_object_object_add(o, "message", json_object_new_string(message));
-    reply(out, 200, NULL, o);
-}
-
-static const char *param(FCGX_Request *req, const char *name)
-{
-    return FCGX_GetParam(name, req->envp);
-}
-
-/* A refusal the client should retry later: 429 or 503 with Retry-After. */
-static void refuse(FCGX_Request *req, int status, const char *message)
-{
-    char hdr[64];
-    snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", RETRY_AFTER_SECONDS);
-    handlers_error(req->out, status, message, hdr);
-}
-
-static void unavailable(FCGX_Request *req, const char *message)
-{
-    refuse(req, 503, message);
-}
-
-/* Reads the request body, at most max bytes, into *buf (caller frees).
- * Returns 0, or an HTTP status (400, 413, 500) after answering it. */
-static int read_body(FCGX_Request *req, size_t max, char **buf, size_t *len)
-{
-    *buf = NULL;
-    *len = 0;
-    /* No length, or -1 (a chunked request, as Caddy passes it): read to the
-     * end of FastCGI stdin, within max. */
-    const char *cl = param(req, "CONTENT_LENGTH");
-    unsigned long long declared = 0;
-    bool have_cl = cl && *cl && strcmp(cl, "-1") != 0;
-    if (have_cl) {
-        if (!routes_decimal(cl, &declared)) {
-            handlers_error(req->out, 400, "Invalid Content-Length", NULL);
-            return 400;
-        }
-        if (declared > max) {
-            /* Refused without reading: finishing the request closes it. */
-            char msg[96];
-            snprintf(msg, sizeof msg, "Request body is larger than %zu bytes", max);
-            handlers_error(req->out, 413, msg, NULL);
-            return 413;
-        }
-    }
-    char *b = malloc(max + 1);
-    if (!b) {
-        handlers_error(req->out, 500, "Out of memory", NULL);
-        return 500;
-    }
-    size_t got = 0;
-    for (;;) {
-        int n = FCGX_GetStr(b + got, (int)(max + 1 - got), req->in);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        if (got > max)
-            break;
-    }
-    if (got > max) {
-        free(b);
-        char msg[96];
-        snprintf(msg, sizeof msg, "Request body is larger than %zu bytes", max);
-        handlers_error(req->out, 413, msg, NULL);
-        return 413;
-    }
-    if (FCGX_GetError(req->in) || (have_cl && got != declared)) {
-        free(b);
-        handlers_error(req->out, 400, "Request body does not match its Content-Length", NULL);
-        return 400;
-    }
-    b[got] = '\0';
-    *buf = b;
-    *len = got;
-    return 0;
-}
-
-/* Reads and parses a JSON object body for a POST route; answers the error
- * itself (415, 413, 400) and returns NULL on any. */
-static struct json_object *json_body(FCGX_Request *req, size_t max)
-{
-    if (!body_content_type_ok(param(req, "CONTENT_TYPE"))) {
-        handlers_error(req->out, 415, "Content-Type must be application/json or text/plain", NULL);
-        return NULL;
-    }
-    char *buf;
-    size_t len;
-    if (read_body(req, max, &buf, &len) != 0)
-        return NULL;
-    const char *err = NULL;
-    struct json_object *root = body_parse(buf, len, &err);
-    free(buf);
-    if (!root)
-        handlers_error(req->out, 400, err, NULL);
-    return root;
-}
-
 /* The authenticated user, or NULL.  Only REMOTE_USER, set by the web
  * server, counts; HTTP_* params come from the client and never do. */
-static const char *identity(struct server *s, FCGX_Request *req)
+static const char *identity(const struct handlers_env *env, FCGX_Request *req)
 {
-    const char *u = param(req, "REMOTE_USER");
+    const char *u = http_param(req, "REMOTE_USER");
     if (u && *u)
         return u;
-    return s->opt.auth == AUTH_NONE ? "admin" : NULL;
+    return env->opt->auth == AUTH_NONE ? "admin" : NULL;
 }
 
 static struct json_object *stamp_now(void)
@@ -220,7 +51,7 @@ static struct json_object *stamp_now(void)
 /* Publishes one event: data gets a timestamp (a non-object is wrapped as
  * {"data": value}).  Takes ownership of data.  Returns 0 with *out filled,
  * or HUB_NOMEM / HUB_UNAVAILABLE. */
-static int broadcast(struct server *s, const char *name, struct json_object *data,
+static int broadcast(const struct handlers_env *env, const char *name, struct json_object *data,
                      const struct filter *f, struct hub_published *out)
 {
     if (!json_object_is_type(data, json_type_object)) {
@@ -232,7 +63,7 @@ static int broadcast(struct server *s, const char *name, struct json_object *dat
         json_object_object_add(data, "timestamp", stamp_now());
     struct hub_event ev = { .name = name, .to = f };
     ev.data = json_object_to_json_string_length(data, JSON_FLAGS, &ev.len);
-    int rc = hub_publish(s->hub, &ev, out);
+    int rc = hub_publish(env->hub, &ev, out);
     json_object_put(data);
     return rc;
 }
@@ -248,36 +79,36 @@ static const char *hub_error(int rc)
 static void publish_failed(FCGX_Request *req, int rc)
 {
     if (rc == HUB_UNAVAILABLE)
-        unavailable(req, hub_error(rc));
+        http_retry_later(req, 503, hub_error(rc), HTTP_RETRY_AFTER);
     else
-        handlers_error(req->out, 500, hub_error(rc), NULL);
+        http_error(req, 500, hub_error(rc), NULL);
 }
 
-static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type,
+static bool open_stream(const struct handlers_env *env, FCGX_Request *req, enum conn_type type,
                         const char *name)
 {
     struct stream_query q;
     const char *err;
-    if (routes_stream_query(param(req, "QUERY_STRING"), &q, &err) < 0) {
-        handlers_error(req->out, 400, err, NULL);
+    if (routes_stream_query(http_param(req, "QUERY_STRING"), &q, &err) < 0) {
+        http_error(req, 400, err, NULL);
         return false;
     }
     char *body;
     size_t len;
-    if (read_body(req, STREAM_BODY_MAX, &body, &len) != 0)
+    if (http_read_body(req, STREAM_BODY_MAX, &body, &len) != 0)
         return false;
     free(body);
-    if (atomic_load(&s->stopping)) {
-        unavailable(req, "Server is shutting down");
+    if (atomic_load(env->stopping)) {
+        http_retry_later(req, 503, "Server is shutting down", HTTP_RETRY_AFTER);
         return false;
     }
     struct conn *c = conn_create(type, name, q.client, q.ack);
     if (!c) {
-        unavailable(req, "Cannot create a connection now");
+        http_retry_later(req, 503, "Cannot create a connection now", HTTP_RETRY_AFTER);
         return false;
     }
-    stream_assign(s->loops, c);        /* before it is reachable */
-    const char *addr = param(req, "REMOTE_ADDR");
+    stream_assign(env->loops, c);        /* before it is reachable */
+    const char *addr = http_param(req, "REMOTE_ADDR");
     if (addr) {
         /* Copied, not printed: through snprintf, every stream opened
          * took its worker's stack a page deeper. */
@@ -287,34 +118,34 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
     }
     /* EventSource sends Last-Event-ID itself; pages that build their own
      * reconnects pass ?lastEventId=.  An id we cannot read means a reset. */
-    const char *hdr = param(req, "HTTP_LAST_EVENT_ID");
+    const char *hdr = http_param(req, "HTTP_LAST_EVENT_ID");
     bool resume = q.has_last_event_id || (hdr && *hdr);
     unsigned long long last_id = q.last_event_id;
     if (!q.has_last_event_id && resume && !routes_decimal(hdr, &last_id))
         last_id = 0;                        /* never issued: a reset */
     struct hub_resume from = { .resume = resume, .last_id = last_id };
-    int superseded = hub_subscribe(s->hub, c, &from);
+    int superseded = hub_subscribe(env->hub, c, &from);
     if (superseded < 0) {
         conn_free(c);
-        metrics_add(s->metrics, METRIC_STREAMS_REFUSED, 1);
+        metrics_add(env->metrics, METRIC_STREAMS_REFUSED, 1);
         switch (superseded) {
         case REGISTRY_USER_LIMIT:
-            refuse(req, 429, "Too many streams for this user");
+            http_retry_later(req, 429, "Too many streams for this user", HTTP_RETRY_AFTER);
             break;
         case REGISTRY_ADDRESS_LIMIT:
-            refuse(req, 429, "Too many streams from this address");
+            http_retry_later(req, 429, "Too many streams from this address", HTTP_RETRY_AFTER);
             break;
         case REGISTRY_FULL:
-            unavailable(req, "Too many connections");
+            http_retry_later(req, 503, "Too many connections", HTTP_RETRY_AFTER);
             break;
         default:
-            unavailable(req, hub_error(superseded));
+            http_retry_later(req, 503, hub_error(superseded), HTTP_RETRY_AFTER);
             break;
         }
         return false;
     }
-    metrics_add(s->metrics, METRIC_STREAMS_OPENED, 1);
-    last_status = 200;
+    metrics_add(env->metrics, METRIC_STREAMS_OPENED, 1);
+    http_note_status(200);
     log_debug("stream %s (%s %s%s%s%s) opened%s", c->public_id, conn_type_name(type), name,
               q.client[0] ? " client " : "", q.client, q.ack ? ", acked" : "",
               superseded > 0 ? ", superseding another" : "");
@@ -326,47 +157,47 @@ static bool open_stream(struct server *s, FCGX_Request *req, enum conn_type type
     return true;
 }
 
-static bool display_known(struct server *s, const char *name)
+static bool display_known(const struct handlers_env *env, const char *name)
 {
-    pthread_mutex_lock(&s->displays_mu);
-    bool ok = !s->displays || displays_contains(s->displays, name);
-    pthread_mutex_unlock(&s->displays_mu);
+    struct displays *d = displays_slot_get(env->displays);
+    bool ok = !d || displays_contains(d, name);
+    displays_free(d);
     return ok;
 }
 
-static void handle_disconnect(struct server *s, FCGX_Request *req)
+static void handle_disconnect(const struct handlers_env *env, FCGX_Request *req)
 {
-    struct json_object *root = json_body(req, DISCONNECT_BODY_MAX);
+    struct json_object *root = http_json_body(req, DISCONNECT_BODY_MAX);
     if (!root)
         return;
     const char *id, *err;
     if (body_disconnect(root, &id, &err) < 0) {
-        handlers_error(req->out, 400, err, NULL);
+        http_error(req, 400, err, NULL);
         json_object_put(root);
         return;
     }
     bool removed = token_is_wellformed(id, strlen(id)) &&
-                   hub_close_token(s->hub, id, CLOSE_DISCONNECT_ROUTE);
+                   hub_close_token(env->hub, id, CLOSE_DISCONNECT_ROUTE);
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "connection_id", json_object_new_string(id));
     json_object_object_add(data, "disconnected", json_object_new_boolean(removed));
     json_object_put(root);
-    reply_ok(req->out, data, removed ? "Connection closed" : "Connection not found or already closed");
+    http_ok(req, data, removed ? "Connection closed" : "Connection not found or already closed");
 }
 
-static void handle_ack(struct server *s, FCGX_Request *req)
+static void handle_ack(const struct handlers_env *env, FCGX_Request *req)
 {
-    struct json_object *root = json_body(req, ACK_BODY_MAX);
+    struct json_object *root = http_json_body(req, ACK_BODY_MAX);
     if (!root)
         return;
     const char *id, *err;
     unsigned long long seq;
     if (body_ack(root, &id, &seq, &err) < 0) {
-        handlers_error(req->out, 400, err, NULL);
+        http_error(req, 400, err, NULL);
         json_object_put(root);
         return;
     }
-    int64_t rtt = token_is_wellformed(id, strlen(id)) ? hub_ack(s->hub, id, seq) : -2;
+    int64_t rtt = token_is_wellformed(id, strlen(id)) ? hub_ack(env->hub, id, seq) : -2;
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "connection_id", json_object_new_string(id));
     json_object_object_add(data, "seq", json_object_new_uint64(seq));
@@ -374,85 +205,83 @@ static void handle_ack(struct server *s, FCGX_Request *req)
     if (rtt >= 0)
         json_object_object_add(data, "rtt_ms", json_object_new_int64(rtt));
     json_object_put(root);
-    reply_ok(req->out, data, rtt >= 0 ? "Acknowledged"
+    http_ok(req, data, rtt >= 0 ? "Acknowledged"
                              : rtt == -1 ? "No such heartbeat" : "Connection not found");
 }
 
-static void handle_closed(struct server *s, FCGX_Request *req)
+static void handle_closed(const struct handlers_env *env, FCGX_Request *req)
 {
     struct closed_info *log;
     uint64_t totals[CLOSE_REASONS];
-    long n = hub_closed(s->hub, &log, totals);
+    long n = hub_closed(env->hub, &log, totals);
     if (n < 0) {
-        handlers_error(req->out, 500, "Out of memory", NULL);
+        http_error(req, 500, "Out of memory", NULL);
         return;
     }
     struct json_object *data = stats_render_closed(log, (size_t)n, totals);
     free(log);
-    reply_ok(req->out, data, "Recently closed connections");
+    http_ok(req, data, "Recently closed connections");
 }
 
-static void handle_close_connection(struct server *s, FCGX_Request *req, const char *id)
+static void handle_close_connection(const struct handlers_env *env, FCGX_Request *req, const char *id)
 {
-    if (!hub_close_public_id(s->hub, id, CLOSE_ADMIN_CLOSED)) {
-        handlers_error(req->out, 404, "No live connection with that id", NULL);
+    if (!hub_close_public_id(env->hub, id, CLOSE_ADMIN_CLOSED)) {
+        http_error(req, 404, "No live connection with that id", NULL);
         return;
     }
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "id", json_object_new_string(id));
     json_object_object_add(data, "closed", json_object_new_boolean(1));
-    reply_ok(req->out, data, "Connection closed");
+    http_ok(req, data, "Connection closed");
 }
 
-static void handle_metrics(struct server *s, FCGX_Request *req)
+static void handle_metrics(const struct handlers_env *env, FCGX_Request *req)
 {
     struct registry_snapshot snap;
-    if (hub_snapshot(s->hub, &snap) < 0) {
-        handlers_error(req->out, 500, "Out of memory", NULL);
+    if (hub_snapshot(env->hub, &snap) < 0) {
+        http_error(req, 500, "Out of memory", NULL);
         return;
     }
     struct metrics_gauges g = {
-        .streams = server_streams(s),
-        .uptime_seconds = (double)(time_mono_ms() - s->started_mono_ms) / 1000.0,
+        .streams = env->streams(env->ctx),
+        .uptime_seconds = (double)(time_mono_ms() - env->started_mono_ms) / 1000.0,
         .closed_by_reason = snap.closed_by_reason,
     };
     int64_t now = time_now_ms();
     for (size_t i = 0; i < snap.count; i++) {
-        bool stale = stats_is_stale(&snap.conns[i], now, s->opt.heartbeat_ms);
+        bool stale = stats_is_stale(&snap.conns[i], now, env->opt->heartbeat_ms);
         if (snap.conns[i].type == CONN_ADMIN)
             *(stale ? &g.admin_stale : &g.admin_live) += 1;
         else
             *(stale ? &g.display_stale : &g.display_live) += 1;
     }
     size_t len;
-    char *text = metrics_render(s->metrics, &g, &len);
+    char *text = metrics_render(env->metrics, &g, &len);
     registry_snapshot_release(&snap);
     if (!text) {
-        handlers_error(req->out, 500, "Out of memory", NULL);
+        http_error(req, 500, "Out of memory", NULL);
         return;
     }
-    last_status = 200;
-    FCGX_PutS("Status: 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-              "Cache-Control: no-store\r\n\r\n", req->out);
+    http_head(req, 200, "text/plain; version=0.0.4; charset=utf-8");
     FCGX_PutStr(text, (int)len, req->out);
     free(text);
 }
 
-static void handle_health(struct server *s, FCGX_Request *req)
+static void handle_health(const struct handlers_env *env, FCGX_Request *req)
 {
-    bool stopping = atomic_load(&s->stopping);
+    bool stopping = atomic_load(env->stopping);
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "status", json_object_new_string(stopping ? "stopping" : "ok"));
     json_object_object_add(data, "version", json_object_new_string(PACKAGE_VERSION));
     json_object_object_add(data, "uptime_seconds",
-                           json_object_new_int64((time_mono_ms() - s->started_mono_ms) / 1000));
-    json_object_object_add(data, "connections", json_object_new_uint64(registry_count(s->reg)));
+                           json_object_new_int64((time_mono_ms() - env->started_mono_ms) / 1000));
+    json_object_object_add(data, "connections", json_object_new_uint64(registry_count(env->reg)));
     if (stopping) {
         json_object_put(data);
-        unavailable(req, "Server is shutting down");
+        http_retry_later(req, 503, "Server is shutting down", HTTP_RETRY_AFTER);
         return;
     }
-    reply_ok(req->out, data, "OK");
+    http_ok(req, data, "OK");
 }
 
 static void emit_fcgx(void *ctx, const char *data, size_t len)
@@ -473,38 +302,32 @@ static void widen_send_buffer(int fd, size_t bytes)
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 }
 
-static void handle_stats(struct server *s, FCGX_Request *req)
+static void handle_stats(const struct handlers_env *env, FCGX_Request *req)
 {
     struct registry_snapshot snap;
-    if (hub_snapshot(s->hub, &snap) < 0) {
-        handlers_error(req->out, 500, "Out of memory", NULL);
+    if (hub_snapshot(env->hub, &snap) < 0) {
+        http_error(req, 500, "Out of memory", NULL);
         return;
     }
     /* Streamed from the snapshot: the registry lock is long released, and
      * no tree of 10,000 objects is built. */
-    uint64_t events = window_sum(s->win, window_clock());
+    uint64_t events = window_sum(env->win, window_clock());
     char *buf = malloc(JW_STREAM_BUF);
     if (!buf) {
         registry_snapshot_release(&snap);
-        handlers_error(req->out, 500, "Out of memory", NULL);
+        http_error(req, 500, "Out of memory", NULL);
         return;
     }
-    last_status = 200;
     widen_send_buffer(req->ipcFd, stats_size_hint(&snap));
-    FCGX_PutS("Status: 200 OK\r\nContent-Type: application/json\r\n"
-              "Cache-Control: no-store\r\n\r\n", req->out);
-    /* The roster is built under the lock, and written after it: a web
-     * server that reads the answer slowly must not hold up display streams
-     * opening (display_known) or a reload. */
+    http_head(req, 200, "application/json");
     int64_t now = time_now_ms();
-    pthread_mutex_lock(&s->displays_mu);
-    struct json_object *roster =
-        s->displays ? stats_roster(&snap, s->displays, now, s->opt.heartbeat_ms) : NULL;
-    pthread_mutex_unlock(&s->displays_mu);
+    struct displays *d = displays_slot_get(env->displays);
+    struct json_object *roster = d ? stats_roster(&snap, d, now, env->opt->heartbeat_ms) : NULL;
+    displays_free(d);
     struct jw w;
     jw_init(&w, buf, JW_STREAM_BUF, emit_fcgx, req->out);
     jw_lit(&w, "{\"success\":true,\"data\":");
-    int rc = stats_write(&w, &snap, now, events, s->opt.heartbeat_ms, roster);
+    int rc = stats_write(&w, &snap, now, events, env->opt->heartbeat_ms, roster);
     if (rc < 0)
         jw_lit(&w, "null");
     jw_lit(&w, ",\"message\":\"SSE connection statistics\"}\n");
@@ -513,15 +336,15 @@ static void handle_stats(struct server *s, FCGX_Request *req)
     registry_snapshot_release(&snap);
 }
 
-static void handle_test(struct server *s, FCGX_Request *req, const char *user)
+static void handle_test(const struct handlers_env *env, FCGX_Request *req, const char *user)
 {
-    struct json_object *root = json_body(req, TEST_BODY_MAX);
+    struct json_object *root = http_json_body(req, TEST_BODY_MAX);
     if (!root)
         return;
     struct test_request t;
     const char *err;
     if (body_test(root, &t, &err) < 0) {
-        handlers_error(req->out, 400, err, NULL);
+        http_error(req, 400, err, NULL);
         json_object_put(root);
         return;
     }
@@ -541,7 +364,7 @@ static void handle_test(struct server *s, FCGX_Request *req, const char *user)
     struct json_object *at = json_object_get(json_object_object_get(data, "timestamp"));
     struct filter f = { .type = CONN_ADMIN };
     struct hub_published done;
-    int rc = broadcast(s, name, data, &f, &done);
+    int rc = broadcast(env, name, data, &f, &done);
     if (rc < 0) {
         json_object_put(at);
         json_object_put(root);
@@ -554,18 +377,18 @@ static void handle_test(struct server *s, FCGX_Request *req, const char *user)
     json_object_object_add(out, "connections_notified", json_object_new_uint64(done.notified));
     json_object_object_add(out, "broadcast_at", at);
     json_object_put(root);
-    reply_ok(req->out, out, "Test event broadcast");
+    http_ok(req, out, "Test event broadcast");
 }
 
-static void handle_publish(struct server *s, FCGX_Request *req)
+static void handle_publish(const struct handlers_env *env, FCGX_Request *req)
 {
-    struct json_object *root = json_body(req, PUBLISH_BODY_MAX);
+    struct json_object *root = http_json_body(req, PUBLISH_BODY_MAX);
     if (!root)
         return;
     struct publish_request p;
     const char *err;
     if (body_publish(root, &p, &err) < 0) {
-        handlers_error(req->out, 400, err, NULL);
+        http_error(req, 400, err, NULL);
         json_object_put(root);
         return;
     }
@@ -579,7 +402,7 @@ static void handle_publish(struct server *s, FCGX_Request *req)
         data = copy;
     }
     struct hub_published done;
-    int rc = data ? broadcast(s, p.event, data, &f, &done) : HUB_NOMEM;
+    int rc = data ? broadcast(env, p.event, data, &f, &done) : HUB_NOMEM;
     if (rc < 0) {
         json_object_put(root);
         publish_failed(req, rc);
@@ -590,18 +413,18 @@ static void handle_publish(struct server *s, FCGX_Request *req)
     json_object_object_add(out, "id", json_object_new_uint64(done.id));
     json_object_object_add(out, "connections_notified", json_object_new_uint64(done.notified));
     json_object_put(root);
-    reply_ok(req->out, out, "Event published");
+    http_ok(req, out, "Event published");
 }
 
-static bool dispatch(struct server *s, FCGX_Request *req, int *route);
+static bool dispatch(const struct handlers_env *env, FCGX_Request *req, int *route);
 
-bool handlers_dispatch(struct server *s, FCGX_Request *req)
+bool handlers_dispatch(const struct handlers_env *env, FCGX_Request *req)
 {
     int64_t t0 = time_mono_us();
     int route = ROUTE_NOT_FOUND;
-    last_status = 500;
-    bool handed = dispatch(s, req, &route);
-    metrics_request(s->metrics, route, last_status, time_mono_us() - t0);
+    http_note_status(500);
+    bool handed = dispatch(env, req, &route);
+    metrics_request(env->metrics, route, http_last_status(), time_mono_us() - t0);
     return handed;
 }
 
@@ -609,31 +432,31 @@ bool handlers_dispatch(struct server *s, FCGX_Request *req)
  * invalid.  Kept out of line, so the path's 2 KiB buffer is gone from the
  * stack before a handler runs. */
 __attribute__((noinline))
-static bool match_route(struct server *s, FCGX_Request *req, struct route *r)
+static bool match_route(const struct handlers_env *env, FCGX_Request *req, struct route *r)
 {
     char pathbuf[ROUTE_PATH_MAX];
-    const char *path = routes_path(param(req, "DOCUMENT_URI"), param(req, "SCRIPT_NAME"),
-                                   param(req, "PATH_INFO"), param(req, "REQUEST_URI"),
+    const char *path = routes_path(http_param(req, "DOCUMENT_URI"), http_param(req, "SCRIPT_NAME"),
+                                   http_param(req, "PATH_INFO"), http_param(req, "REQUEST_URI"),
                                    pathbuf, sizeof pathbuf);
     if (!path)
         return false;
-    routes_match(s->opt.prefix, path, r);
+    routes_match(env->opt->prefix, path, r);
     return true;
 }
 
 /* Answers req, or hands it to a stream thread (returns true); sets *route
  * for the metrics. */
-static bool dispatch(struct server *s, FCGX_Request *req, int *route)
+static bool dispatch(const struct handlers_env *env, FCGX_Request *req, int *route)
 {
-    const char *method = param(req, "REQUEST_METHOD");
+    const char *method = http_param(req, "REQUEST_METHOD");
     struct route r;
-    if (!match_route(s, req, &r)) {
-        handlers_error(req->out, 400, "Request path is missing or invalid", NULL);
+    if (!match_route(env, req, &r)) {
+        http_error(req, 400, "Request path is missing or invalid", NULL);
         return false;
     }
     *route = r.id;
     if (r.id == ROUTE_NOT_FOUND) {
-        handlers_error(req->out, 404, "No such route", NULL);
+        http_error(req, 404, "No such route", NULL);
         return false;
     }
     if (!method || strcmp(method, r.allow) != 0) {
@@ -641,61 +464,61 @@ static bool dispatch(struct server *s, FCGX_Request *req, int *route)
         snprintf(hdr, sizeof hdr, "Allow: %s\r\n", r.allow);
         char msg[64];
         snprintf(msg, sizeof msg, "Method not allowed: use %s", r.allow);
-        handlers_error(req->out, 405, msg, hdr);
+        http_error(req, 405, msg, hdr);
         return false;
     }
-    const char *user = identity(s, req);
+    const char *user = identity(env, req);
     if (r.admin && !user) {
-        handlers_error(req->out, 401, "Authentication required", NULL);
+        http_error(req, 401, "Authentication required", NULL);
         return false;
     }
     if (user && strlen(user) > CONN_NAME_MAX) {
-        handlers_error(req->out, 400, "User name is longer than 128 bytes", NULL);
+        http_error(req, 400, "User name is longer than 128 bytes", NULL);
         return false;
     }
     switch (r.id) {
     case ROUTE_ADMIN_STREAM:
-        return open_stream(s, req, CONN_ADMIN, user);
+        return open_stream(env, req, CONN_ADMIN, user);
     case ROUTE_DISPLAY_STREAM:
         if (r.bad_name) {
-            handlers_error(req->out, 400,
+            http_error(req, 400,
                            "Invalid display name: use 1-64 characters of A-Z a-z 0-9 . _ -", NULL);
             return false;
         }
-        if (!display_known(s, r.name)) {
-            handlers_error(req->out, 404, "Unknown display", NULL);
+        if (!display_known(env, r.name)) {
+            http_error(req, 404, "Unknown display", NULL);
             return false;
         }
-        return open_stream(s, req, CONN_DISPLAY, r.name);
+        return open_stream(env, req, CONN_DISPLAY, r.name);
     case ROUTE_DISCONNECT:
-        handle_disconnect(s, req);
+        handle_disconnect(env, req);
         return false;
     case ROUTE_STATS:
-        handle_stats(s, req);
+        handle_stats(env, req);
         return false;
     case ROUTE_TEST:
-        handle_test(s, req, user);
+        handle_test(env, req, user);
         return false;
     case ROUTE_PUBLISH:
-        handle_publish(s, req);
+        handle_publish(env, req);
         return false;
     case ROUTE_ACK:
-        handle_ack(s, req);
+        handle_ack(env, req);
         return false;
     case ROUTE_CLOSED:
-        handle_closed(s, req);
+        handle_closed(env, req);
         return false;
     case ROUTE_METRICS:
-        handle_metrics(s, req);
+        handle_metrics(env, req);
         return false;
     case ROUTE_HEALTH:
-        handle_health(s, req);
+        handle_health(env, req);
         return false;
     case ROUTE_CONNECTION:
         if (r.bad_name)
-            handlers_error(req->out, 404, "No live connection with that id", NULL);
+            http_error(req, 404, "No live connection with that id", NULL);
         else
-            handle_close_connection(s, req, r.name);
+            handle_close_connection(env, req, r.name);
         return false;
     case ROUTE_NOT_FOUND:
         break;

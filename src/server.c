@@ -1,6 +1,9 @@
-/* server.c -- worker pool and lifecycle. */
+/* server.c -- worker pool and lifecycle (see server.h). */
 #include "autoconf.h"
 
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,9 +14,42 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "displays.h"
+#include "handlers.h"
+#include "hub.h"
 #include "log.h"
-#include "server_impl.h"
+#include "metrics.h"
+#include "registry.h"
+#include "server.h"
+#include "stream.h"
 #include "timeutil.h"
+#include "window.h"
+
+#define IO_TIMEOUT_MS 3000              /* SO_SNDTIMEO / SO_RCVTIMEO on requests */
+#define FD_RESERVE 64                   /* fds kept for short requests and files */
+
+struct server {
+    struct options opt;
+    struct registry *reg;
+    struct hub *hub;                    /* publishing (hub.h) */
+    struct window *win;
+    struct metrics *metrics;
+    struct displays_slot *displays;     /* known display names */
+    struct stream_loops *loops;
+    struct handlers_env env;            /* what the workers' handlers see */
+    int64_t started_mono_ms;
+
+    int listen_fd;
+    bool own_socket;
+    atomic_bool stopping;
+    int nworkers;
+    pthread_t *workers;
+
+    pthread_mutex_t mu;                 /* guards streams and streams_ended */
+    pthread_cond_t cond;                /* signalled when streams falls */
+    size_t streams;                     /* handed over and not yet answered */
+    uint64_t streams_ended;             /* answered in full since the start */
+};
 
 struct server *server_create(const struct options *o, char *err, size_t errlen)
 {
@@ -24,19 +60,19 @@ struct server *server_create(const struct options *o, char *err, size_t errlen)
     }
     s->opt = *o;
     s->listen_fd = -1;
-    pthread_mutex_init(&s->displays_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cond, NULL);
     s->win = window_create();
     s->metrics = metrics_create();
+    s->displays = displays_slot_create();
     s->started_mono_ms = time_mono_ms();
-    if (!s->win || !s->metrics) {
+    if (!s->win || !s->metrics || !s->displays) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
     if (server_reload(s, o->displays_file, err, errlen) < 0)
         goto fail;
-    s->opt.displays_file = NULL;        /* argv's; s->displays_path is ours */
+    s->opt.displays_file = NULL;        /* argv's: not kept */
     return s;
 fail:
     server_free(s);
@@ -52,10 +88,8 @@ void server_free(struct server *s)
     registry_free(s->reg);
     window_free(s->win);
     metrics_free(s->metrics);
-    displays_free(s->displays);
-    free(s->displays_path);
+    displays_slot_free(s->displays);
     free(s->workers);
-    pthread_mutex_destroy(&s->displays_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
     free(s);
@@ -64,26 +98,9 @@ void server_free(struct server *s)
 int server_reload(struct server *s, const char *displays_file, char *err, size_t errlen)
 {
     struct displays *d = NULL;
-    char *path = NULL;
-    if (displays_file) {
-        d = displays_load(displays_file, err, errlen);
-        path = strdup(displays_file);
-        if (!d || !path) {
-            if (d && !path)
-                snprintf(err, errlen, "out of memory");
-            displays_free(d);
-            free(path);
-            return -1;
-        }
-    }
-    pthread_mutex_lock(&s->displays_mu);
-    struct displays *old = s->displays;
-    char *old_path = s->displays_path;
-    s->displays = d;
-    s->displays_path = path;
-    pthread_mutex_unlock(&s->displays_mu);
-    displays_free(old);
-    free(old_path);
+    if (displays_file && !(d = displays_load(displays_file, err, errlen)))
+        return -1;
+    displays_slot_set(s->displays, d);
     if (d)
         log_info("%zu display names from %s", displays_count(d), displays_file);
     else
@@ -123,6 +140,11 @@ static void streams_changed(void *ctx, int delta)
     pthread_mutex_unlock(&s->mu);
 }
 
+static size_t streams_in_flight(void *ctx)
+{
+    return server_streams(ctx);
+}
+
 /* Bounds every blocking read and write on a request's socket, so a web
  * server that stops reading or sending cannot hold a thread forever. */
 static void set_io_timeouts(int fd)
@@ -155,7 +177,7 @@ static void *worker_main(void *arg)
             continue;
         }
         set_io_timeouts(req->ipcFd);
-        if (handlers_dispatch(s, req)) {
+        if (handlers_dispatch(&s->env, req)) {
             /* The socket is a stream loop's now: free libfcgi's side of the
              * request without closing it, and start afresh. */
             FCGX_Free(req, 0);
@@ -241,6 +263,19 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return -1;
     }
+    s->env = (struct handlers_env){
+        .opt = &s->opt,
+        .hub = s->hub,
+        .reg = s->reg,
+        .loops = s->loops,
+        .metrics = s->metrics,
+        .win = s->win,
+        .displays = s->displays,
+        .stopping = &s->stopping,
+        .started_mono_ms = s->started_mono_ms,
+        .streams = streams_in_flight,
+        .ctx = s,
+    };
     s->workers = calloc((size_t)s->opt.threads, sizeof *s->workers);
     int rc = s->workers ? 0 : ENOMEM;
     for (int i = 0; rc == 0 && i < s->opt.threads; i++) {
@@ -260,7 +295,8 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
     return 0;
 }
 
-/* Waits on s->cond until pred() or the deadline.  Called with s->mu held. */
+/* Waits on s->cond until it is signalled or the deadline passes.  Called
+ * with s->mu held. */
 static void wait_until(struct server *s, int64_t deadline_ms)
 {
     int64_t left = deadline_ms - time_mono_ms();
