@@ -67,7 +67,7 @@ struct conn {
     int64_t connected_at_ms;        /* wall clock */
 
     /* Missed events to write before live ones (Last-Event-ID), or a reset;
-     * set before the stream starts, then the stream thread's. */
+     * set before the stream starts, then its loop's. */
     struct event **replay;
     size_t nreplay;
     bool reset;

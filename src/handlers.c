@@ -444,7 +444,7 @@ static bool match_route(const struct handlers_env *env, FCGX_Request *req, struc
     return true;
 }
 
-/* Answers req, or hands it to a stream thread (returns true); sets *route
+/* Answers req, or hands it to an I/O loop (returns true); sets *route
  * for the metrics. */
 static bool dispatch(const struct handlers_env *env, FCGX_Request *req, int *route)
 {

@@ -1,18 +1,20 @@
-/* registry.h -- the table of live connections, under one mutex.
+/* registry.h -- the table of live connections.
  *
  * DESIGN
  * Every live stream is in exactly one registry, keyed by its secret token
  * (hash table) and kept on a list for broadcasts and snapshots.  All of it
- * is guarded by one mutex, held only for memory work: no client I/O is ever
- * done with it held (events are queued, and the stream threads write them).
- * A connection leaves the registry exactly once, with a reason; whoever
- * removes it other than its own stream thread also flags it closing and
- * wakes the thread, under the same lock, so the thread cannot free it in
- * between (the thread's own registry_remove() call takes the lock and so
- * waits for them).
+ * is guarded by the registry mutex, held only for memory work: no client
+ * I/O is ever done with it held (events are queued, and the I/O loops
+ * write them).  A second mutex, the broadcast lock, lets one broadcast at a
+ * time walk the list in batches (registry_broadcast), taking the registry
+ * mutex batch by batch.  A connection leaves the registry exactly once,
+ * with a reason, and the change goes to the feed (feed.h); whoever removes
+ * it other than its own loop also flags it closing and wakes the loop,
+ * under the same mutex, so the loop cannot free it in between (the loop's
+ * own registry_remove() call takes the mutex and so waits for them).
  *
  * All functions are thread safe; each takes the registry mutex, and some
- * then a connection's mutex (registry first, see conn.h). */
+ * then a connection's mutex (the whole lock order is in hub.h). */
 #ifndef SSE_REGISTRY_H
 #define SSE_REGISTRY_H
 
@@ -64,7 +66,7 @@ void registry_free(struct registry *r);
  * REGISTRY_ADDRESS_LIMIT (c is untouched and nothing is superseded). */
 int registry_add(struct registry *r, struct conn *c);
 
-/* For c's own stream thread: takes c out of the registry with `reason` if
+/* For c's own I/O loop: takes c out of the registry with `reason` if
  * it is still in it.  Returns true if this call removed it, false if it had
  * already left (its reason is then in c->reason).  Either way, once this
  * returns no other thread holds or will reach c. */

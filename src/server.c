@@ -184,8 +184,9 @@ static void *worker_main(void *arg)
             FCGX_InitRequest(req, s->listen_fd, 0);
             continue;
         }
-        /* Never keep the connection: requests are freed, and a kept fd
-         * would leak with each one (see NOTES on keep_conn). */
+        /* Never keep the connection: with keepConnection set (a web server
+         * asking for FCGI_KEEP_CONN), FCGX_Finish_r leaves the fd open, and
+         * a request freed after it would leak one fd each time. */
         req->keepConnection = 0;
         FCGX_Finish_r(req);
     }

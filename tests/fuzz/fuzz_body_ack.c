@@ -1,5 +1,5 @@
 /* fuzz_body_ack.c -- POST {prefix}/ack: body_parse then
- * body_ack, checked against docs/api-additions.md written out again:
+ * body_ack, checked against docs/api.md written out again:
  * "connection_id" a non-empty string, "seq" an integer of at least 1 (and
  * below 2^63 - 1, where json-c saturates).  Input: the raw body. */
 #include "autoconf.h"

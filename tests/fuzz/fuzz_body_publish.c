@@ -1,5 +1,5 @@
 /* fuzz_body_publish.c -- POST {prefix}/publish: body_parse then
- * body_publish, checked against the rules of API.md written out
+ * body_publish, checked against the rules of docs/api.md written out
  * again.  Input: the raw body. */
 #include "autoconf.h"
 

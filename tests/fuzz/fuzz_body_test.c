@@ -1,5 +1,5 @@
 /* fuzz_body_test.c -- POST {prefix}/test: body_parse then
- * body_test, checked against the rules of API.md written out again:
+ * body_test, checked against the rules of docs/api.md written out again:
  * "type" absent/null or a valid name (default "test_event"), "message"
  * absent/null or a string of at most 1024 bytes.  Input: the raw body. */
 #include "autoconf.h"

@@ -14,7 +14,7 @@
  *      (DOCUMENT_URI, decoded), lighttpd (SCRIPT_NAME + PATH_INFO split at
  *      the first byte), REQUEST_URI only (%-encoded where the second byte's
  *      bits say, with the query string) -- gives the same path and the same
- *      route, as API.md requires;
+ *      route, as docs/api.md requires;
  *   3. routes_match equals a reference of the route table under the prefix;
  *   4. the Content-Type check ignores parameters and letter case. */
 #include "autoconf.h"
@@ -70,7 +70,7 @@ static const char *ref_path(const char *d, const char *s, const char *pi, const 
     return o ? out : NULL;
 }
 
-/* The route table of API.md, docs/api-additions.md and issue 7, written out
+/* The route table of docs/api.md, written out
  * again.  A route added to src/routes.c goes here too: this target reports
  * the difference within seconds. */
 static void ref_match(const char *prefix, const char *path, struct route *r)

@@ -1,6 +1,6 @@
 /* fuzz_stream_query.c -- a stream's QUERY_STRING (?ack=1&client=<id>&
  * lastEventId=<n>): routes_stream_query against a reference written from
- * routes.h and docs/api-additions.md.  Input: the query string (up to the
+ * routes.h and docs/api.md.  Input: the query string (up to the
  * first NUL: FastCGI params hold none).
  *
  * The reference has the two limits of the implementation that the contract
