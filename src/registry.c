@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "closed_log.h"
 #include "feed.h"
 #include "registry.h"
 #include "timeutil.h"
@@ -18,28 +19,6 @@ struct count {
 };
 
 #define COUNT_BUCKETS 1024
-
-/* One closed connection as the log keeps it: a closed_info without its
- * fixed-size name arrays (129 + 65 bytes, mostly unused).  The names,
- * "name\0client\0", are kept in the entry when they fit (most do: a user
- * and a "tab-<16 hex>" id), else in a block of their own.  96 bytes instead
- * of 264: the full ring is 47 KiB instead of 129 KiB, in one allocation,
- * not scattered over the heap in small blocks that pin its pages. */
-#define CLOSED_NAMES_INLINE 40
-
-struct closed_entry {
-    int64_t opened_ms, closed_ms;
-    uint64_t events_sent;
-    uint64_t bytes_sent;
-    char public_id[PUBLIC_ID_LEN + 1];
-    unsigned char type;             /* enum conn_type */
-    unsigned char reason;           /* enum close_reason */
-    bool boxed;                     /* names in box (NULL: out of memory) */
-    union {
-        char in[CLOSED_NAMES_INLINE];
-        char *box;
-    } names;
-};
 
 struct registry {
     pthread_mutex_t mu;
@@ -57,9 +36,7 @@ struct registry {
     struct conn **buckets;          /* by token */
     struct conn **sbuckets;         /* by supersede key, same size */
     size_t nbuckets;                /* a power of two */
-    struct closed_entry *closed;    /* ring of REGISTRY_CLOSED_MAX */
-    size_t closed_next, closed_len;
-    uint64_t closed_by_reason[CLOSE_REASONS];
+    struct closed_log *closed;      /* the last REGISTRY_CLOSED_MAX, and totals */
 };
 
 /* FNV-1a over the token.  Tokens are random, so any mixing would do; the
@@ -176,14 +153,11 @@ struct registry *registry_create(size_t max, size_t per_user, size_t per_address
     r->nbuckets = REGISTRY_MIN_BUCKETS;
     r->buckets = calloc(r->nbuckets, sizeof *r->buckets);
     r->sbuckets = calloc(r->nbuckets, sizeof *r->sbuckets);
-    /* Not zeroed: an entry is read only once written (below closed_len),
-     * so the ring's pages are touched as closes fill it, and a responder
-     * that has closed nothing does not carry them. */
-    r->closed = malloc(REGISTRY_CLOSED_MAX * sizeof *r->closed);
+    r->closed = closed_log_create(REGISTRY_CLOSED_MAX);
     if (!r->buckets || !r->sbuckets || !r->closed) {
         free(r->buckets);
         free(r->sbuckets);
-        free(r->closed);
+        closed_log_free(r->closed);
         free(r);
         return NULL;
     }
@@ -216,10 +190,7 @@ void registry_free(struct registry *r)
     }
     free(r->buckets);
     free(r->sbuckets);
-    for (size_t i = 0; i < r->closed_len; i++)
-        if (r->closed[i].boxed)
-            free(r->closed[i].names.box);
-    free(r->closed);
+    closed_log_free(r->closed);
     free(r);
 }
 
@@ -314,44 +285,6 @@ int registry_add(struct registry *r, struct conn *c)
     return old ? 1 : 0;
 }
 
-/* The entry's "name\0client\0" (both "" if they could not be kept). */
-static const char *closed_names(const struct closed_entry *ce)
-{
-    if (!ce->boxed)
-        return ce->names.in;
-    return ce->names.box ? ce->names.box : "\0";
-}
-
-/* Appends c to the closed log, over the oldest entry once it is full.
- * Names too long for the entry that cannot be boxed (out of memory) read
- * as "".  Called with r->mu held. */
-static void log_closed(struct registry *r, const struct conn *c, enum close_reason reason,
-                       int64_t closed_ms)
-{
-    struct closed_entry *ce = &r->closed[r->closed_next];
-    size_t nlen = strlen(c->name), clen = strlen(c->client);
-    if (r->closed_len == REGISTRY_CLOSED_MAX && ce->boxed)
-        free(ce->names.box);        /* the oldest entry's, written over */
-    ce->boxed = nlen + clen + 2 > sizeof ce->names.in;
-    char *dst = ce->boxed ? (ce->names.box = malloc(nlen + clen + 2)) : ce->names.in;
-    if (dst) {
-        memcpy(dst, c->name, nlen + 1);
-        memcpy(dst + nlen + 1, c->client, clen + 1);
-    }
-    memcpy(ce->public_id, c->public_id, sizeof ce->public_id);
-    ce->type = (unsigned char)c->type;
-    ce->opened_ms = c->connected_at_ms;
-    ce->closed_ms = closed_ms;
-    ce->events_sent = atomic_load(&c->events_sent);
-    ce->bytes_sent = atomic_load(&c->bytes_sent);
-    ce->reason = (unsigned char)reason;
-    r->closed_next = (r->closed_next + 1) % REGISTRY_CLOSED_MAX;
-    if (r->closed_len < REGISTRY_CLOSED_MAX)
-        r->closed_len++;
-    if ((unsigned)reason < CLOSE_REASONS)
-        r->closed_by_reason[reason]++;
-}
-
 /* Unlinks c from list and hashes and logs why.  Called with r->mu held;
  * c is in r. */
 static void unlink_locked(struct registry *r, struct conn *c, enum close_reason reason)
@@ -367,7 +300,7 @@ static void unlink_locked(struct registry *r, struct conn *c, enum close_reason 
         *pp = c->snext;
     }
     int64_t now = time_now_ms();
-    log_closed(r, c, reason, now);
+    closed_log_add(r->closed, c, reason, now);
     publish(r, FEED_CLOSED, c, reason, now);
     count_conn(r, c, -1);
     if (r->broadcast_next == c)
@@ -475,30 +408,9 @@ long registry_closed(struct registry *r, struct closed_info **out,
                      uint64_t totals[CLOSE_REASONS])
 {
     pthread_mutex_lock(&r->mu);
-    size_t n = r->closed_len;
-    struct closed_info *v = malloc((n ? n : 1) * sizeof *v);
-    if (v) {
-        for (size_t i = 0; i < n; i++) {
-            size_t j = (r->closed_next + REGISTRY_CLOSED_MAX - 1 - i) % REGISTRY_CLOSED_MAX;
-            const struct closed_entry *ce = &r->closed[j];
-            struct closed_info *ci = &v[i];
-            const char *name = closed_names(ce);
-            const char *client = name + strlen(name) + 1;
-            memcpy(ci->public_id, ce->public_id, sizeof ci->public_id);
-            ci->type = (enum conn_type)ce->type;
-            snprintf(ci->name, sizeof ci->name, "%s", name);
-            snprintf(ci->client, sizeof ci->client, "%s", client);
-            ci->opened_ms = ce->opened_ms;
-            ci->closed_ms = ce->closed_ms;
-            ci->events_sent = ce->events_sent;
-            ci->bytes_sent = ce->bytes_sent;
-            ci->reason = (enum close_reason)ce->reason;
-        }
-        memcpy(totals, r->closed_by_reason, sizeof r->closed_by_reason);
-    }
+    long n = closed_log_copy(r->closed, out, totals);
     pthread_mutex_unlock(&r->mu);
-    *out = v;
-    return v ? (long)n : -1;
+    return n;
 }
 
 size_t registry_broadcast(struct registry *r, const struct filter *f,
@@ -596,7 +508,7 @@ int registry_snapshot(struct registry *r, struct registry_snapshot *out)
     size_t i = 0;
     for (struct conn *c = r->head; c; c = c->next)
         conn_info_fill(c, &v[i++]);
-    memcpy(out->closed_by_reason, r->closed_by_reason, sizeof r->closed_by_reason);
+    closed_log_totals(r->closed, out->closed_by_reason);
     out->seq = feed_seq(r->feed);
     out->count = n;
     out->admin_count = r->admin_count;

@@ -1,0 +1,48 @@
+/* tests/unit/closed_log.c -- the log of closed connections (src/closed_log.c).
+ * The registry's use of it: registry_closed_ring in registry.c. */
+#include "unit.h"
+
+#include "closed_log.h"
+
+START_TEST(closed_log_keeps_the_newest)
+{
+    struct closed_log *lg = closed_log_create(3);
+    char longname[CONN_NAME_MAX + 1];
+    memset(longname, 'n', CONN_NAME_MAX);
+    longname[CONN_NAME_MAX] = '\0';
+    struct conn *c[5];
+    for (int i = 0; i < 5; i++) {
+        c[i] = conn_create(i % 2 ? CONN_ADMIN : CONN_DISPLAY, i == 3 ? longname : "short",
+                           i == 4 ? "client-4" : NULL, false);
+        atomic_store(&c[i]->events_sent, (uint64_t)i);
+        closed_log_add(lg, c[i], i < 2 ? CLOSE_CLIENT_CLOSED : CLOSE_SUPERSEDED, 1000 + i);
+    }
+    struct closed_info *v;
+    uint64_t totals[CLOSE_REASONS];
+    ck_assert_int_eq(closed_log_copy(lg, &v, totals), 3);
+    for (int k = 0; k < 3; k++) {                   /* newest first: 4, 3, 2 */
+        ck_assert_str_eq(v[k].public_id, c[4 - k]->public_id);
+        ck_assert_int_eq(v[k].closed_ms, 1004 - k);
+        ck_assert_uint_eq(v[k].events_sent, 4 - k);
+        ck_assert_int_eq(v[k].reason, CLOSE_SUPERSEDED);
+    }
+    ck_assert_str_eq(v[0].client, "client-4");
+    ck_assert_str_eq(v[1].name, longname);         /* kept whole, in a block of its own */
+    ck_assert_int_eq(v[1].type, CONN_ADMIN);
+    ck_assert_str_eq(v[2].client, "");
+    ck_assert_uint_eq(totals[CLOSE_CLIENT_CLOSED], 2);
+    ck_assert_uint_eq(totals[CLOSE_SUPERSEDED], 3);
+    free(v);
+    for (int i = 0; i < 5; i++)
+        conn_free(c[i]);
+    closed_log_free(lg);                            /* frees the boxed name (ASan) */
+    closed_log_free(NULL);
+}
+END_TEST
+
+Suite *closed_log_suite(void)
+{
+    Suite *s = suite_create("closed_log");
+    UNIT_TEST(s, closed_log_keeps_the_newest);
+    return s;
+}
