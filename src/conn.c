@@ -44,6 +44,7 @@ struct conn *conn_create(enum conn_type type, const char *name, const char *clie
     atomic_init(&c->last_ping_ms, 0);
     atomic_init(&c->events_sent, 0);
     atomic_init(&c->bytes_sent, 0);
+    atomic_init(&c->unsent, 0);
     atomic_init(&c->events_queued, 0);
     atomic_init(&c->ping_seq, 0);
     for (int i = 0; i < CONN_PING_RING; i++)
@@ -179,6 +180,7 @@ void conn_info_fill(struct conn *c, struct conn_info *ci)
     memcpy(ci->client, c->client, sizeof ci->client);
     ci->type = c->type;
     ci->ack = c->ack;
+    ci->stale = c->stale;
     ci->connected_at_ms = c->connected_at_ms;
     ci->last_ping_ms = atomic_load(&c->last_ping_ms);
     ci->last_ack_ms = atomic_load(&c->last_ack_ms);

@@ -56,13 +56,16 @@ enum close_reason {
 #define CLOSE_REASONS (CLOSE_SHUTDOWN + 1)
 
 struct conn {
-    /* Immutable after conn_create. */
+    /* Set before the connection is reachable (conn_create, and the worker
+     * that opens the stream), then read-only. */
     char token[TOKEN_LEN + 1];
     char public_id[PUBLIC_ID_LEN + 1];
     enum conn_type type;
     char name[CONN_NAME_MAX + 1];   /* user (admin) or display name */
     char client[CONN_CLIENT_MAX + 1]; /* client id, "" if none */
     bool ack;                       /* acknowledged liveness (?ack=1) */
+    bool monitor;                   /* an admin stream that wants the pushed
+                                       monitor (?monitor=1) */
     char addr[CONN_ADDR_MAX + 1];   /* REMOTE_ADDR, "" if unknown */
     int64_t connected_at_ms;        /* wall clock */
 
@@ -81,6 +84,8 @@ struct conn {
     bool in_registry;
     enum close_reason reason;       /* why it left the registry */
     bool stale;                     /* acked, and silent too long (registry_set_stale) */
+    struct conn *mprev, *mnext;     /* the registry's list of monitor streams */
+    bool monitor_behind;            /* skipped a monitor change: owes a resync */
 
     /* Under mu.  The queue is a ring of qcap slots: qin, or, when more
      * than CONN_QUEUE_INLINE events wait, a block twice as large (up to
@@ -130,6 +135,7 @@ struct conn {
     _Atomic int64_t last_ping_ms;   /* wall clock of the last heartbeat written */
     _Atomic uint64_t events_sent;   /* events written and flushed */
     _Atomic uint64_t bytes_sent;    /* bytes of events and heartbeats flushed */
+    _Atomic uint64_t unsent;        /* bytes framed and not yet written */
     _Atomic uint64_t events_queued; /* events queued for it (broadcasts) */
     _Atomic uint64_t ping_seq;      /* last ping sequence number sent (ack mode) */
     _Atomic int64_t ping_sent_mono[CONN_PING_RING]; /* when ping seq was sent, by seq % ring */
@@ -144,6 +150,7 @@ struct conn_info {
     char name[CONN_NAME_MAX + 1];
     char client[CONN_CLIENT_MAX + 1];
     bool ack;
+    bool stale;                     /* acked and silent too long (conn->stale) */
     int64_t connected_at_ms;
     int64_t last_ping_ms;
     int64_t last_ack_ms;            /* 0: none */
@@ -182,7 +189,8 @@ int64_t conn_ack(struct conn *c, uint64_t seq, int64_t now_ms, int64_t now_mono)
 uint64_t conn_next_ping(struct conn *c, int64_t now_mono);
 
 /* Copies what stats shows of c into ci (its counters read atomically,
- * its queue depth under c->mu).  Takes c->mu. */
+ * its queue depth under c->mu).  Called with the registry mutex held (for
+ * c->stale); takes c->mu. */
 void conn_info_fill(struct conn *c, struct conn_info *ci);
 
 /* Events queued and not yet taken by its loop.  Takes c->mu. */

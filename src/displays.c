@@ -15,11 +15,13 @@ struct displays {
     atomic_uint refs;
     size_t count;
     char **names;
+    _Atomic int64_t *seen;          /* by name: when its stream last closed */
 };
 
 struct displays_slot {
     pthread_mutex_t mu;             /* guards the pointer, not the set */
     struct displays *d;
+    atomic_bool has;                /* d != NULL, read without the mutex */
 };
 
 static int cmp(const void *a, const void *b)
@@ -41,6 +43,7 @@ void displays_free(struct displays *d)
     for (size_t i = 0; i < d->count; i++)
         free(d->names[i]);
     free(d->names);
+    free(d->seen);
     free(d);
 }
 
@@ -93,6 +96,11 @@ struct displays *displays_load(const char *path, char *err, size_t errlen)
         goto fail;
     }
     qsort(d->names, d->count, sizeof *d->names, cmp);
+    d->seen = calloc(d->count ? d->count : 1, sizeof *d->seen);
+    if (!d->seen) {
+        snprintf(err, errlen, "out of memory reading %s", path);
+        goto fail;
+    }
     free(line);
     fclose(f);
     return d;
@@ -104,9 +112,28 @@ fail:
     return NULL;
 }
 
+/* The index of name in d, or -1. */
+static long find(const struct displays *d, const char *name)
+{
+    char **p = d->count ? bsearch(&name, d->names, d->count, sizeof *d->names, cmp) : NULL;
+    return p ? (long)(p - d->names) : -1;
+}
+
 bool displays_contains(const struct displays *d, const char *name)
 {
-    return d->count && bsearch(&name, d->names, d->count, sizeof *d->names, cmp);
+    return find(d, name) >= 0;
+}
+
+void displays_seen(struct displays *d, const char *name, int64_t at_ms)
+{
+    long i = find(d, name);
+    if (i >= 0)
+        atomic_store(&d->seen[i], at_ms);
+}
+
+int64_t displays_last_seen(const struct displays *d, size_t i)
+{
+    return atomic_load(&d->seen[i]);
 }
 
 size_t displays_count(const struct displays *d)
@@ -140,6 +167,12 @@ void displays_slot_set(struct displays_slot *slot, struct displays *d)
 {
     pthread_mutex_lock(&slot->mu);
     struct displays *old = slot->d;
+    atomic_store(&slot->has, d != NULL);
+    for (size_t i = 0; d && old && i < d->count; i++) {
+        long j = find(old, d->names[i]);    /* a reload keeps what was seen */
+        if (j >= 0)
+            atomic_store(&d->seen[i], atomic_load(&old->seen[j]));
+    }
     slot->d = d;
     pthread_mutex_unlock(&slot->mu);
     displays_free(old);
@@ -151,4 +184,9 @@ struct displays *displays_slot_get(struct displays_slot *slot)
     struct displays *d = displays_hold(slot->d);
     pthread_mutex_unlock(&slot->mu);
     return d;
+}
+
+bool displays_slot_has(struct displays_slot *slot)
+{
+    return atomic_load(&slot->has);
 }

@@ -24,6 +24,14 @@ bool displays_contains(const struct displays *d, const char *name);
 
 size_t displays_count(const struct displays *d);
 
+/* Remembers that the stream of display name (if it is in d) closed at
+ * at_ms, wall clock.  Lock-free. */
+void displays_seen(struct displays *d, const char *name, int64_t at_ms);
+
+/* When the stream of the i-th display last closed (0: not since the start,
+ * or since the name came with a reload). */
+int64_t displays_last_seen(const struct displays *d, size_t i);
+
 /* The i-th name in sorted order, i < displays_count(d). */
 const char *displays_name(const struct displays *d, size_t i);
 
@@ -40,11 +48,14 @@ struct displays_slot *displays_slot_create(void);
 void displays_slot_free(struct displays_slot *slot);
 
 /* Puts d (NULL: none) in, taking over the caller's reference, and drops
- * the old set's. */
+ * the old set's; d keeps what the old set had seen of names both hold. */
 void displays_slot_set(struct displays_slot *slot, struct displays *d);
 
 /* The set in use, with a reference for the caller (displays_free it), or
  * NULL if there is none. */
 struct displays *displays_slot_get(struct displays_slot *slot);
+
+/* True if the slot has a set (--displays).  Lock-free. */
+bool displays_slot_has(struct displays_slot *slot);
 
 #endif

@@ -9,7 +9,9 @@
 
 struct subscriber {
     feed_fn *fn;
+    feed_wants_fn *wants;
     void *ctx;
+    bool now;                       /* wants this change (feed_publish) */
 };
 
 struct feed {
@@ -37,12 +39,12 @@ void feed_free(struct feed *f)
     free(f);
 }
 
-int feed_subscribe(struct feed *f, feed_fn *fn, void *ctx)
+int feed_subscribe(struct feed *f, feed_fn *fn, feed_wants_fn *wants, void *ctx)
 {
     pthread_mutex_lock(&f->mu);
     struct subscriber *v = realloc(f->subs, (f->nsubs + 1) * sizeof *v);
     if (v) {
-        v[f->nsubs++] = (struct subscriber){ fn, ctx };
+        v[f->nsubs++] = (struct subscriber){ fn, wants, ctx, false };
         f->subs = v;
     }
     pthread_mutex_unlock(&f->mu);
@@ -69,12 +71,19 @@ void feed_publish(struct feed *f, struct feed_change *ch, feed_fill_fn *fill, vo
     pthread_mutex_lock(&f->mu);
     ch->seq = atomic_load_explicit(&f->seq, memory_order_relaxed) + 1;
     atomic_store(&f->seq, ch->seq);
-    if (f->nsubs && fill) {
+    bool any = false;
+    for (size_t i = 0; i < f->nsubs; i++) {
+        struct subscriber *sub = &f->subs[i];
+        sub->now = !sub->wants || sub->wants(sub->ctx);
+        any |= sub->now;
+    }
+    if (any && fill) {
         fill(arg, &info);
         ch->info = &info;
     }
     for (size_t i = 0; i < f->nsubs; i++)
-        f->subs[i].fn(f->subs[i].ctx, ch);
+        if (f->subs[i].now)
+            f->subs[i].fn(f->subs[i].ctx, ch);
     pthread_mutex_unlock(&f->mu);
 }
 

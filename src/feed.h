@@ -43,6 +43,11 @@ struct feed_change {
 
 typedef void feed_fn(void *ctx, const struct feed_change *ch);
 
+/* Whether a subscriber wants changes now (it may want none while nobody
+ * asks it for them): called with the publisher's lock held, before every
+ * change.  NULL: always. */
+typedef bool feed_wants_fn(void *ctx);
+
 struct feed;
 
 /* Returns an empty feed (sequence 0), or NULL when out of memory. */
@@ -51,10 +56,11 @@ struct feed *feed_create(void);
 /* NULL does nothing.  Nobody may be subscribed any more. */
 void feed_free(struct feed *f);
 
-/* Calls fn(ctx, change) for every change published from now on, until
- * feed_unsubscribe(f, fn, ctx).  Returns 0, or -1 when out of memory.
- * Takes the feed's mutex: call it with no subscriber's lock held. */
-int feed_subscribe(struct feed *f, feed_fn *fn, void *ctx);
+/* Calls fn(ctx, change) for every change published from now on that
+ * wants(ctx) wants, until feed_unsubscribe(f, fn, ctx).  Returns 0, or -1
+ * when out of memory.  Takes the feed's mutex: call it with no
+ * subscriber's lock held. */
+int feed_subscribe(struct feed *f, feed_fn *fn, feed_wants_fn *wants, void *ctx);
 void feed_unsubscribe(struct feed *f, feed_fn *fn, void *ctx);
 
 /* Fills in what a change shows of its connection, only when somebody

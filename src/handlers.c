@@ -16,7 +16,9 @@
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
+#include "monitor.h"
 #include "registry.h"
+#include "roster.h"
 #include "routes.h"
 #include "stats.h"
 #include "stream.h"
@@ -93,6 +95,10 @@ static bool open_stream(const struct handlers_env *env, FCGX_Request *req, enum 
         http_error(req, 400, err, NULL);
         return false;
     }
+    if (q.monitor && type != CONN_ADMIN) {
+        http_error(req, 400, "monitor is for admin streams", NULL);
+        return false;
+    }
     char *body;
     size_t len;
     if (http_read_body(req, STREAM_BODY_MAX, &body, &len) != 0)
@@ -107,6 +113,7 @@ static bool open_stream(const struct handlers_env *env, FCGX_Request *req, enum 
         http_retry_later(req, 503, "Cannot create a connection now", HTTP_RETRY_AFTER);
         return false;
     }
+    c->monitor = q.monitor;
     stream_assign(env->loops, c);        /* before it is reachable */
     const char *addr = http_param(req, "REMOTE_ADDR");
     if (addr) {
@@ -145,6 +152,8 @@ static bool open_stream(const struct handlers_env *env, FCGX_Request *req, enum 
         return false;
     }
     metrics_add(env->metrics, METRIC_STREAMS_OPENED, 1);
+    if (c->monitor && monitor_welcome(env->monitor, c) < 0)
+        log_warn("stream %s: no summary for its monitor: out of memory", c->public_id);
     http_note_status(200);
     log_debug("stream %s (%s %s%s%s%s) opened%s", c->public_id, conn_type_name(type), name,
               q.client[0] ? " client " : "", q.client, q.ack ? ", acked" : "",
@@ -209,6 +218,22 @@ static void handle_ack(const struct handlers_env *env, FCGX_Request *req)
                              : rtt == -1 ? "No such heartbeat" : "Connection not found");
 }
 
+static void reply_streamed(FCGX_Request *req, void (*fn)(struct jw *w, const void *arg),
+                           const void *arg, const char *message);
+
+/* What GET closed writes. */
+struct closed_view {
+    const struct closed_info *log;
+    size_t n;
+    const uint64_t *totals;
+};
+
+static void write_closed_log(struct jw *w, const void *arg)
+{
+    const struct closed_view *cv = arg;
+    stats_write_closed_log(w, cv->log, cv->n, cv->totals);
+}
+
 static void handle_closed(const struct handlers_env *env, FCGX_Request *req)
 {
     struct closed_info *log;
@@ -218,9 +243,9 @@ static void handle_closed(const struct handlers_env *env, FCGX_Request *req)
         http_error(req, 500, "Out of memory", NULL);
         return;
     }
-    struct json_object *data = stats_render_closed(log, (size_t)n, totals);
+    struct closed_view cv = { log, (size_t)n, totals };
+    reply_streamed(req, write_closed_log, &cv, "Recently closed connections");
     free(log);
-    http_ok(req, data, "Recently closed connections");
 }
 
 static void handle_close_connection(const struct handlers_env *env, FCGX_Request *req, const char *id)
@@ -247,9 +272,8 @@ static void handle_metrics(const struct handlers_env *env, FCGX_Request *req)
         .uptime_seconds = (double)(time_mono_ms() - env->started_mono_ms) / 1000.0,
         .closed_by_reason = snap.closed_by_reason,
     };
-    int64_t now = time_now_ms();
-    for (size_t i = 0; i < snap.count; i++) {
-        bool stale = stats_is_stale(&snap.conns[i], now, env->opt->heartbeat_ms);
+    for (size_t i = 0; i < snap.nconns; i++) {
+        bool stale = snap.conns[i].stale;
         if (snap.conns[i].type == CONN_ADMIN)
             *(stale ? &g.admin_stale : &g.admin_live) += 1;
         else
@@ -289,6 +313,28 @@ static void emit_fcgx(void *ctx, const char *data, size_t len)
     FCGX_PutStr(data, (int)len, ctx);
 }
 
+/* 200 with {"success": true, "data": <what fn writes>, "message": message},
+ * streamed to the web server as fn writes it. */
+static void reply_streamed(FCGX_Request *req, void (*fn)(struct jw *w, const void *arg),
+                           const void *arg, const char *message)
+{
+    char *buf = malloc(JW_STREAM_BUF);
+    if (!buf) {
+        http_error(req, 500, "Out of memory", NULL);
+        return;
+    }
+    http_head(req, 200, "application/json");
+    struct jw w;
+    jw_init(&w, buf, JW_STREAM_BUF, emit_fcgx, req->out);
+    jw_lit(&w, "{\"success\":true,\"data\":");
+    fn(&w, arg);
+    jw_lit(&w, ",\"message\":");
+    jw_str(&w, message);
+    jw_lit(&w, "}\n");
+    jw_flush(&w);
+    free(buf);
+}
+
 /* Lets a big answer go into the socket whole, so the worker is free again
  * once it has rendered it, however slowly the web server reads: a
  * 10,000-connection stats answer (6 MB) otherwise waits for the web server
@@ -302,37 +348,68 @@ static void widen_send_buffer(int fd, size_t bytes)
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 }
 
+/* What a stats answer writes: one of its three shapes. */
+struct stats_answer {
+    const struct stats_view *view;
+    const struct stats_query *q;
+    size_t total;                   /* paged: connections that match */
+};
+
+static void write_stats(struct jw *w, const void *arg)
+{
+    const struct stats_answer *a = arg;
+    if (a->q->summary)
+        stats_write_summary(w, a->view);
+    else if (a->q->paged)
+        stats_write_page(w, a->view, a->q->offset, a->q->limit, a->total);
+    else if (stats_write(w, a->view) < 0)
+        jw_lit(w, "null");
+}
+
 static void handle_stats(const struct handlers_env *env, FCGX_Request *req)
 {
+    struct stats_query q;
+    const char *err;
+    if (routes_stats_query(http_param(req, "QUERY_STRING"), &q, &err) < 0) {
+        http_error(req, 400, err, NULL);
+        return;
+    }
     struct registry_snapshot snap;
-    if (hub_snapshot(env->hub, &snap) < 0) {
+    struct stats_answer a = { .q = &q };
+    int rc;
+    if (q.summary) {
+        hub_counts(env->hub, &snap);
+        rc = 0;
+    } else if (q.paged) {
+        struct registry_query rq = { .type = q.type, .state = q.state,
+                                     .text = q.text[0] ? q.text : NULL,
+                                     .offset = q.offset, .limit = q.limit };
+        rc = hub_page(env->hub, &rq, &snap, &a.total);
+    } else {
+        rc = hub_snapshot(env->hub, &snap);
+    }
+    if (rc < 0) {
         http_error(req, 500, "Out of memory", NULL);
         return;
     }
     /* Streamed from the snapshot: the registry lock is long released, and
      * no tree of 10,000 objects is built. */
-    uint64_t events = window_sum(env->win, window_clock());
-    char *buf = malloc(JW_STREAM_BUF);
-    if (!buf) {
-        registry_snapshot_release(&snap);
-        http_error(req, 500, "Out of memory", NULL);
-        return;
-    }
-    widen_send_buffer(req->ipcFd, stats_size_hint(&snap));
-    http_head(req, 200, "application/json");
-    int64_t now = time_now_ms();
     struct displays *d = displays_slot_get(env->displays);
-    struct json_object *roster = d ? stats_roster(&snap, d, now, env->opt->heartbeat_ms) : NULL;
+    struct stats_roster roster;
+    bool have_roster = d && roster_build(env->hub, d, &roster) == 0;
+    struct stats_view v = {
+        .snap = &snap,
+        .now_ms = time_now_ms(),
+        .events_last_hour = window_sum(env->win, window_clock()),
+        .heartbeat_ms = env->opt->heartbeat_ms,
+        .roster = have_roster ? &roster : NULL,
+    };
+    a.view = &v;
+    widen_send_buffer(req->ipcFd, stats_size_hint(&snap));
+    reply_streamed(req, write_stats, &a, "SSE connection statistics");
+    if (have_roster)
+        roster_free(&roster);
     displays_free(d);
-    struct jw w;
-    jw_init(&w, buf, JW_STREAM_BUF, emit_fcgx, req->out);
-    jw_lit(&w, "{\"success\":true,\"data\":");
-    int rc = stats_write(&w, &snap, now, events, env->opt->heartbeat_ms, roster);
-    if (rc < 0)
-        jw_lit(&w, "null");
-    jw_lit(&w, ",\"message\":\"SSE connection statistics\"}\n");
-    jw_flush(&w);
-    free(buf);
     registry_snapshot_release(&snap);
 }
 

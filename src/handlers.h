@@ -19,6 +19,7 @@
 struct displays_slot;
 struct hub;
 struct metrics;
+struct monitor;
 struct registry;
 struct stream_loops;
 struct window;
@@ -32,6 +33,7 @@ struct handlers_env {
     struct metrics *metrics;
     struct window *win;             /* events sent in the last hour */
     struct displays_slot *displays; /* the known display names */
+    struct monitor *monitor;        /* the pushed monitor's summaries */
     const atomic_bool *stopping;    /* the server is stopping: refuse streams */
     int64_t started_mono_ms;
     size_t (*streams)(void *ctx);   /* streams not yet answered in full */

@@ -76,6 +76,10 @@ struct hub_ops {
     bool (*close_public_id)(struct hub *h, const char *public_id, enum close_reason why);
     int64_t (*ack)(struct hub *h, const char *token, uint64_t seq);
     int (*snapshot)(struct hub *h, struct registry_snapshot *out);
+    void (*counts)(struct hub *h, struct registry_snapshot *out);
+    int (*page)(struct hub *h, const struct registry_query *q, struct registry_snapshot *out,
+                size_t *total);
+    bool (*display)(struct hub *h, const char *name, struct conn_info *out);
     long (*closed)(struct hub *h, struct closed_info **out, uint64_t totals[CLOSE_REASONS]);
     void (*free)(struct hub *h);
 };
@@ -131,6 +135,25 @@ static inline int64_t hub_ack(struct hub *h, const char *token, uint64_t seq)
 static inline int hub_snapshot(struct hub *h, struct registry_snapshot *out)
 {
     return h->ops->snapshot(h, out);
+}
+
+/* The counts alone, as registry_counts(). */
+static inline void hub_counts(struct hub *h, struct registry_snapshot *out)
+{
+    h->ops->counts(h, out);
+}
+
+/* A page of the streams it knows, as registry_page(). */
+static inline int hub_page(struct hub *h, const struct registry_query *q,
+                           struct registry_snapshot *out, size_t *total)
+{
+    return h->ops->page(h, q, out, total);
+}
+
+/* The live stream of display name, as registry_display(). */
+static inline bool hub_display(struct hub *h, const char *name, struct conn_info *out)
+{
+    return h->ops->display(h, name, out);
 }
 
 /* The log of closed streams, as registry_closed(). */

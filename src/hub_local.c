@@ -84,6 +84,22 @@ static int local_snapshot(struct hub *h, struct registry_snapshot *out)
     return registry_snapshot(local(h)->reg, out);
 }
 
+static void local_counts(struct hub *h, struct registry_snapshot *out)
+{
+    registry_counts(local(h)->reg, out);
+}
+
+static int local_page(struct hub *h, const struct registry_query *q,
+                      struct registry_snapshot *out, size_t *total)
+{
+    return registry_page(local(h)->reg, q, out, total);
+}
+
+static bool local_display(struct hub *h, const char *name, struct conn_info *out)
+{
+    return registry_display(local(h)->reg, name, out);
+}
+
 static long local_closed(struct hub *h, struct closed_info **out, uint64_t totals[CLOSE_REASONS])
 {
     return registry_closed(local(h)->reg, out, totals);
@@ -106,6 +122,9 @@ static const struct hub_ops local_ops = {
     .close_public_id = local_close_public_id,
     .ack = local_ack,
     .snapshot = local_snapshot,
+    .counts = local_counts,
+    .page = local_page,
+    .display = local_display,
     .closed = local_closed,
     .free = local_free,
 };

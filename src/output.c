@@ -98,6 +98,7 @@ int output_flush(struct conn *c, int64_t now_mono_ms, struct output_flushed *f)
             atomic_fetch_add(&c->events_sent, f->events);
         }
     }
+    atomic_store_explicit(&c->unsent, buf_unread(&io->out), memory_order_relaxed);
     if (!buf_unread(&io->out)) {
         io->stalled_since = 0;
         f->stopped_waiting = was_stalled;

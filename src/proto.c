@@ -59,6 +59,8 @@ long proto_connected(char *dst, size_t cap, const struct conn *c, int64_t heartb
     jw_str(&p.w, c->public_id);
     member(&p, "ack");
     jw_bool(&p.w, c->ack);
+    member(&p, "monitor");
+    jw_bool(&p.w, c->monitor);
     member(&p, "heartbeat_ms");
     jw_i64(&p.w, heartbeat_ms);
     member(&p, "stale_after_heartbeats");

@@ -1,6 +1,7 @@
 /* registry.c -- the table of live connections. */
 #include "autoconf.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,11 @@ struct registry {
     struct count *counts[COUNT_BUCKETS];
     size_t count;
     size_t admin_count;
+    size_t stale_count;             /* marked stale (registry_set_stale) */
+    int64_t connected_at_sum;       /* of every live connection: for the average age */
     struct conn *head, *tail;       /* oldest first */
+    struct conn *monitors;          /* streams with monitor set, through mnext */
+    atomic_size_t nmonitors;
     struct conn **buckets;          /* by token */
     struct conn **sbuckets;         /* by supersede key, same size */
     size_t nbuckets;                /* a power of two */
@@ -279,6 +284,15 @@ int registry_add(struct registry *r, struct conn *c)
     r->count++;
     if (c->type == CONN_ADMIN)
         r->admin_count++;
+    r->connected_at_sum += c->connected_at_ms;
+    if (c->monitor) {
+        c->mprev = NULL;
+        c->mnext = r->monitors;
+        if (r->monitors)
+            r->monitors->mprev = c;
+        r->monitors = c;
+        atomic_fetch_add(&r->nmonitors, 1);
+    }
     count_conn(r, c, +1);
     publish(r, FEED_OPENED, c, CLOSE_NONE, c->connected_at_ms);
     pthread_mutex_unlock(&r->mu);
@@ -314,11 +328,24 @@ static void unlink_locked(struct registry *r, struct conn *c, enum close_reason 
     else
         r->tail = c->prev;
     c->prev = c->next = c->hnext = c->snext = NULL;
+    if (c->monitor) {
+        if (c->mprev)
+            c->mprev->mnext = c->mnext;
+        else
+            r->monitors = c->mnext;
+        if (c->mnext)
+            c->mnext->mprev = c->mprev;
+        c->mprev = c->mnext = NULL;
+        atomic_fetch_sub(&r->nmonitors, 1);
+    }
     c->in_registry = false;
     c->reason = reason;
     r->count--;
     if (c->type == CONN_ADMIN)
         r->admin_count--;
+    if (c->stale)
+        r->stale_count--;
+    r->connected_at_sum -= c->connected_at_ms;
     /* Tables that grew for a peak shrink as it passes (20,000 streams
      * left 512 KiB of them); at a quarter full, so that a count going up
      * and down around one size does not rehash each time. */
@@ -386,6 +413,7 @@ int64_t registry_ack(struct registry *r, const char *token, uint64_t seq)
     int64_t rtt = c ? conn_ack(c, seq, now, time_mono_ms()) : -2;
     if (rtt >= 0 && c->stale) {
         c->stale = false;           /* it answers again */
+        r->stale_count--;
         publish(r, FEED_STATE, c, CLOSE_NONE, now);
     }
     pthread_mutex_unlock(&r->mu);
@@ -398,6 +426,7 @@ bool registry_set_stale(struct registry *r, struct conn *c)
     bool changed = c->in_registry && !c->stale;
     if (changed) {
         c->stale = true;
+        r->stale_count++;
         publish(r, FEED_STATE, c, CLOSE_NONE, time_now_ms());
     }
     pthread_mutex_unlock(&r->mu);
@@ -495,6 +524,105 @@ size_t registry_count(struct registry *r)
     return n;
 }
 
+/* The counts of r into out.  Called with r->mu held. */
+static void counts_locked(struct registry *r, struct registry_snapshot *out)
+{
+    closed_log_totals(r->closed, out->closed_by_reason);
+    out->seq = feed_seq(r->feed);
+    out->count = r->count;
+    out->admin_count = r->admin_count;
+    out->display_count = r->count - r->admin_count;
+    out->stale_count = r->stale_count;
+    out->connected_at_sum_ms = r->connected_at_sum;
+}
+
+void registry_counts(struct registry *r, struct registry_snapshot *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&r->mu);
+    counts_locked(r, out);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* True if c is in what q asks for.  Called with r->mu held. */
+static bool query_matches(const struct registry_query *q, const struct conn *c)
+{
+    if (q->type >= 0 && (int)c->type != q->type)
+        return false;
+    if (q->state >= 0 && c->stale != (q->state == 1))
+        return false;
+    return !q->text || strcasestr(c->name, q->text) || strcasestr(c->public_id, q->text) ||
+           strcasestr(c->client, q->text);
+}
+
+int registry_page(struct registry *r, const struct registry_query *q,
+                  struct registry_snapshot *out, size_t *total)
+{
+    memset(out, 0, sizeof *out);
+    *total = 0;
+    struct conn_info *v = q->limit ? malloc(q->limit * sizeof *v) : NULL;
+    if (q->limit && !v)
+        return -1;
+    size_t n = 0, seen = 0;
+    pthread_mutex_lock(&r->mu);
+    for (struct conn *c = r->tail; c; c = c->prev) {
+        if (!query_matches(q, c))
+            continue;
+        if (seen >= q->offset && n < q->limit)
+            conn_info_fill(c, &v[n++]);
+        seen++;
+    }
+    counts_locked(r, out);
+    pthread_mutex_unlock(&r->mu);
+    *total = seen;
+    out->conns = v;
+    out->nconns = n;
+    return 0;
+}
+
+bool registry_display(struct registry *r, const char *name, struct conn_info *out)
+{
+    struct conn key = { .type = CONN_DISPLAY };
+    snprintf(key.name, sizeof key.name, "%s", name);
+    pthread_mutex_lock(&r->mu);
+    struct conn *c = find_superseded(r, &key);
+    if (c)
+        conn_info_fill(c, out);
+    pthread_mutex_unlock(&r->mu);
+    return c != NULL;
+}
+
+size_t registry_monitors(struct registry *r)
+{
+    return atomic_load_explicit(&r->nmonitors, memory_order_relaxed);
+}
+
+size_t registry_broadcast_monitors(struct registry *r, struct event *changes,
+                                   struct event *resync, struct event *summary,
+                                   unsigned max_queued, uint64_t max_unsent)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (struct conn *c = r->monitors; c; c = c->mnext) {
+        bool behind = conn_queue_depth(c) > max_queued ||
+                      atomic_load_explicit(&c->unsent, memory_order_relaxed) > max_unsent;
+        if (behind) {
+            c->monitor_behind = true;   /* gets a resync once it caught up */
+            continue;
+        }
+        struct event *first = c->monitor_behind ? resync : changes;
+        if ((first && conn_enqueue(c, first) < 0) || (summary && conn_enqueue(c, summary) < 0)) {
+            c->monitor_behind = true;
+            continue;
+        }
+        if (first == resync)
+            c->monitor_behind = false;
+        n++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
 int registry_snapshot(struct registry *r, struct registry_snapshot *out)
 {
     memset(out, 0, sizeof *out);
@@ -508,11 +636,8 @@ int registry_snapshot(struct registry *r, struct registry_snapshot *out)
     size_t i = 0;
     for (struct conn *c = r->head; c; c = c->next)
         conn_info_fill(c, &v[i++]);
-    closed_log_totals(r->closed, out->closed_by_reason);
-    out->seq = feed_seq(r->feed);
-    out->count = n;
-    out->admin_count = r->admin_count;
-    out->display_count = n - r->admin_count;
+    counts_locked(r, out);
+    out->nconns = n;
     out->conns = v;
     pthread_mutex_unlock(&r->mu);
     return 0;

@@ -32,13 +32,28 @@ struct registry;
 #define REGISTRY_CLOSED_MAX 500     /* closed connections remembered */
 #define REGISTRY_MIN_BUCKETS 256    /* hash buckets of an empty registry */
 
+/* A copy of the registry, or of its counts alone, from one critical
+ * section: counts and list agree. */
 struct registry_snapshot {
     uint64_t seq;                   /* the last change (feed.h) it includes */
-    size_t count;
+    size_t count;                   /* live connections */
     size_t admin_count;
     size_t display_count;
-    struct conn_info *conns;        /* count entries, oldest first */
+    size_t stale_count;             /* marked stale (registry_set_stale) */
+    int64_t connected_at_sum_ms;    /* average age: now - this / count */
+    struct conn_info *conns;        /* nconns entries: all of them, oldest
+                                       first (registry_snapshot), or a page */
+    size_t nconns;
     uint64_t closed_by_reason[CLOSE_REASONS];   /* totals since start */
+};
+
+/* What a page of connections asks for (registry_page). */
+struct registry_query {
+    int type;                       /* -1: both, else enum conn_type */
+    int state;                      /* -1: both, 0: live, 1: stale */
+    const char *text;               /* NULL, or a case-insensitive part of the
+                                       user, display, public id or client id */
+    size_t offset, limit;
 };
 
 /* registry_add's refusals. */
@@ -138,6 +153,33 @@ size_t registry_buckets(struct registry *r);
  * and lists agree.  Returns 0, or -1 when out of memory (*out is then
  * zeroed).  Free with registry_snapshot_release(). */
 int registry_snapshot(struct registry *r, struct registry_snapshot *out);
+
+/* The counts alone (no list: out->conns NULL), in O(1). */
+void registry_counts(struct registry *r, struct registry_snapshot *out);
+
+/* The connections that match q, newest first: those after the first
+ * q->offset, at most q->limit, into out->conns (out->nconns), with the
+ * counts of the whole registry, and how many match in all into *total.
+ * One critical section, a walk of the whole list.  Returns 0, or -1 when
+ * out of memory (*out zeroed).  Free with registry_snapshot_release(). */
+int registry_page(struct registry *r, const struct registry_query *q,
+                  struct registry_snapshot *out, size_t *total);
+
+/* The live stream of display name, into *out.  Returns false if there is
+ * none.  O(1). */
+bool registry_display(struct registry *r, const char *name, struct conn_info *out);
+
+/* How many streams asked for the pushed monitor.  Lock-free. */
+size_t registry_monitors(struct registry *r);
+
+/* Queues the pushed monitor's events on every stream that asked for it:
+ * changes (NULL: none this time) then summary.  A stream with more than
+ * max_queued events queued or max_unsent bytes unwritten is behind: it
+ * gets nothing now, and resync instead of the next changes once it caught
+ * up.  Returns the streams that got the events. */
+size_t registry_broadcast_monitors(struct registry *r, struct event *changes,
+                                   struct event *resync, struct event *summary,
+                                   unsigned max_queued, uint64_t max_unsent);
 void registry_snapshot_release(struct registry_snapshot *s);
 
 #endif

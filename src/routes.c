@@ -2,10 +2,12 @@
 #include "autoconf.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
 #include "routes.h"
 
 static int hexval(char c)
@@ -170,46 +172,134 @@ bool routes_decimal(const char *s, unsigned long long *v)
     return true;
 }
 
-int routes_stream_query(const char *qs, struct stream_query *q, const char **err)
+/* A flag's value: 1/true or 0/false.  Returns 0, or -1 for anything else. */
+static int parse_flag(const char *val, long vn, bool *out)
 {
-    memset(q, 0, sizeof *q);
-    if (!qs)
-        return 0;
-    while (*qs) {
+    if (vn >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
+        *out = true;
+    else if (vn >= 0 && (strcmp(val, "0") == 0 || strcmp(val, "false") == 0))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
+/* Calls fn(ctx, key, value, value length or -1 if it cannot be decoded) for
+ * each key=value of a query string (NULL allowed; %XX and '+' decoded; keys
+ * that cannot be decoded skipped).  Stops at fn's first -1 and returns it. */
+static int each_param(const char *qs, int (*fn)(void *ctx, const char *key, const char *val,
+                                                long vn, const char **err),
+                      void *ctx, const char **err)
+{
+    while (qs && *qs) {
         size_t plen = strcspn(qs, "&");
         size_t klen = strcspn(qs, "=&");
-        char key[32], val[NAME_MAX_LEN * 3 + 1];
+        char key[32], val[QUERY_VALUE_MAX + 1];
         const char *v = klen < plen ? qs + klen + 1 : qs + plen;
         size_t vlen = (size_t)(qs + plen - v);
-        long kn = query_decode(qs, klen, key, sizeof key);
-        if (kn > 0) {
-            long vn = query_decode(v, vlen, val, sizeof val);
-            if (strcmp(key, "ack") == 0) {
-                if (vn >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
-                    q->ack = true;
-                else if (vn >= 0 && (strcmp(val, "0") == 0 || strcmp(val, "false") == 0))
-                    q->ack = false;
-                else {
-                    *err = "ack must be 1, 0, true or false";
-                    return -1;
-                }
-            } else if (strcmp(key, "client") == 0) {
-                if (vn < 0 || !routes_valid_name(val, (size_t)vn)) {
-                    *err = "client must be 1-64 characters of A-Z a-z 0-9 . _ -";
-                    return -1;
-                }
-                memcpy(q->client, val, (size_t)vn + 1);
-            } else if (strcmp(key, "lastEventId") == 0) {
-                if (vn < 0 || !routes_decimal(val, &q->last_event_id)) {
-                    *err = "lastEventId must be a decimal event id";
-                    return -1;
-                }
-                q->has_last_event_id = true;
-            }
-        }
+        if (query_decode(qs, klen, key, sizeof key) > 0 &&
+            fn(ctx, key, val, query_decode(v, vlen, val, sizeof val), err) < 0)
+            return -1;
         qs += plen;
         if (*qs == '&')
             qs++;
     }
     return 0;
+}
+
+static int stream_param(void *ctx, const char *key, const char *val, long vn, const char **err)
+{
+    struct stream_query *q = ctx;
+    if (strcmp(key, "ack") == 0) {
+        if (parse_flag(val, vn, &q->ack) < 0) {
+            *err = "ack must be 1, 0, true or false";
+            return -1;
+        }
+    } else if (strcmp(key, "monitor") == 0) {
+        if (parse_flag(val, vn, &q->monitor) < 0) {
+            *err = "monitor must be 1, 0, true or false";
+            return -1;
+        }
+    } else if (strcmp(key, "client") == 0) {
+        if (vn < 0 || !routes_valid_name(val, (size_t)vn)) {
+            *err = "client must be 1-64 characters of A-Z a-z 0-9 . _ -";
+            return -1;
+        }
+        memcpy(q->client, val, (size_t)vn + 1);
+    } else if (strcmp(key, "lastEventId") == 0) {
+        if (vn < 0 || !routes_decimal(val, &q->last_event_id)) {
+            *err = "lastEventId must be a decimal event id";
+            return -1;
+        }
+        q->has_last_event_id = true;
+    }
+    return 0;
+}
+
+int routes_stream_query(const char *qs, struct stream_query *q, const char **err)
+{
+    memset(q, 0, sizeof *q);
+    return each_param(qs, stream_param, q, err);
+}
+
+static int stats_param(void *ctx, const char *key, const char *val, long vn, const char **err)
+{
+    struct stats_query *q = ctx;
+    unsigned long long n;
+    if (strcmp(key, "summary") == 0) {
+        if (parse_flag(val, vn, &q->summary) < 0) {
+            *err = "summary must be 1, 0, true or false";
+            return -1;
+        }
+    } else if (strcmp(key, "limit") == 0) {
+        if (vn < 0 || !routes_decimal(val, &n) || n < 1 || n > STATS_PAGE_MAX) {
+            *err = "limit must be a number from 1 to 1000";
+            return -1;
+        }
+        q->limit = (size_t)n;
+        q->paged = true;
+    } else if (strcmp(key, "offset") == 0) {
+        if (vn < 0 || !routes_decimal(val, &n) || n > SIZE_MAX / 2) {
+            *err = "offset must be a number of at least 0";
+            return -1;
+        }
+        q->offset = (size_t)n;
+        q->paged = true;
+    } else if (strcmp(key, "type") == 0) {
+        if (vn >= 0 && strcmp(val, "admin") == 0)
+            q->type = CONN_ADMIN;
+        else if (vn >= 0 && strcmp(val, "display") == 0)
+            q->type = CONN_DISPLAY;
+        else {
+            *err = "type must be admin or display";
+            return -1;
+        }
+        q->paged = true;
+    } else if (strcmp(key, "state") == 0) {
+        if (vn >= 0 && strcmp(val, "live") == 0)
+            q->state = 0;
+        else if (vn >= 0 && strcmp(val, "stale") == 0)
+            q->state = 1;
+        else {
+            *err = "state must be live or stale";
+            return -1;
+        }
+        q->paged = true;
+    } else if (strcmp(key, "q") == 0) {
+        if (vn < 0 || vn > STATS_TEXT_MAX) {
+            *err = "q must be at most 128 characters (and no NUL)";
+            return -1;
+        }
+        memcpy(q->text, val, (size_t)vn + 1);
+        q->paged = true;
+    }
+    return 0;
+}
+
+int routes_stats_query(const char *qs, struct stats_query *q, const char **err)
+{
+    memset(q, 0, sizeof *q);
+    q->type = q->state = -1;
+    q->limit = STATS_PAGE_DEFAULT;
+    return each_param(qs, stats_param, q, err);
 }

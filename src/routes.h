@@ -37,8 +37,12 @@ struct route {
 };
 
 /* What a stream's query string asks for. */
+/* The longest query value, decoded. */
+#define QUERY_VALUE_MAX (NAME_MAX_LEN * 3)
+
 struct stream_query {
     bool ack;                       /* ack=1: acknowledged liveness */
+    bool monitor;                   /* monitor=1: the pushed monitor (admin) */
     char client[NAME_MAX_LEN + 1];  /* client=<id>, "" if absent */
     bool has_last_event_id;         /* lastEventId=<n> */
     unsigned long long last_event_id;
@@ -59,9 +63,29 @@ void routes_match(const char *prefix, const char *path, struct route *r);
 
 /* Parses a stream's QUERY_STRING (NULL or "" allowed; %XX and '+'
  * decoded; unknown keys ignored; the last of a repeated key wins).  Returns
- * 0, or -1 with *err for a 400: ack not 0/1/true/false, client not a valid
- * name, lastEventId not a decimal number. */
+ * 0, or -1 with *err for a 400: ack or monitor not 0/1/true/false, client
+ * not a valid name, lastEventId not a decimal number. */
 int routes_stream_query(const char *qs, struct stream_query *q, const char **err);
+
+#define STATS_PAGE_MAX 1000          /* limit= at most */
+#define STATS_PAGE_DEFAULT 100      /* a page without limit= */
+#define STATS_TEXT_MAX 128          /* q= at most, decoded */
+
+/* What GET stats asks for. */
+struct stats_query {
+    bool summary;                   /* summary=1: the counts only */
+    bool paged;                     /* any of limit, offset, type, state, q */
+    size_t limit, offset;
+    int type;                       /* -1: both, else enum conn_type */
+    int state;                      /* -1: both, 0: live, 1: stale */
+    char text[STATS_TEXT_MAX + 1];  /* q=, "" if absent */
+};
+
+/* Parses the stats route's QUERY_STRING, as routes_stream_query.  Returns
+ * 0, or -1 with *err for a 400: summary not a flag, limit not 1-1000,
+ * offset not a number, type not admin/display, state not live/stale, q
+ * longer than 128 characters. */
+int routes_stats_query(const char *qs, struct stats_query *q, const char **err);
 
 /* A decimal number as a client sends it (an event id in Last-Event-ID or
  * ?lastEventId=, a Content-Length): one or more digits, nothing else (no

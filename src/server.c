@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include "displays.h"
+#include "feed.h"
 #include "handlers.h"
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
+#include "monitor.h"
 #include "registry.h"
 #include "server.h"
 #include "stream.h"
@@ -36,6 +38,8 @@ struct server {
     struct metrics *metrics;
     struct displays_slot *displays;     /* known display names */
     struct stream_loops *loops;
+    struct monitor *monitor;            /* the pushed monitor's thread */
+    bool roster_subscribed;             /* roster_seen() is on the hub's feed */
     struct handlers_env env;            /* what the workers' handlers see */
     int64_t started_mono_ms;
 
@@ -50,6 +54,8 @@ struct server {
     size_t streams;                     /* handed over and not yet answered */
     uint64_t streams_ended;             /* answered in full since the start */
 };
+
+static void roster_seen(void *ctx, const struct feed_change *ch);
 
 struct server *server_create(const struct options *o, char *err, size_t errlen)
 {
@@ -84,6 +90,9 @@ void server_free(struct server *s)
     if (!s)
         return;
     stream_loops_stop(s->loops);
+    monitor_stop(s->monitor);
+    if (s->roster_subscribed)
+        feed_unsubscribe(hub_feed(s->hub), roster_seen, s);
     hub_free(s->hub);
     registry_free(s->reg);
     window_free(s->win);
@@ -143,6 +152,26 @@ static void streams_changed(void *ctx, int delta)
 static size_t streams_in_flight(void *ctx)
 {
     return server_streams(ctx);
+}
+
+/* The hub's feed, for the roster: remembers when each expected display's
+ * stream closed (its "last seen").  Called with the registry and feed
+ * mutexes held; the displays slot's is a leaf. */
+static void roster_seen(void *ctx, const struct feed_change *ch)
+{
+    struct server *s = ctx;
+    if (ch->kind != FEED_CLOSED || ch->info->type != CONN_DISPLAY)
+        return;
+    struct displays *d = displays_slot_get(s->displays);
+    if (d)
+        displays_seen(d, ch->info->name, ch->at_ms);
+    displays_free(d);
+}
+
+static bool roster_wanted(void *ctx)
+{
+    struct server *s = ctx;
+    return displays_slot_has(s->displays);
 }
 
 /* Bounds every blocking read and write on a request's socket, so a web
@@ -260,10 +289,25 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
         .ctx = s,
     };
     s->loops = stream_loops_start(&env, s->opt.io_threads, err, errlen);
-    if (!s->loops) {
+    struct monitor_env menv = {
+        .hub = s->hub,
+        .reg = s->reg,
+        .win = s->win,
+        .displays = s->displays,
+        .heartbeat_ms = s->opt.heartbeat_ms,
+    };
+    if (s->loops)
+        s->monitor = monitor_start(&menv, err, errlen);
+    if (!s->monitor) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return -1;
     }
+    if (feed_subscribe(hub_feed(s->hub), roster_seen, roster_wanted, s) < 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->roster_subscribed = true;
     s->env = (struct handlers_env){
         .opt = &s->opt,
         .hub = s->hub,
@@ -272,6 +316,7 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
         .metrics = s->metrics,
         .win = s->win,
         .displays = s->displays,
+        .monitor = s->monitor,
         .stopping = &s->stopping,
         .started_mono_ms = s->started_mono_ms,
         .streams = streams_in_flight,

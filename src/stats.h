@@ -1,47 +1,80 @@
-/* stats.h -- rendering the stats route's data object.  Pure: works on a
- * registry snapshot, takes no locks, does no I/O. */
+/* stats.h -- the JSON of the stats answers, the closed log and the pushed
+ * monitor, from snapshots.
+ *
+ * Pure: works on copies (registry snapshots, a roster), takes no locks,
+ * does no I/O; it writes through a JSON writer (jsonw.h), so a stats
+ * answer of 20,000 connections is streamed, never built in memory. */
 #ifndef SSE_STATS_H
 #define SSE_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
 
-#include "displays.h"
 #include "jsonw.h"
 #include "registry.h"
 
-/* The roster of expected displays: [{"display", "state", "id"}] for every
- * name in expected, by name, from snap at wall time now_ms.  A new array
- * (empty when out of memory). */
-struct json_object *stats_roster(const struct registry_snapshot *snap,
-                                 const struct displays *expected, int64_t now_ms,
-                                 int64_t heartbeat_ms);
+/* One expected display (--displays) and what became of it. */
+struct stats_roster_entry {
+    const char *display;
+    enum { ROSTER_MISSING, ROSTER_CONNECTED, ROSTER_STALE } state;
+    char id[PUBLIC_ID_LEN + 1];     /* its stream's public id; "" if missing */
+    int64_t last_seen_ms;           /* the last time it was known there; 0: never */
+};
 
-/* Writes the `data` object of GET stats for snap at wall time now_ms into
- * w (not flushed).  heartbeat_ms judges acked connections stale (no ack for
- * CONN_STALE_BEATS heartbeats); roster (from stats_roster, or NULL if none) becomes
- * `expected_displays` and is put either way.  Returns 0, or -1 when out of
- * memory (nothing written). */
-int stats_write(struct jw *w, const struct registry_snapshot *snap, int64_t now_ms,
-                uint64_t events_last_hour, int64_t heartbeat_ms, struct json_object *roster);
+/* The expected displays, by name, and how many are in each state. */
+struct stats_roster {
+    struct stats_roster_entry *v;
+    size_t n;
+    size_t connected, stale, missing;
+};
+
+/* What every stats answer is made of. */
+struct stats_view {
+    const struct registry_snapshot *snap;   /* counts, and the list or a page */
+    int64_t now_ms;                         /* wall clock */
+    uint64_t events_last_hour;
+    int64_t heartbeat_ms;
+    const struct stats_roster *roster;      /* NULL: no --displays */
+    bool stamp;                             /* a "timestamp" member too (events) */
+};
+
+/* GET stats: the `data` object with every connection (snap holds them all)
+ * into w (not flushed).  Returns 0, or -1 when out of memory (nothing
+ * written). */
+int stats_write(struct jw *w, const struct stats_view *v);
+
+/* GET stats?summary=1, and the monitor's `summary` event: the counts
+ * only. */
+void stats_write_summary(struct jw *w, const struct stats_view *v);
+
+/* GET stats?limit=...: the counts, the page in snap (newest first),
+ * `page` {offset, limit, total}, and the roster when there is one. */
+void stats_write_page(struct jw *w, const struct stats_view *v, size_t offset, size_t limit,
+                      size_t total);
+
+/* One connection object, as every list shows it; with a `seq` member
+ * unless seq is 0 (the monitor's changes). */
+void stats_write_connection(struct jw *w, const struct conn_info *ci, uint64_t seq);
+
+/* One closed connection, as GET closed and the monitor show it; with `seq`
+ * unless 0. */
+void stats_write_closed(struct jw *w, const struct conn_info *ci, enum close_reason reason,
+                        int64_t closed_ms, uint64_t seq);
+
+/* GET closed: the `data` object from the log (newest first) and the
+ * totals per reason. */
+void stats_write_closed_log(struct jw *w, const struct closed_info *closed, size_t n,
+                            const uint64_t totals[CLOSE_REASONS]);
 
 /* About how many bytes stats_write writes for snap (an upper bound for
  * usual names): for sizing buffers. */
 size_t stats_size_hint(const struct registry_snapshot *snap);
 
-/* The same as a json-c object (for tests and small answers): returns a new
- * object (caller puts it), or NULL when out of memory. */
-struct json_object *stats_render(const struct registry_snapshot *snap, int64_t now_ms,
-                                 uint64_t events_last_hour, int64_t heartbeat_ms,
-                                 const struct displays *expected);
-
-/* Builds the `data` object of GET closed from the log (newest first) and
- * the totals per reason.  Returns a new object (caller puts it). */
-struct json_object *stats_render_closed(const struct closed_info *closed, size_t n,
-                                        const uint64_t totals[CLOSE_REASONS]);
-
-/* True if an acked connection has not acked for CONN_STALE_BEATS heartbeats. */
-bool stats_is_stale(const struct conn_info *ci, int64_t now_ms, int64_t heartbeat_ms);
+/* What a writer of ours wrote, parsed by json-c (for tests and small
+ * answers): fn(w, arg) writes one JSON value.  Returns a new object
+ * (caller puts it), or NULL when out of memory. */
+struct json_object *stats_render(void (*fn)(struct jw *w, const void *arg), const void *arg);
 
 #endif

@@ -1192,6 +1192,67 @@ static void teardown_displays(void)
     unlink(displays_path);
 }
 
+/* The pushed monitor over the socket: summary at once, then the changes of
+ * other streams; stats' summary and pages. */
+START_TEST(pushed_monitor_and_stats_pages)
+{
+    struct stream mon, tab;
+    open_stream_q(&mon, "/admin", "monitor=1", "admin", NGINX);
+    ck_assert(strstr(mon.resp.out, "\"monitor\":true") != NULL);
+    ck_assert_int_eq(fcgi_read(mon.fd, &mon.resp, "event: summary", 3000), 0);
+    open_stream_q(&tab, "/admin", "client=tab-1", "alice", LIGHTTPD);
+    char id[32], want[64];
+    public_id_of(&tab, id);
+    ck_assert_msg(strstr(tab.resp.out, "\"monitor\":false") != NULL, "%s", tab.resp.out);
+    snprintf(want, sizeof want, "\"opened\":[{\"id\":\"%s\"", id);
+    ck_assert_msg(fcgi_read(mon.fd, &mon.resp, want, 3000) == 0, "no opened %s in: %s", id,
+                  mon.resp.out);
+    disconnect(tab.token, true);
+    snprintf(want, sizeof want, "\"closed\":[{\"id\":\"%s\"", id);
+    ck_assert_msg(fcgi_read(mon.fd, &mon.resp, want, 3000) == 0, "no closed %s", id);
+    ck_assert(strstr(mon.resp.out, "\"reason\":\"disconnect_route\"") != NULL);
+    ck_assert(strstr(mon.resp.out, tab.token) == NULL);             /* never a token */
+    close_stream(&tab);
+
+    /* monitor is for admins: a display asking is refused */
+    struct req kiosk = { "GET", "/display/lobby", .query = "monitor=1", .style = NGINX };
+    expect_error(&kiosk, 400, "BAD_REQUEST");
+
+    /* stats: the summary, a page, and bad parameters */
+    struct json_object *o;
+    struct req sum = { "GET", "/stats", .query = "summary=1", .style = NGINX, .user = "admin" };
+    ck_assert_int_eq(call(&sum, &o, NULL), 200);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.total_connections")), 1);
+    ck_assert_ptr_null(get(o, "data.connections"));
+    ck_assert_ptr_nonnull(get(o, "data.seq"));
+    json_object_put(o);
+    struct stream more[3];
+    for (int i = 0; i < 3; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/display/page-%d", i);
+        open_stream(&more[i], path, NULL, LIGHTTPD);
+    }
+    struct req page = { "GET", "/stats", .query = "limit=2&offset=1&type=display", .style = LIGHTTPD,
+                        .user = "admin" };
+    ck_assert_int_eq(call(&page, &o, NULL), 200);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.page.total")), 3);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.page.offset")), 1);
+    struct json_object *list = get(o, "data.connections");
+    ck_assert_uint_eq(json_object_array_length(list), 2);
+    ck_assert_str_eq(json_object_get_string(get(json_object_array_get_idx(list, 0), "display")),
+                     "page-1");                                      /* newest first */
+    ck_assert_ptr_null(get(o, "data.connection_details"));
+    ck_assert_int_eq(json_object_get_int(get(o, "data.total_connections")), 4);
+    json_object_put(o);
+    struct req bad = { "GET", "/stats", .query = "limit=5000", .style = NGINX, .user = "admin" };
+    expect_error(&bad, 400, "BAD_REQUEST");
+    for (int i = 0; i < 3; i++)
+        close_stream(&more[i]);
+    close_stream(&mon);
+    ck_assert_int_eq(await_total(0, 3000), 0);
+}
+END_TEST
+
 START_TEST(known_displays)
 {
     struct req unknown = { "GET", "/display/kitchen", .style = LIGHTTPD };
@@ -1254,6 +1315,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, stream_write_failure);
     tcase_add_test(tc, stream_many_with_few_threads);
     tcase_add_test(tc, stream_shutdown);
+    tcase_add_test(tc, pushed_monitor_and_stats_pages);
     suite_add_tcase(s, tc);
     tc = tcase_create("liveness");
     tcase_add_checked_fixture(tc, setup, teardown);

@@ -50,8 +50,8 @@ START_TEST(feed_numbers_and_hands_on)
     ck_assert_int_eq(fills, 0);
     ck_assert_uint_eq(ch.seq, 1);
     ck_assert_uint_eq(feed_seq(f), 1);
-    ck_assert_int_eq(feed_subscribe(f, record, &a), 0);
-    ck_assert_int_eq(feed_subscribe(f, record, &b), 0);
+    ck_assert_int_eq(feed_subscribe(f, record, NULL, &a), 0);
+    ck_assert_int_eq(feed_subscribe(f, record, NULL, &b), 0);
     feed_publish(f, &ch, fill, NULL);
     ck_assert_int_eq(fills, 1);                         /* built once for both */
     ck_assert_uint_eq(a.n, 1);
@@ -75,7 +75,7 @@ START_TEST(feed_of_the_registry)
     struct registry *r = registry_create(10, 0, 0);
     registry_set_feed(r, f);
     struct seen s = { 0 };
-    ck_assert_int_eq(feed_subscribe(f, record, &s), 0);
+    ck_assert_int_eq(feed_subscribe(f, record, NULL, &s), 0);
     struct conn *d1 = mk(CONN_DISPLAY, "lobby"), *d2 = mk(CONN_DISPLAY, "lobby");
     struct conn *a = conn_create(CONN_ADMIN, "alice", NULL, true);
     ck_assert_int_eq(registry_add(r, d1), 0);

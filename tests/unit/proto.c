@@ -18,7 +18,7 @@ START_TEST(proto_connected_event)
     char want[512];
     snprintf(want, sizeof want,
              "{\"message\":\"SSE connection established\",\"connection_id\":\"%s\","
-             "\"connection_type\":\"display\",\"public_id\":\"%s\",\"ack\":true,"
+             "\"connection_type\":\"display\",\"public_id\":\"%s\",\"ack\":true,\"monitor\":false,"
              "\"heartbeat_ms\":5000,\"stale_after_heartbeats\":2,\"close_after_heartbeats\":3,"
              "\"client\":\"kiosk-1\",\"timestamp\":\"2026-11-30T12:04:05.123Z\"}\n\n",
              c->token, c->public_id);

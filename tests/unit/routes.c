@@ -1,6 +1,7 @@
 /* tests/unit/routes.c -- route matching and stream queries (src/routes.c). */
 #include "unit.h"
 
+#include "conn.h"
 #include "routes.h"
 
 static const char *P = "/api/v1/events";
@@ -127,6 +128,45 @@ START_TEST(event_ids)
 }
 END_TEST
 
+START_TEST(stats_queries)
+{
+    struct stats_query q;
+    const char *err;
+    ck_assert_int_eq(routes_stats_query(NULL, &q, &err), 0);
+    ck_assert(!q.summary && !q.paged);
+    ck_assert_int_eq(q.type, -1);
+    ck_assert_int_eq(q.state, -1);
+    ck_assert_uint_eq(q.limit, STATS_PAGE_DEFAULT);
+    ck_assert_int_eq(routes_stats_query("summary=1", &q, &err), 0);
+    ck_assert(q.summary && !q.paged);
+    ck_assert_int_eq(routes_stats_query("limit=50&offset=100&type=display&state=stale&q=Lob%20by",
+                                        &q, &err), 0);
+    ck_assert(q.paged);
+    ck_assert_uint_eq(q.limit, 50);
+    ck_assert_uint_eq(q.offset, 100);
+    ck_assert_int_eq(q.type, CONN_DISPLAY);
+    ck_assert_int_eq(q.state, 1);
+    ck_assert_str_eq(q.text, "Lob by");
+    ck_assert_int_eq(routes_stats_query("q=x", &q, &err), 0);          /* a filter alone pages */
+    ck_assert(q.paged);
+    ck_assert_int_eq(routes_stats_query("x=1&monitor=1", &q, &err), 0);  /* unknown: ignored */
+    ck_assert(!q.paged);
+    char long_q[200];
+    snprintf(long_q, sizeof long_q, "q=%0129d", 0);
+    const char *bad[] = { "limit=0", "limit=1001", "limit=x", "limit=", "offset=-1", "type=kiosk",
+                          "state=dead", "summary=2", "q=a%00b", long_q };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err = NULL;
+        ck_assert_msg(routes_stats_query(bad[i], &q, &err) == -1, "accepted %s", bad[i]);
+        ck_assert_ptr_nonnull(err);
+    }
+    struct stream_query sq;
+    ck_assert_int_eq(routes_stream_query("monitor=1&ack=true", &sq, &err), 0);
+    ck_assert(sq.monitor && sq.ack);
+    ck_assert_int_eq(routes_stream_query("monitor=yes", &sq, &err), -1);
+}
+END_TEST
+
 Suite *routes_suite(void)
 {
     Suite *s = suite_create("routes");
@@ -135,5 +175,6 @@ Suite *routes_suite(void)
     UNIT_TEST(s, route_names);
     UNIT_TEST(s, stream_queries);
     UNIT_TEST(s, event_ids);
+    UNIT_TEST(s, stats_queries);
     return s;
 }
