@@ -1,7 +1,7 @@
 import { act, render, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SSEProvider } from '../sse';
-import { connectedData, FakeEventSource, installFakes } from '../sse/test-utils';
+import { connectedData, FakeStream, installFakes } from '../sse/test-utils';
 import { MonitoringPage } from './MonitoringPage';
 
 let fakes: ReturnType<typeof installFakes>;
@@ -89,13 +89,13 @@ describe('System Monitoring', () => {
     await renderPage();
     const calls = () => fakes.fetch.mock.calls.filter(([u]) => String(u).endsWith('/stats')).length;
     const first = calls();
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-1')));
+    act(() => FakeStream.last.emit('connected', connectedData('tok-1')));
     await act(() => new Promise((r) => setTimeout(r, 250)));
     expect(calls()).toBe(first + 1);
-    act(() => FakeEventSource.last.emit('system.test_event', { message: 'x' }));
+    act(() => FakeStream.last.emit('system.test_event', { message: 'x' }));
     await act(() => new Promise((r) => setTimeout(r, 250)));
     expect(calls()).toBe(first + 2);
-    act(() => FakeEventSource.last.emit('ping', { message: 'keep-alive' }));
+    act(() => FakeStream.last.emit('ping', { message: 'keep-alive' }));
     await act(() => new Promise((r) => setTimeout(r, 250)));
     expect(calls()).toBe(first + 2);
   });
@@ -229,7 +229,7 @@ describe('System Monitoring: state, RTT, queue and dropped', () => {
   it('marks this tab by the public_id of its connected event', async () => {
     routeFetch(() => fullStats([conn(1), conn(2)]));
     await renderPage();
-    act(() => FakeEventSource.last.emit('connected', { ...connectedData('tok-secret'), public_id: 'p-0002' }));
+    act(() => FakeStream.last.emit('connected', { ...connectedData('tok-secret'), public_id: 'p-0002' }));
     await settle(250);
     const own = liveRows().filter((r) => r.textContent?.includes('this tab'));
     expect(own).toHaveLength(1);
