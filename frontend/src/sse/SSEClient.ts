@@ -66,6 +66,11 @@ export type SSEProblem =
 /** Events of the protocol itself: never broadcast, never replayed, never deduplicated. */
 const PROTOCOL_EVENT_TYPES = new Set(['connected', 'ping', 'shutdown', 'superseded', 'closed', 'reset', 'summary', 'changes', 'resync']);
 
+/** Is this the name of an event of the protocol (not a broadcast one)? */
+export function isProtocolEvent(type: string): boolean {
+  return PROTOCOL_EVENT_TYPES.has(type);
+}
+
 /** The pushed monitor's events (`?monitor=1`): frequent, so kept out of `recent`. */
 export const MONITOR_EVENT_TYPES = ['summary', 'changes', 'resync'] as const;
 

@@ -204,7 +204,7 @@ describe('reset', () => {
       </SSEProvider>,
     );
     await act(() => new Promise((r) => setTimeout(r, 20)));
-    const calls = (route: string) => fakes.fetch.mock.calls.filter(([u]) => String(u).endsWith(route)).length;
+    const calls = (route: string) => fakes.fetch.mock.calls.filter(([u]) => String(u).replace(/\?.*$/, '').endsWith(route)).length;
     act(() => FakeStream.last.emit('connected', connectedData('tok-1')));
     await act(() => new Promise((r) => setTimeout(r, 250)));
     const stats = calls('/stats');
