@@ -41,7 +41,7 @@ export function ConnectionStatusCard() {
     ['Secret token', <SecretToken key="token" token={sse.connectionId} />],
     [
       'Client id',
-      <span key="client" className="font-monospace" title="Sent as ?client=: a newer stream with this id replaces the older one">
+      <span key="client" className="font-monospace text-break" title="Sent as ?client=: a newer stream with this id replaces the older one">
         {sse.clientId ?? '—'}
       </span>,
     ],

@@ -218,6 +218,21 @@ describe('polling', () => {
     expect(f.pages.length).toBe(back);
   });
 
+  it('keeps polling across dispose() and start() (React remounting its effects)', () => {
+    vi.useFakeTimers();
+    const f = fakeApi();
+    const s = liveStore(f);
+    s.setStream('error', true);
+    s.dispose();
+    vi.advanceTimersByTime(30_000);
+    const n = f.pages.length;
+    expect(n).toBe(2); // mount and connected: nothing while disposed
+    s.start();
+    s.setStream('error', true);
+    vi.advanceTimersByTime(10_000);
+    expect(f.pages.length).toBe(n + 2); // start(), then the poll
+  });
+
   it('does not poll while the first stream is still connecting', () => {
     vi.useFakeTimers();
     const f = fakeApi();

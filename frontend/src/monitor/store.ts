@@ -229,6 +229,7 @@ export class MonitorStore {
   /** Begin (again, after dispose()): fetch everything. */
   start(): void {
     this.disposed = false;
+    this.armPoll();
     this.fetchAll();
   }
 
@@ -289,10 +290,16 @@ export class MonitorStore {
   private setMode(mode: MonitorMode): void {
     const pollMs = mode === 'legacy' ? this.legacyPollMs : this.downPollMs;
     if (mode === this.snapshot.mode && pollMs === this.snapshot.pollMs) return;
+    this.update({ mode, pollMs });
+    this.armPoll();
+  }
+
+  /** Poll in the modes that need it (down, legacy), at their period; not otherwise. */
+  private armPoll(): void {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = null;
-    if (mode === 'down' || mode === 'legacy') this.pollTimer = setInterval(() => this.fetchAll(), pollMs);
-    this.update({ mode, pollMs });
+    const { mode, pollMs } = this.snapshot;
+    if (!this.disposed && (mode === 'down' || mode === 'legacy')) this.pollTimer = setInterval(() => this.fetchAll(), pollMs);
   }
 
   /** `connected` on the tab's stream: a new stream, whose pushes start now; what came before is fetched. */

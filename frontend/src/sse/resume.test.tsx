@@ -8,7 +8,7 @@ import { SSEProvider } from './SSEProvider';
 import { connectedData, FakeStream, setupFakes, setVisibility, URL_ADMIN, URL_DISCONNECT } from './test-utils';
 import { useSSE, useSSEEvent, useSSEReset } from './useSSE';
 
-// Nothing lost across reconnects (issue 7): the client resumes its own
+// Nothing lost across reconnects: the client resumes its own
 // reconnects with ?lastEventId=, drops replayed duplicates, and passes
 // `event: reset` on.
 
