@@ -1,4 +1,4 @@
-/** Shapes of the HTTP contract (README, docs/api-additions.md). Fields the
+/** Shapes of the HTTP contract (docs/api.md). Fields the
  *  dashboard does not need are omitted; later additions are optional, so the
  *  monitor still works against a responder without them. */
 

@@ -59,6 +59,47 @@ function sortValue(c: ConnectionInfo, key: SortKey): string | number | null {
   }
 }
 
+const TYPE_CHOICES: [ConnectionType | undefined, string][] = [
+  [undefined, 'All types'],
+  ['admin', 'Admin'],
+  ['display', 'Display'],
+];
+
+const STATE_CHOICES: [ConnectionState | undefined, string][] = [
+  [undefined, 'All states'],
+  ['live', 'Live'],
+  ['stale', 'Stale'],
+];
+
+/** A select of one filter: its first choice (undefined) is "all". */
+function ChoiceFilter<T extends string>({
+  label,
+  value,
+  choices,
+  onChange,
+}: {
+  label: string;
+  value: T | undefined;
+  choices: [T | undefined, string][];
+  onChange: (value: T | undefined) => void;
+}) {
+  return (
+    <Form.Select
+      size="sm"
+      aria-label={label}
+      value={value ?? ''}
+      onChange={(e) => onChange(choices.find(([v]) => (v ?? '') === e.target.value)?.[0])}
+      style={{ width: 'auto' }}
+    >
+      {choices.map(([v, text]) => (
+        <option key={v ?? ''} value={v ?? ''}>
+          {text}
+        </option>
+      ))}
+    </Form.Select>
+  );
+}
+
 /** "stale after 2 heartbeats" as the server says it; never a number of our own. */
 function staleText(staleAfter: number | null | undefined): string {
   return staleAfter
@@ -167,29 +208,19 @@ export function ConnectionsTable({
     <>
       <TableToolbar>
         {typeFilter && (
-          <Form.Select
-            size="sm"
-            aria-label="Filter by type"
-            value={filter.type ?? 'all'}
-            onChange={(e) => onFilter({ ...filter, type: e.target.value === 'all' ? undefined : (e.target.value as ConnectionType) })}
-            style={{ width: 'auto' }}
-          >
-            <option value="all">All types</option>
-            <option value="admin">Admin</option>
-            <option value="display">Display</option>
-          </Form.Select>
+          <ChoiceFilter
+            label="Filter by type"
+            value={filter.type}
+            choices={TYPE_CHOICES}
+            onChange={(type) => onFilter({ ...filter, type })}
+          />
         )}
-        <Form.Select
-          size="sm"
-          aria-label="Filter by state"
-          value={filter.state ?? 'all'}
-          onChange={(e) => onFilter({ ...filter, state: e.target.value === 'all' ? undefined : (e.target.value as ConnectionState) })}
-          style={{ width: 'auto' }}
-        >
-          <option value="all">All states</option>
-          <option value="live">Live</option>
-          <option value="stale">Stale</option>
-        </Form.Select>
+        <ChoiceFilter
+          label="Filter by state"
+          value={filter.state}
+          choices={STATE_CHOICES}
+          onChange={(state) => onFilter({ ...filter, state })}
+        />
         <Form.Control
           size="sm"
           type="search"

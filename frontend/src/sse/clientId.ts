@@ -1,5 +1,5 @@
 /**
- * Stable client ids for `?client=<id>` on the stream URL (docs/api-additions.md):
+ * Stable client ids for `?client=<id>` on the stream URL (docs/api.md):
  * a new stream with the same client id (and user) makes the server close the
  * older one with reason `superseded`. That is what keeps a reloaded tab at one
  * connection even when its disconnect beacon was lost.

@@ -14,19 +14,16 @@ import {
   URL_ADMIN,
   URL_DISCONNECT,
 } from './test-utils';
-import { useSSE } from './useSSE';
+import { Probe } from './test-probe';
+import type { UseSSEResult } from './useSSE';
 
 const URL_ACK = '/api/v1/events/ack';
 const KEY = 'sse-fcgi.client-id';
 
 const fakes = setupFakes();
 
-let api!: ReturnType<typeof useSSE>;
-function Probe({ onApi }: { onApi: (x: ReturnType<typeof useSSE>) => void }) {
-  onApi(useSSE());
-  return null;
-}
-const keep = (x: ReturnType<typeof useSSE>) => {
+let api!: UseSSEResult;
+const keep = (x: UseSSEResult) => {
   api = x;
 };
 

@@ -2,7 +2,8 @@ import { act, render } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import { SSEProvider, type SSEProviderProps } from './SSEProvider';
 import { connectedData, FakeStream, setupFakes, setVisibility, URL_ADMIN, URL_DISCONNECT } from './test-utils';
-import { useSSE } from './useSSE';
+import { Probe } from './test-probe';
+import type { UseSSEResult } from './useSSE';
 
 // A refused stream request tells why (fetch-based transport): the client
 // keeps the status and message, and waits as long as the server or the
@@ -10,12 +11,8 @@ import { useSSE } from './useSSE';
 
 const fakes = setupFakes();
 
-let api!: ReturnType<typeof useSSE>;
-function Probe({ onApi }: { onApi: (x: ReturnType<typeof useSSE>) => void }) {
-  onApi(useSSE());
-  return null;
-}
-const keep = (x: ReturnType<typeof useSSE>) => {
+let api!: UseSSEResult;
+const keep = (x: UseSSEResult) => {
   api = x;
 };
 
