@@ -34,7 +34,7 @@ const only = args.only ? new Set(args.only.split(',').map(Number)) : null;
 const harnessPath = resolve(repoRoot, args.harness ?? process.env.E2E_HARNESS ?? 'tests/harness/stack.mjs');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const heartbeat = Number(process.env.E2E_HEARTBEAT ?? 1);
-// How long a duplicated tab is watched for flapping: 30 s as the issue asks
+// How long a duplicated tab is watched for flapping: 30 s
 // with FULL=1, 10 s by default to keep routine runs short.
 const duplicateWatchSeconds = process.env.FULL === '1' ? 30 : 10;
 const distDir = resolve(frontendDir, 'dist');
@@ -625,7 +625,7 @@ const scenarios = [
 ];
 
 /**
- * Nothing lost across reconnects (issue 7). A monitor tab (its Debug Tools
+ * Nothing lost across reconnects. A monitor tab (its Debug Tools
  * log lists every event with its id and the stream it came on) and a kiosk
  * (its `data-event-ids`) watch while `message` events for everyone are
  * published through POST {prefix}/publish at 10 a second; the web server is

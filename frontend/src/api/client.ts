@@ -1,5 +1,16 @@
 import { API_PREFIX } from '../config';
-import type { CloseConnectionResult, ClosedList, ErrorEnvelope, Stats, SuccessEnvelope, TestEventResult } from './types';
+import type {
+  CloseConnectionResult,
+  ClosedList,
+  ErrorEnvelope,
+  PublishRequest,
+  PublishResult,
+  Stats,
+  StatsPageQuery,
+  SuccessEnvelope,
+  Summary,
+  TestEventResult,
+} from './types';
 
 /** A failed API call, with the server's own message when it sent one. */
 export class ApiError extends Error {
@@ -64,8 +75,28 @@ export async function apiRequest<T>(
   return envelope.data;
 }
 
+/** GET {prefix}/stats: the full answer (every connection). */
 export function fetchStats(signal?: AbortSignal): Promise<Stats> {
   return apiRequest<Stats>('/stats', { signal });
+}
+
+/** GET {prefix}/stats?limit=&offset=[&type=&state=&q=]: the counts and one page of connections, newest first. */
+export function fetchStatsPage(query: StatsPageQuery, signal?: AbortSignal): Promise<Stats> {
+  const params = new URLSearchParams({ limit: String(query.limit), offset: String(query.offset) });
+  if (query.type) params.set('type', query.type);
+  if (query.state) params.set('state', query.state);
+  if (query.q) params.set('q', query.q);
+  return apiRequest<Stats>(`/stats?${params.toString()}`, { signal });
+}
+
+/** GET {prefix}/stats?summary=1: the counts only. */
+export function fetchSummary(signal?: AbortSignal): Promise<Summary> {
+  return apiRequest<Summary>('/stats?summary=1', { signal });
+}
+
+/** POST {prefix}/publish: send an event to displays, admins or both. */
+export function publishEvent(body: PublishRequest): Promise<PublishResult> {
+  return apiRequest<PublishResult>('/publish', { method: 'POST', body });
 }
 
 export function sendTestEvent(body: { type?: string; message?: string }): Promise<TestEventResult> {

@@ -1,6 +1,6 @@
-/** Shapes of ../shared/API.md and docs/api-additions.md. Fields the dashboard does
- *  not need are omitted; the issue-5 additions are optional, so the monitor
- *  still works against a responder without them. */
+/** Shapes of the HTTP contract (docs/api.md). Fields the
+ *  dashboard does not need are omitted; later additions are optional, so the
+ *  monitor still works against a responder without them. */
 
 export type ConnectionType = 'admin' | 'display';
 
@@ -28,6 +28,8 @@ export interface ConnectionInfo {
   events_dropped?: number;
   queue_depth?: number;
   bytes_sent?: number;
+  /** The change sequence number of its last change (in `changes`). */
+  seq?: number;
 }
 
 export type ConnectionState = 'live' | 'stale';
@@ -51,26 +53,74 @@ export interface ExpectedDisplay {
   state: 'connected' | 'missing' | 'stale';
   /** Public id of its live connection, null when missing. */
   id: string | null;
+  /** When it was last connected (ISO); null if never since the responder started, or connected now. */
+  last_seen?: string | null;
 }
 
-export interface Stats {
+/** The roster's counts (summary), null without --displays. */
+export interface RosterCounts {
+  expected: number;
+  connected: number;
+  stale: number;
+  missing: number;
+}
+
+/** `GET /stats?summary=1`, `event: summary`, and the counts of every stats answer. */
+export interface Summary {
   total_connections: number;
   admin_connections: number;
   display_connections: number;
   average_connection_age_seconds: number;
   events_sent_last_hour: number;
-  active_connection_ids: string[];
-  connections: ConnectionInfo[];
-  connection_details?: {
-    by_type?: Partial<Record<ConnectionType, ConnectionInfo[]>>;
-  };
   stale_connections?: number;
   closed_total?: number;
   /** Totals since start, every reason present (zeros included). */
   closed_by_reason?: Partial<Record<CloseReason, number>> & Record<string, number>;
   heartbeat_seconds?: number;
+  /** Acked streams: `stale` after this many heartbeats without an ack, closed after `close_after_heartbeats`. */
+  stale_after_heartbeats?: number;
+  close_after_heartbeats?: number;
+  roster?: RosterCounts | null;
+  /** The change sequence number at the moment of the snapshot. */
+  seq?: number;
+  timestamp?: string;
+}
+
+export interface Stats extends Summary {
+  connections: ConnectionInfo[];
+  active_connection_ids?: string[];
+  connection_details?: {
+    by_type?: Partial<Record<ConnectionType, ConnectionInfo[]>>;
+  };
   /** Only when the responder runs with --displays FILE; sorted by name. */
   expected_displays?: ExpectedDisplay[];
+  /** A paged answer (`?limit=&offset=`): which page of how many matching connections. */
+  page?: { offset: number; limit: number; total: number };
+}
+
+/** Query of a paged stats request. */
+export interface StatsPageQuery {
+  limit: number;
+  offset: number;
+  type?: ConnectionType;
+  state?: ConnectionState;
+  q?: string;
+}
+
+/** `event: changes` of the pushed monitor; entries apply in the order of their `seq`. */
+export interface ChangesEvent {
+  seq: number;
+  opened?: ConnectionInfo[];
+  closed?: ClosedConnection[];
+  updated?: ConnectionInfo[];
+  timestamp?: string;
+}
+
+/** `event: resync`: refetch what the page shows. */
+export interface ResyncEvent {
+  reason?: 'overflow' | 'behind' | string;
+  message?: string;
+  timestamp?: string;
 }
 
 /** One entry of GET {prefix}/closed. */
@@ -86,6 +136,7 @@ export interface ClosedConnection {
   events_sent: number;
   bytes_sent?: number;
   reason: CloseReason | string;
+  seq?: number;
 }
 
 export interface ClosedList {
@@ -98,6 +149,21 @@ export interface ClosedList {
 export interface CloseConnectionResult {
   id: string;
   closed: boolean;
+}
+
+/** POST /publish. `display` names one display (target display), `user` one user (target admin). */
+export interface PublishRequest {
+  event: string;
+  data: unknown;
+  target: 'admin' | 'display' | 'all';
+  display?: string;
+  user?: string;
+}
+
+export interface PublishResult {
+  event: string;
+  id: number | string;
+  connections_notified: number;
 }
 
 export interface TestEventResult {

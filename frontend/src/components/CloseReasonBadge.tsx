@@ -1,12 +1,12 @@
 import Badge from 'react-bootstrap/Badge';
-import { CLOSE_REASON_INFO } from '../lib/reasons';
+import { CLOSE_REASON_INFO, reasonDescription, reasonLabel } from '../lib/reasons';
 
-/** A close reason as a badge (its meaning in the title), with an optional count. */
-export function CloseReasonBadge({ reason, count }: { reason: string; count?: number }) {
-  const r = CLOSE_REASON_INFO[reason] ?? { bg: 'light', dark: true, text: reason };
+/** A close reason as a badge in plain words (its meaning and code on hover), with an optional count. */
+export function CloseReasonBadge({ reason, count, closeAfterHeartbeats }: { reason: string; count?: number; closeAfterHeartbeats?: number | null }) {
+  const r = CLOSE_REASON_INFO[reason] ?? { bg: 'light', dark: true };
   return (
-    <Badge bg={r.bg} text={r.dark ? 'dark' : undefined} title={r.text} data-reason={reason} className="font-monospace fw-normal">
-      {reason}
+    <Badge bg={r.bg} text={r.dark ? 'dark' : undefined} title={reasonDescription(reason, closeAfterHeartbeats)} data-reason={reason} className="fw-normal">
+      {reasonLabel(reason)}
       {count !== undefined && <span className="ms-1 fw-semibold">{count}</span>}
     </Badge>
   );

@@ -8,27 +8,22 @@ import Row from 'react-bootstrap/Row';
 import Spinner from 'react-bootstrap/Spinner';
 import { ApiError, closeConnection } from '../api/client';
 import type { ConnectionInfo } from '../api/types';
-import type { UseStatsResult } from '../api/useStats';
 import { formatDuration, formatLocalDateTime, formatLocalTime, parseTime } from '../lib/format';
 import { connectionName } from '../lib/table';
 import { useNow } from '../lib/useNow';
+import type { UseMonitorResult } from '../monitor/useMonitor';
 import { useSSE } from '../sse';
 import { ConnectionsTable } from './ConnectionsTable';
+import { LiveUpdatesStatus } from './LiveUpdatesStatus';
 import { RosterPanel } from './RosterPanel';
 import { StatCard } from './StatCard';
 import { TypeBadge } from './TypeBadge';
 
-interface Props {
-  query: UseStatsResult;
-  autoRefresh: boolean;
-  onAutoRefreshChange: (on: boolean) => void;
-}
-
 type Outcome = { variant: 'success' | 'warning' | 'danger'; text: string };
 
-/** SSE Connection Monitor: counters, the roster and the live table, from GET stats. */
-export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: Props) {
-  const { stats, error, loading, updatedAt, refresh } = query;
+/** SSE Connection Monitor: counters, the roster and the live table, kept right by the tab's stream. */
+export function ConnectionMonitor({ monitor }: { monitor: UseMonitorResult }) {
+  const { summary, table, roster, error, loading, store, mode } = monitor;
   const { publicId } = useSSE();
   const now = useNow(1000);
   const [confirm, setConfirm] = useState<ConnectionInfo | null>(null);
@@ -52,30 +47,21 @@ export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: P
     } finally {
       setClosing(false);
       setConfirm(null);
-      refresh(); // stats, and with them the Recently closed table
+      // The close comes back as a push; without pushes, fetch it.
+      if (mode !== 'live') store.refresh();
     }
   }
 
   return (
     <section aria-labelledby="monitor-title" className="mb-4">
-      <div className="d-flex flex-wrap align-items-center gap-2 mb-3">
+      <div className="d-flex flex-wrap align-items-center gap-2 mb-2">
         <h2 id="monitor-title" className="h4 mb-0 me-auto">
           SSE Connection Monitor
         </h2>
-        <span className="small text-body-secondary" aria-live="polite">
+        <LiveUpdatesStatus monitor={monitor} />
+        <Button variant="outline-primary" size="sm" onClick={store.refresh} disabled={loading}>
           {loading && <Spinner animation="border" size="sm" className="me-1" aria-hidden="true" />}
-          {updatedAt ? `Updated ${formatLocalTime(updatedAt)}` : 'Loading…'}
-        </span>
-        <Button variant="outline-primary" size="sm" onClick={refresh} disabled={loading}>
           Refresh
-        </Button>
-        <Button
-          variant={autoRefresh ? 'primary' : 'outline-secondary'}
-          size="sm"
-          aria-pressed={autoRefresh}
-          onClick={() => onAutoRefreshChange(!autoRefresh)}
-        >
-          Auto-refresh (5 s): {autoRefresh ? 'on' : 'off'}
         </Button>
       </div>
 
@@ -87,7 +73,7 @@ export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: P
           <p className="mb-1">{error.message}</p>
           <p className="mb-0 small text-body-secondary">
             {error.status ? `HTTP ${error.status}${error.code ? ` · ${error.code}` : ''}` : 'The server could not be reached.'}
-            {stats && ' The figures below are from the last successful update.'}
+            {summary && ' The figures below are from the last successful update.'}
           </p>
         </Alert>
       )}
@@ -96,30 +82,30 @@ export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: P
         <Col>
           <StatCard
             label="Total connections"
-            value={stats?.total_connections ?? null}
+            value={summary?.total_connections ?? null}
             testId="stat-total"
-            hint={stats?.stale_connections !== undefined ? staleHint(stats.stale_connections) : undefined}
+            hint={summary?.stale_connections !== undefined ? staleHint(summary.stale_connections) : undefined}
             hintTestId="stat-stale"
-            hintClassName={stats?.stale_connections ? 'text-warning-emphasis fw-semibold' : undefined}
+            hintClassName={summary?.stale_connections ? 'text-warning-emphasis fw-semibold' : undefined}
           />
         </Col>
         <Col>
-          <StatCard label="Admin connections" value={stats?.admin_connections ?? null} testId="stat-admin" />
+          <StatCard label="Admin connections" value={summary?.admin_connections ?? null} testId="stat-admin" />
         </Col>
         <Col>
-          <StatCard label="Display connections" value={stats?.display_connections ?? null} testId="stat-display" />
+          <StatCard label="Display connections" value={summary?.display_connections ?? null} testId="stat-display" />
         </Col>
         <Col>
           <StatCard
             label="Events last hour"
-            value={stats?.events_sent_last_hour ?? null}
+            value={summary?.events_sent_last_hour ?? null}
             testId="stat-events"
-            hint={stats ? `Average age ${formatDuration(stats.average_connection_age_seconds)}` : undefined}
+            hint={summary ? `Average age ${formatDuration(summary.average_connection_age_seconds)}` : undefined}
           />
         </Col>
       </Row>
 
-      <RosterPanel roster={stats?.expected_displays} />
+      <RosterPanel roster={roster ?? undefined} now={now} />
 
       {outcome && (
         <Alert variant={outcome.variant} dismissible onClose={() => setOutcome(null)} className="py-2 small" data-testid="disconnect-outcome">
@@ -128,23 +114,30 @@ export function ConnectionMonitor({ query, autoRefresh, onAutoRefreshChange }: P
       )}
 
       <Card className="shadow-sm">
-        <Card.Header className="d-flex align-items-center">
+        <Card.Header className="d-flex flex-wrap align-items-center gap-2">
           <h3 className="h6 mb-0 me-auto">Live connections</h3>
-          {stats && (
+          {summary && (
             <span className="small text-body-secondary">
-              {stats.connections.length} listed
-              {stats.heartbeat_seconds !== undefined && ` · heartbeat ${stats.heartbeat_seconds} s`}
+              {summary.total_connections} connected
+              {summary.heartbeat_seconds !== undefined && ` · heartbeat ${summary.heartbeat_seconds} s`}
+              {table?.fetchedAt && (
+                <span title="Ping times, RTT and event counts are as of this time; who is connected is live"> · counters as of {formatLocalTime(table.fetchedAt)}</span>
+              )}
             </span>
           )}
         </Card.Header>
-        {stats ? (
+        {table && (summary || table.rows.length > 0) ? (
           <ConnectionsTable
-            connections={stats.connections}
+            table={table}
             now={now}
             ownId={publicId}
             caption="Live SSE connections"
             emptyText="No live connections. Open a dashboard tab or a display page to see one here."
             onDisconnect={(c) => setConfirm(c)}
+            onFilter={store.setFilter}
+            onPage={store.setPage}
+            onPageSize={store.setPageSize}
+            staleAfterHeartbeats={monitor.staleAfterHeartbeats}
           />
         ) : (
           <Card.Body className="text-center text-body-secondary py-4">

@@ -1,8 +1,30 @@
+import { useState } from 'react';
+import Button from 'react-bootstrap/Button';
 import Card from 'react-bootstrap/Card';
-import { formatAgo, formatDuration, formatLocalTime, formatRtt, maskToken } from '../lib/format';
+import { formatAgo, formatDuration, formatLocalTime, formatRtt } from '../lib/format';
 import { useNow } from '../lib/useNow';
 import { useSSE } from '../sse';
 import { LiveBadge, SUPERSEDED_TEXT } from './LiveBadge';
+
+/**
+ * The secret token of this tab's stream, hidden until asked for: it lets
+ * anyone who has it end or ack this one stream, so it is not for screen
+ * sharing or screenshots.
+ */
+function SecretToken({ token }: { token: string | null }) {
+  const [shown, setShown] = useState(false);
+  if (!token) return <span>—</span>;
+  return (
+    <span className="d-inline-flex align-items-center gap-2 flex-wrap">
+      <span className="font-monospace" data-testid="secret-token" title="Secret: sent only to this tab; it can end or ack this stream">
+        {shown ? token : '•••••••• (hidden)'}
+      </span>
+      <Button variant="link" size="sm" className="p-0" aria-pressed={shown} onClick={() => setShown((s) => !s)}>
+        {shown ? 'Hide' : 'Show'}
+      </Button>
+    </span>
+  );
+}
 
 /** "Your SSE connection": the state of this tab's own stream. */
 export function ConnectionStatusCard() {
@@ -11,14 +33,15 @@ export function ConnectionStatusCard() {
   const rows: [string, React.ReactNode][] = [
     ['Status', <LiveBadge key="b" />],
     [
-      'Connection id',
-      <span key="id" className="font-monospace" title="Disconnect token of this tab (kept private)">
-        {maskToken(sse.connectionId)}
+      'Public id',
+      <span key="id" className="font-monospace" title="How the monitor lists this tab (the c-… id in its table); not secret">
+        {sse.publicId ?? '—'}
       </span>,
     ],
+    ['Secret token', <SecretToken key="token" token={sse.connectionId} />],
     [
       'Client id',
-      <span key="client" className="font-monospace" title="Sent as ?client=: a newer stream with this id replaces the older one">
+      <span key="client" className="font-monospace text-break" title="Sent as ?client=: a newer stream with this id replaces the older one">
         {sse.clientId ?? '—'}
       </span>,
     ],
@@ -51,7 +74,8 @@ export function ConnectionStatusCard() {
     ]);
   }
   if (sse.state === 'error') {
-    rows.push(['Problem', sse.lastError ?? 'Connection lost']);
+    const p = sse.problem;
+    rows.push(['Problem', p?.kind === 'http' ? `HTTP ${p.status}: ${p.message}` : (sse.lastError ?? 'Connection lost')]);
     rows.push([
       'Next attempt',
       sse.nextRetryAt ? `in ${formatDuration(Math.max(0, sse.nextRetryAt - now) / 1000)} (attempt ${sse.attempt})` : '—',

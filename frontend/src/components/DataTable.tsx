@@ -8,6 +8,10 @@ interface Props {
   caption?: string;
   /** Bootstrap's compact table. */
   size?: 'sm';
+  /** More classes of the table. */
+  className?: string;
+  /** The rows are being fetched again (aria-busy). */
+  busy?: boolean;
   /** The header row's cells. */
   head: ReactNode;
   /** How many columns the table has: what the empty row spans. */
@@ -23,9 +27,16 @@ interface Props {
  * caption, a light header row, and a full-width row saying why the body is
  * empty.
  */
-export function DataTable({ label, caption = label, size, head, columns, empty, children }: Props) {
+export function DataTable({ label, caption = label, size, className, busy, head, columns, empty, children }: Props) {
   return (
-    <Table responsive hover size={size} className="align-middle mb-0 connections-table" aria-label={label}>
+    <Table
+      responsive
+      hover
+      size={size}
+      className={`align-middle mb-0 connections-table${className ? ` ${className}` : ''}`}
+      aria-label={label}
+      aria-busy={busy || undefined}
+    >
       <caption className="visually-hidden">{caption}</caption>
       <thead className="table-light">
         <tr>{head}</tr>

@@ -42,7 +42,8 @@ export function DebugTools() {
   useEffect(
     () =>
       subscribe(ANY_EVENT, (m) => {
-        if (m.type === 'ping' || m.type === 'connected') return;
+        // Keep-alives and the monitor's counts and changes would bury the rest.
+        if (m.type === 'ping' || m.type === 'connected' || m.type === 'summary' || m.type === 'changes') return;
         setReceived((list) => [m, ...list].slice(0, LOG_LIMIT));
       }),
     [subscribe],
@@ -135,7 +136,11 @@ export function DebugTools() {
                   <span>
                     <code>{m.type}</code>
                     {m.lastEventId && <span className="text-body-secondary font-monospace"> #{m.lastEventId}</span>}{' '}
-                    {m.type === 'reset' ? 'Missed events are gone: the monitor reloaded its data.' : text}
+                    {m.type === 'reset'
+                      ? 'Missed events are gone: the monitor reloaded its data.'
+                      : m.type === 'resync'
+                        ? `The monitor reloaded its data (${typeof data.reason === 'string' ? data.reason : 'resync'}).`
+                        : text}
                     {typeof data.username === 'string' && <span className="text-body-secondary"> — {data.username}</span>}
                   </span>
                   <span className="text-body-secondary text-nowrap">

@@ -21,20 +21,26 @@ const STATE_BG: Record<SSEState, string> = {
 /** Shown when a newer stream with this tab's client id made the server close ours. */
 export const SUPERSEDED_TEXT = 'Replaced by another tab/window';
 
-/** The tab's stream state: Live / Connecting / Error / Offline / Replaced. */
+/**
+ * The tab's stream state: Live / Connecting / Error / Refused (the server
+ * answered with an HTTP error: the status is in the title) / Offline /
+ * Replaced.
+ */
 export function LiveBadge({ className }: { className?: string }) {
-  const { state, lastError, nextRetryAt, closedReason } = useSSE();
+  const { state, lastError, nextRetryAt, closedReason, problem } = useSSE();
   const superseded = state === 'closed' && closedReason === 'superseded';
-  const label = superseded ? 'Replaced' : STATE_LABEL[state];
+  const refused = state === 'error' && problem?.kind === 'http';
+  const label = superseded ? 'Replaced' : refused ? 'Refused' : STATE_LABEL[state];
+  const why = refused ? `HTTP ${problem.status}: ${problem.message}` : (lastError ?? 'Connection lost');
   const detail = superseded
     ? `${SUPERSEDED_TEXT}; not reconnecting`
     : state === 'error' && nextRetryAt
-      ? `${lastError ?? 'Connection lost'}; retrying at ${new Date(nextRetryAt).toLocaleTimeString()}`
+      ? `${why}; retrying at ${new Date(nextRetryAt).toLocaleTimeString()}`
       : `Live event stream: ${label}`;
   return (
     <Badge
-      bg={STATE_BG[state]}
-      text={state === 'connecting' ? 'dark' : undefined}
+      bg={refused ? 'warning' : STATE_BG[state]}
+      text={state === 'connecting' || refused ? 'dark' : undefined}
       className={`live-badge d-inline-flex align-items-center gap-1 ${className ?? ''}`}
       role="status"
       aria-live="polite"
@@ -43,6 +49,7 @@ export function LiveBadge({ className }: { className?: string }) {
       data-testid="live-badge"
       data-state={state}
       data-reason={closedReason ?? undefined}
+      data-status={refused ? problem.status : undefined}
     >
       <span className={`live-dot live-dot-${state}`} aria-hidden="true" />
       {label}

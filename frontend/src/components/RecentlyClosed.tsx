@@ -4,43 +4,89 @@ import Card from 'react-bootstrap/Card';
 import Form from 'react-bootstrap/Form';
 import Spinner from 'react-bootstrap/Spinner';
 import type { ApiError } from '../api/client';
-import { CLOSE_REASONS, type ClosedList } from '../api/types';
-import { formatBytes, formatDuration } from '../lib/format';
-import { connectionName, pageRange, paginate } from '../lib/table';
+import { CLOSE_REASONS, type ClosedConnection } from '../api/types';
+import { formatBytes, formatDuration, parseTime } from '../lib/format';
+import { reasonLabel } from '../lib/reasons';
+import { compareValues, connectionName, pageRange, paginate, type SortState } from '../lib/table';
+import { useDensity } from '../lib/useDensity';
 import { CloseReasonBadge } from './CloseReasonBadge';
 import { DataTable, TableToolbar } from './DataTable';
 import { Paginator } from './Paginator';
 import { SectionCard } from './SectionCard';
+import { SortHeader } from './SortHeader';
 import { TimeAgo } from './TimeAgo';
 import { TypeBadge } from './TypeBadge';
 
+type SortKey = 'closed' | 'type' | 'name' | 'reason' | 'duration' | 'events' | 'bytes';
+
 interface Props {
-  closed: ClosedList | null;
+  closed: { list: ClosedConnection[]; capacity: number } | null;
   error: ApiError | null;
   /** Totals per reason since the responder started (stats `closed_by_reason`). */
   totals?: Record<string, number>;
   closedTotal?: number;
   now: number;
   pageSize?: number;
+  closeAfterHeartbeats?: number | null;
+}
+
+function sortValue(c: ClosedConnection, key: SortKey): string | number | null {
+  switch (key) {
+    case 'closed':
+      return parseTime(c.closed_at);
+    case 'type':
+      return c.type;
+    case 'name':
+      return connectionName(c).toLowerCase();
+    case 'reason':
+      return reasonLabel(c.reason).toLowerCase();
+    case 'duration':
+      return c.duration_seconds;
+    case 'events':
+      return c.events_sent;
+    case 'bytes':
+      return c.bytes_sent ?? null;
+  }
 }
 
 /**
  * "Recently closed": the responder's ring of the last closed connections
- * (GET {prefix}/closed), newest first, with why each one ended, and the
- * totals per reason since start.
+ * (GET {prefix}/closed, then each close pushed to the tab), newest first
+ * unless sorted by another column, with why each one ended, and the totals
+ * per reason since start.
  */
-export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSize = 20 }: Props) {
+export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSize = 20, closeAfterHeartbeats }: Props) {
   const [reason, setReason] = useState('all');
   const [page, setPage] = useState(1);
-  const sums = totals ?? closed?.totals;
+  const [sort, setSort] = useState<SortState<SortKey>>({ key: 'closed', dir: 'desc' });
+  const [density] = useDensity();
+  const sums = totals;
   const reasons = useMemo(() => {
     const known: string[] = [...CLOSE_REASONS];
     for (const r of Object.keys(sums ?? {})) if (!known.includes(r)) known.push(r);
     return known;
   }, [sums]);
-  const list = useMemo(() => (closed?.closed ?? []).filter((c) => reason === 'all' || c.reason === reason), [closed, reason]);
+  const list = useMemo(
+    () =>
+      (closed?.list ?? [])
+        .filter((c) => reason === 'all' || c.reason === reason)
+        .sort((a, b) => compareValues(sortValue(a, sort.key), sortValue(b, sort.key), sort.dir) || (b.seq ?? 0) - (a.seq ?? 0)),
+    [closed, reason, sort],
+  );
   const paged = paginate(list, page, pageSize);
-  const emptyMessage = closed && closed.closed.length > 0 ? 'None closed for this reason.' : 'No connection has closed yet.';
+  const emptyMessage = closed && closed.list.length > 0 ? 'None closed for this reason.' : 'No connection has closed yet.';
+  const header = (key: SortKey, label: string, className?: string) => (
+    <SortHeader
+      label={label}
+      sortKey={key}
+      sort={sort}
+      onSort={(s) => {
+        setSort(s);
+        setPage(1);
+      }}
+      className={className}
+    />
+  );
 
   return (
     <SectionCard
@@ -49,7 +95,7 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
       aside={
         closed && (
           <span className="small text-body-secondary">
-            last {closed.closed.length} of at most {closed.capacity}
+            last {closed.list.length} of at most {closed.capacity}
           </span>
         )
       }
@@ -58,11 +104,9 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
     >
       {sums && (
         <div className="px-3 py-2 border-bottom small d-flex flex-wrap align-items-center gap-2" data-testid="close-totals">
-          <span className="text-body-secondary">
-            Closed since start{closedTotal !== undefined ? `: ${closedTotal}` : ''} —
-          </span>
+          <span className="text-body-secondary">Closed since start{closedTotal !== undefined ? `: ${closedTotal}` : ''} —</span>
           {reasons.map((r) => (
-            <CloseReasonBadge key={r} reason={r} count={sums[r] ?? 0} />
+            <CloseReasonBadge key={r} reason={r} count={sums[r] ?? 0} closeAfterHeartbeats={closeAfterHeartbeats} />
           ))}
         </div>
       )}
@@ -87,39 +131,34 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
               <option value="all">All reasons</option>
               {reasons.map((r) => (
                 <option key={r} value={r}>
-                  {r}
+                  {reasonLabel(r)}
                 </option>
               ))}
             </Form.Select>
-            <span className="small text-body-secondary me-auto">
-              {list.length > 0 && pageRange(paged, list.length)}
-            </span>
+            <span className="small text-body-secondary me-auto">{list.length > 0 && pageRange(paged, list.length)}</span>
             <Paginator page={paged.page} pageCount={paged.pageCount} onPage={setPage} label="Recently closed: pages" />
           </TableToolbar>
           <DataTable
             label="Recently closed connections"
-            caption="Recently closed connections, newest first"
+            caption="Recently closed connections"
             size="sm"
+            className={density === 'compact' ? 'compact-rows' : undefined}
             head={
               <>
-                <th scope="col">Closed</th>
-                <th scope="col">Type</th>
-                <th scope="col">User / display</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Duration</th>
-                <th scope="col" className="text-end">
-                  Events sent
-                </th>
-                <th scope="col" className="text-end">
-                  Bytes
-                </th>
+                {header('closed', 'Closed')}
+                {header('type', 'Type')}
+                {header('name', 'User / display')}
+                {header('reason', 'Reason')}
+                {header('duration', 'Duration')}
+                {header('events', 'Events sent', 'text-end')}
+                {header('bytes', 'Bytes', 'text-end')}
               </>
             }
             columns={7}
             empty={paged.rows.length === 0 ? emptyMessage : null}
           >
-            {paged.rows.map((c, i) => (
-              <tr key={`${c.id}-${c.closed_at}-${i}`} data-connection-id={c.id} data-reason={c.reason}>
+            {paged.rows.map((c) => (
+              <tr key={`${c.id}-${c.closed_at}`} data-connection-id={c.id} data-reason={c.reason}>
                 <td>
                   <TimeAgo iso={c.closed_at} now={now} />
                 </td>
@@ -132,13 +171,13 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
                     {c.id}
                   </span>
                   {c.client && (
-                    <span className="text-body-secondary small ms-2" title="Client id">
+                    <span className="text-body-secondary small ms-2 client-id" title={`Client id: ${c.client}`}>
                       client <span className="font-monospace">{c.client}</span>
                     </span>
                   )}
                 </td>
                 <td>
-                  <CloseReasonBadge reason={c.reason} />
+                  <CloseReasonBadge reason={c.reason} closeAfterHeartbeats={closeAfterHeartbeats} />
                 </td>
                 <td title={`${c.opened_at} – ${c.closed_at}`}>{formatDuration(c.duration_seconds)}</td>
                 <td className="text-end font-monospace">{c.events_sent}</td>

@@ -2,6 +2,7 @@ import Alert from 'react-bootstrap/Alert';
 import Badge from 'react-bootstrap/Badge';
 import Card from 'react-bootstrap/Card';
 import type { ExpectedDisplay } from '../api/types';
+import { formatAgo, formatLocalDateTime, parseTime } from '../lib/format';
 import { SectionCard } from './SectionCard';
 
 const STATE_BG: Record<ExpectedDisplay['state'], string> = {
@@ -10,13 +11,20 @@ const STATE_BG: Record<ExpectedDisplay['state'], string> = {
   missing: 'danger',
 };
 
+/** When a missing display was last connected, in words; the exact time goes in the title. */
+function lastSeen(d: ExpectedDisplay, now: number): { text: string; title: string } {
+  const at = parseTime(d.last_seen ?? null);
+  if (at === null) return { text: 'not seen since the server started', title: 'Not connected since the server started' };
+  return { text: `last seen ${formatAgo(at, now)}`, title: `Last connected ${formatLocalDateTime(at)} (${d.last_seen})` };
+}
+
 /**
  * The expected roster (stats `expected_displays`, present only when the
  * responder runs with --displays FILE): every known display and whether it
- * is connected, and the missing ones up front. Renders nothing without a
- * roster.
+ * is connected, the missing ones up front with when each was last seen.
+ * Renders nothing without a roster.
  */
-export function RosterPanel({ roster }: { roster: ExpectedDisplay[] | undefined }) {
+export function RosterPanel({ roster, now }: { roster: ExpectedDisplay[] | undefined; now: number }) {
   if (!roster) return null;
   const missing = roster.filter((d) => d.state === 'missing');
   const stale = roster.filter((d) => d.state === 'stale');
@@ -40,11 +48,17 @@ export function RosterPanel({ roster }: { roster: ExpectedDisplay[] | undefined 
             <strong className="me-2">
               {missing.length === 1 ? '1 display is missing:' : `${missing.length} displays are missing:`}
             </strong>
-            {missing.map((d) => (
-              <span key={d.display} className="badge text-bg-danger fs-6 me-1 font-monospace" data-display={d.display}>
-                {d.display}
-              </span>
-            ))}
+            {missing.map((d) => {
+              const seen = lastSeen(d, now);
+              return (
+                <span key={d.display} className="d-inline-block me-2" data-display={d.display}>
+                  <span className="badge text-bg-danger fs-6 font-monospace">{d.display}</span>
+                  <span className="small ms-1" title={seen.title} data-testid="last-seen">
+                    ({seen.text})
+                  </span>
+                </span>
+              );
+            })}
           </Alert>
         )}
         {stale.length > 0 && (
@@ -59,8 +73,13 @@ export function RosterPanel({ roster }: { roster: ExpectedDisplay[] | undefined 
           <ul className="list-inline mb-0" aria-label="Expected displays">
             {roster.map((d) => (
               <li key={d.display} className="list-inline-item mb-1" data-display={d.display} data-state={d.state}>
-                <Badge bg={STATE_BG[d.state] ?? 'secondary'} text={d.state === 'stale' ? 'dark' : undefined} title={d.id ? `Connection ${d.id}` : 'No connection'}>
+                <Badge
+                  bg={STATE_BG[d.state] ?? 'secondary'}
+                  text={d.state === 'stale' ? 'dark' : undefined}
+                  title={d.id ? `Connection ${d.id}` : lastSeen(d, now).title}
+                >
                   <span className="font-monospace">{d.display}</span> · {d.state}
+                  {d.state === 'missing' && <span className="fw-normal"> · {lastSeen(d, now).text}</span>}
                 </Badge>
               </li>
             ))}

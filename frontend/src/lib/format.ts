@@ -47,12 +47,6 @@ export function formatWhen(ms: number | null, now: number): string {
   return new Date(ms).toDateString() === new Date(now).toDateString() ? timeOnly.format(ms) : shortDateTime.format(ms);
 }
 
-/** Show the start and end of a secret, never the whole of it. */
-export function maskToken(token: string | null): string {
-  if (!token) return '—';
-  return token.length <= 12 ? token : `${token.slice(0, 8)}…${token.slice(-4)}`;
-}
-
 /** A round-trip time in ms: "0.4 ms", "12 ms", "1.25 s". */
 export function formatRtt(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';

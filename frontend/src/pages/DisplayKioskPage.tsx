@@ -1,18 +1,28 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { useParams, useSearchParams } from 'react-router';
 import { LiveBadge } from '../components/LiveBadge';
 import { ACK_URL, DISCONNECT_URL, DISPLAY_EVENT_TYPES, DISPLAY_NAME_RE, displayStreamUrl } from '../config';
 import { formatLocalDateTime, formatLocalTime } from '../lib/format';
 import { useDocumentTitle } from '../lib/useDocumentTitle';
 import { useNow } from '../lib/useNow';
-import { CLIENT_ID_RE, SSEProvider, useSSE, type SSEMessage } from '../sse';
+import { isProtocolEvent, kioskClientId, SSEProvider, useSSE, type SSEMessage, type UseSSEResult } from '../sse';
 
 /**
- * /display/<name>: a kiosk screen. Opens the display stream for <name> and
- * shows what arrives. Event names to listen to: the built-in list
- * (VITE_DISPLAY_EVENTS) plus ?events=a,b,c. The stream acknowledges pings
- * (?ack=1) and its client id is the display name, or ?client=<id>; the server
- * keeps one stream per display name anyway (the newest).
+ * The least time a kiosk waits before it tries again after it was refused
+ * (401 key, 404 unknown name, 409 live on another screen) or replaced by
+ * another screen: two screens fighting over one name never take turns faster
+ * than this.
+ */
+export const KIOSK_RETRY_MS = 60_000;
+
+/**
+ * /display/<name>[?key=K][&events=a,b]: a kiosk screen. Opens the display
+ * stream for <name> and shows what arrives. Event names to listen to: the
+ * built-in list (VITE_DISPLAY_EVENTS) plus ?events=a,b,c. The stream
+ * acknowledges pings (?ack=1), carries this browser's random client id
+ * (localStorage) and, if the page's address has one, the display's key.
+ * Nobody can take a screen over: without the key, a second screen is refused
+ * (409) while this one is live, and says so.
  *
  * After a lost stream the client resumes with ?lastEventId=, so the screen
  * gets what it missed, once each. If the server answers `reset` (what was
@@ -25,17 +35,22 @@ import { CLIENT_ID_RE, SSEProvider, useSSE, type SSEMessage } from '../sse';
  * "site can't be reached" page, with no script left to retry. Dropping the
  * old announcements keeps the screen from showing as current something a
  * missed event may have replaced or withdrawn.
+ *
+ * The key goes into the stream's URL and nowhere else: not into a log, the
+ * acks, the disconnect beacon or the screen (and index.html sends no
+ * Referer, which would carry this page's address).
  */
 export function DisplayKioskPage() {
   const { name = '' } = useParams();
   const [search] = useSearchParams();
   const extra = search.get('events') ?? '';
-  const requestedClient = search.get('client');
-  const clientId = requestedClient && CLIENT_ID_RE.test(requestedClient) ? requestedClient : name;
+  const key = search.get('key') ?? '';
+  const [clientId] = useState(() => kioskClientId());
   const eventTypes = useMemo(
     () => [...new Set([...DISPLAY_EVENT_TYPES, ...extra.split(',').map((s) => s.trim()).filter(Boolean)])],
     [extra],
   );
+  const params = useMemo(() => (key ? { key } : ({} as Record<string, string>)), [key]);
   useDocumentTitle(`Display ${name}`);
 
   if (!DISPLAY_NAME_RE.test(name)) {
@@ -50,16 +65,20 @@ export function DisplayKioskPage() {
   }
   return (
     <SSEProvider
-      key={`${name}|${clientId}|${eventTypes.join(',')}`}
+      key={`${name}|${key}|${eventTypes.join(',')}`}
       url={displayStreamUrl(name)}
       disconnectUrl={DISCONNECT_URL}
       ackUrl={ACK_URL}
       ackCredentials="omit"
+      credentials="omit"
       clientId={clientId}
       eventTypes={eventTypes}
+      params={params}
       recentLimit={KIOSK_RECENT}
+      refusedRetryMs={KIOSK_RETRY_MS}
+      supersededRetryMs={KIOSK_RETRY_MS}
     >
-      <KioskScreen name={name} />
+      <KioskScreen name={name} hasKey={key !== ''} />
     </SSEProvider>
   );
 }
@@ -70,7 +89,7 @@ const KIOSK_RECENT = 100;
 /** What the screen shows: the events since the last `reset`, newest first, without protocol events. */
 function shownEvents(recent: SSEMessage[]): SSEMessage[] {
   const cut = recent.findIndex((m) => m.type === 'reset');
-  return (cut < 0 ? recent : recent.slice(0, cut)).filter((m) => m.type !== 'connected');
+  return (cut < 0 ? recent : recent.slice(0, cut)).filter((m) => !isProtocolEvent(m.type));
 }
 
 function describe(m: SSEMessage): { title: string; body: string } {
@@ -85,18 +104,105 @@ function describe(m: SSEMessage): { title: string; body: string } {
   return { title: m.type, body: typeof d === 'string' ? d : JSON.stringify(d) };
 }
 
-function idleText(state: string, closedReason: string | null): string {
-  if (state === 'closed' && closedReason === 'superseded') return 'Replaced by another tab/window showing this display.';
-  if (state === 'closed') return 'Disconnected.';
-  return 'Connecting to the event server…';
+/** "0:42", "2:05": a countdown to `at`. */
+function countdown(at: number, now: number): string {
+  const s = Math.max(0, Math.ceil((at - now) / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-function KioskScreen({ name }: { name: string }) {
-  const { recent, state, lastError, closedReason } = useSSE();
+interface KioskStatus {
+  /** What is wrong, in a few words, large. */
+  title: string;
+  /** What it means and what to do. */
+  detail: string;
+  /** When the screen tries again (a countdown), if it will. */
+  retryAt: number | null;
+  tone: 'warning' | 'danger' | 'info';
+  kind: string;
+  status?: number;
+}
+
+/**
+ * Why the screen is not showing live events, in plain words, or null while
+ * it is live. Never blank: every state but `open` has a status.
+ */
+function kioskStatus(sse: Pick<UseSSEResult, 'state' | 'problem' | 'nextRetryAt' | 'closedReason' | 'attempt'>, name: string, hasKey: boolean): KioskStatus | null {
+  if (sse.state === 'open') return null;
+  const retryAt = sse.state === 'error' ? sse.nextRetryAt : null;
+  const p = sse.problem;
+  if (sse.state === 'error' && p) {
+    if (p.kind === 'http') {
+      switch (p.status) {
+        case 409:
+          return {
+            title: `Display ${name} is live on another screen`,
+            detail: hasKey
+              ? 'The other screen holds this display name; this one steps aside and looks again later.'
+              : 'Only one screen can show a display. Close it on the other screen, or open this page with the display’s key to move it here.',
+            retryAt,
+            tone: 'warning',
+            kind: 'conflict',
+            status: 409,
+          };
+        case 401:
+          return {
+            title: p.message || `Display ${name} needs its key`,
+            detail: hasKey
+              ? 'The key in this page’s address is not this display’s key. Ask an administrator for the right address.'
+              : 'This display opens only with its key: open this page with the address an administrator gives you (…?key=…).',
+            retryAt,
+            tone: 'danger',
+            kind: 'key',
+            status: 401,
+          };
+        case 404:
+          return {
+            title: `Unknown display name “${name}”`,
+            detail: 'The server’s list of displays has no display by this name. Check the address of this page.',
+            retryAt,
+            tone: 'danger',
+            kind: 'unknown',
+            status: 404,
+          };
+        case 429:
+        case 503:
+          return { title: 'The event server is busy', detail: p.message, retryAt, tone: 'warning', kind: 'busy', status: p.status };
+        default:
+          return { title: 'The event server refused this screen', detail: `${p.message} (HTTP ${p.status})`, retryAt, tone: 'danger', kind: 'http', status: p.status };
+      }
+    }
+    if (p.kind === 'superseded') {
+      return {
+        title: `Another screen took over display ${name}`,
+        detail: 'This screen steps aside and looks again later.',
+        retryAt,
+        tone: 'warning',
+        kind: 'superseded',
+      };
+    }
+    if (p.kind === 'closed') return { title: p.message, detail: 'Reconnecting.', retryAt, tone: 'info', kind: 'closed' };
+    if (p.kind === 'shutdown') return { title: 'The event server is restarting', detail: 'Reconnecting.', retryAt, tone: 'info', kind: 'shutdown' };
+    return { title: 'Connection to the event server lost', detail: p.message, retryAt, tone: 'warning', kind: p.kind };
+  }
+  if (sse.state === 'error') return { title: 'Connection to the event server lost', detail: 'Reconnecting.', retryAt, tone: 'warning', kind: 'network' };
+  if (sse.state === 'closed') return { title: 'Disconnected', detail: 'This page is not connected to the event server.', retryAt: null, tone: 'danger', kind: 'closed' };
+  return {
+    title: sse.attempt > 0 ? 'Reconnecting to the event server…' : 'Connecting to the event server…',
+    detail: '',
+    retryAt: null,
+    tone: 'info',
+    kind: 'connecting',
+  };
+}
+
+function KioskScreen({ name, hasKey }: { name: string; hasKey: boolean }) {
+  const sse = useSSE();
+  const { recent, state } = sse;
   const now = useNow(1000);
   const events = shownEvents(recent);
   const [latest, ...older] = events;
   const headline = latest ? describe(latest) : null;
+  const status = kioskStatus(sse, name, hasKey);
 
   return (
     <div
@@ -117,7 +223,25 @@ function KioskScreen({ name }: { name: string }) {
         </time>
         <LiveBadge className="fs-6" />
       </header>
-      <main className="flex-grow-1 d-flex flex-column justify-content-center px-5" aria-live="polite">
+      {status && (
+        <section
+          className={`kiosk-status px-5 py-4${status.tone === 'danger' ? ' kiosk-status-danger' : ''}`}
+          role="alert"
+          data-testid="kiosk-status"
+          data-kind={status.kind}
+          data-status={status.status}
+          data-retry-at={status.retryAt ?? undefined}
+        >
+          <p className="display-6 fw-semibold mb-2">{status.title}</p>
+          {status.detail && <p className="fs-4 mb-2">{status.detail}</p>}
+          {status.retryAt !== null && (
+            <p className="fs-4 mb-0 text-body-secondary" data-testid="kiosk-retry">
+              Trying again in <span className="font-monospace">{countdown(status.retryAt, now)}</span> (at {formatLocalTime(status.retryAt)}).
+            </p>
+          )}
+        </section>
+      )}
+      <main className={`flex-grow-1 d-flex flex-column justify-content-center px-5${status ? ' opacity-50' : ''}`} aria-live="polite">
         {headline && latest ? (
           <article data-testid="kiosk-latest" data-event-type={latest.type} data-event-id={latest.lastEventId || undefined}>
             <div className="text-info text-uppercase small mb-2">
@@ -127,10 +251,11 @@ function KioskScreen({ name }: { name: string }) {
             {headline.body && <p className="fs-3 text-body-secondary">{headline.body}</p>}
           </article>
         ) : (
-          <div className="text-center text-body-secondary">
-            <p className="display-6">{state === 'open' ? 'Waiting for announcements…' : idleText(state, closedReason)}</p>
-            {state === 'error' && lastError && <p className="fs-5">{lastError}</p>}
-          </div>
+          state === 'open' && (
+            <div className="text-center text-body-secondary">
+              <p className="display-6">Waiting for announcements…</p>
+            </div>
+          )
         )}
       </main>
       {older.length > 0 && (
@@ -139,8 +264,7 @@ function KioskScreen({ name }: { name: string }) {
           <ul className="list-unstyled mb-0 small kiosk-history">
             {older.slice(0, 5).map((m, i) => (
               <li key={`${m.receivedAt}-${i}`} data-event-id={m.lastEventId || undefined}>
-                <span className="text-body-secondary">{formatLocalTime(m.receivedAt)}</span> <code>{m.type}</code>{' '}
-                {describe(m).title}
+                <span className="text-body-secondary">{formatLocalTime(m.receivedAt)}</span> <code>{m.type}</code> {describe(m).title}
               </li>
             ))}
           </ul>

@@ -2,13 +2,14 @@ import Card from 'react-bootstrap/Card';
 import Col from 'react-bootstrap/Col';
 import Row from 'react-bootstrap/Row';
 import { Link } from 'react-router';
-import { useStats } from '../api/useStats';
 import { StatCard } from '../components/StatCard';
 import { useDocumentTitle } from '../lib/useDocumentTitle';
+import { useMonitor } from '../monitor/useMonitor';
 
 export function HomePage() {
   useDocumentTitle('Home');
-  const { stats, error } = useStats({ autoRefresh: true, intervalMs: 10_000 });
+  // The counts only: pushed by the tab's stream (`summary`), no polling while it is up.
+  const { summary: stats, error } = useMonitor({});
   return (
     <>
       <h1 className="h3 mb-2">Dashboard</h1>

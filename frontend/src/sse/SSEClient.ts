@@ -1,5 +1,6 @@
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { CLIENT_ID_RE, type ClientIdSource } from './clientId';
+import { defaultTransport, type StreamEvent, type StreamFailure, type StreamHandle, type StreamTransport } from './eventStream';
 
 /**
  * One Server-Sent Events connection to sse-fcgi, with the client side of the
@@ -9,23 +10,27 @@ import { CLIENT_ID_RE, type ClientIdSource } from './clientId';
  *   connection is given up (dispose, pagehide, beforeunload, disconnect(), a
  *   lost stream) it is sent once to POST {prefix}/disconnect with
  *   navigator.sendBeacon, falling back to fetch(..., {keepalive: true});
- * - on error the EventSource is closed and reopened by us with exponential
- *   backoff and jitter (the browser's own retry would ignore our cap and
- *   keep a dead connection id);
+ * - the stream is read with fetch() (see eventStream.ts), so a refused
+ *   request tells its status, its JSON error and `Retry-After`: 429 at the
+ *   per-user limit, 409 for a display live on another screen, 401 for a
+ *   missing or wrong display key, 404 for an unknown display;
+ * - on error the stream is closed and reopened with exponential backoff and
+ *   jitter, never sooner than `Retry-After` nor, for a refusal (400, 401,
+ *   403, 404, 409), than `refusedRetryMs`;
  * - it reconnects at once when the page becomes visible again, comes back
  *   from the back/forward cache or the network comes back;
  * - with `ackUrl`, the stream is opened with `?ack=1` and the `seq` of every
  *   ping is echoed to POST {prefix}/ack (acknowledged liveness);
  * - with `clientId`, the stream is opened with `?client=<id>`: the server
  *   then closes an older stream of the same client (`superseded`). A
- *   superseded client stays closed (a duplicated tab must settle, not flap);
+ *   superseded client stays closed (a duplicated tab must settle, not flap),
+ *   or with `supersededRetryMs` (a kiosk) tries again that much later;
  *   `closed` from the server (admin_closed, ack_timeout, ...) reconnects with
  *   backoff like an error;
  * - nothing lost across reconnects: the id of the newest broadcast event
  *   received is kept, and every stream this client opens again (backoff,
  *   visibility, connect()) asks for what it missed with `?lastEventId=<id>`
- *   (our own reconnects build a new EventSource, which would not send the
- *   Last-Event-ID header). A fresh client (a page load) and a client that was
+ *   (every stream is a new request). A fresh client (a page load) and a client that was
  *   superseded start without it. Ids only increase, so an event whose id is
  *   not above the newest one seen is a duplicate (a replay overlapping what
  *   arrived) and is dropped. `event: reset` (the missed events are no longer
@@ -46,8 +51,34 @@ export type SSEState = 'idle' | 'connecting' | 'open' | 'error' | 'closed';
  *  with the same client id (another tab or window). */
 export type ClosedReason = 'manual' | 'unload' | 'disposed' | 'superseded';
 
+/**
+ * Why the last stream failed or ended, for the page to say so: a stream
+ * failure (an HTTP refusal with its status and message, a network error,
+ * ...), or the server's own last event: `closed` (with its reason),
+ * `superseded` (when the client retries after it), `shutdown`.
+ */
+export type SSEProblem =
+  | StreamFailure
+  | { kind: 'closed'; reason: string | null; message: string }
+  | { kind: 'superseded'; message: string }
+  | { kind: 'shutdown'; message: string };
+
 /** Events of the protocol itself: never broadcast, never replayed, never deduplicated. */
-const PROTOCOL_EVENT_TYPES = new Set(['connected', 'ping', 'shutdown', 'superseded', 'closed', 'reset']);
+const PROTOCOL_EVENT_TYPES = new Set(['connected', 'ping', 'shutdown', 'superseded', 'closed', 'reset', 'summary', 'changes', 'resync']);
+
+/** Is this the name of an event of the protocol (not a broadcast one)? */
+export function isProtocolEvent(type: string): boolean {
+  return PROTOCOL_EVENT_TYPES.has(type);
+}
+
+/** The pushed monitor's events (`?monitor=1`): frequent, so kept out of `recent`. */
+export const MONITOR_EVENT_TYPES = ['summary', 'changes', 'resync'] as const;
+
+/** Not kept in `recent`: keep-alives and the monitor's counts and changes. */
+const QUIET_EVENT_TYPES = new Set(['ping', 'summary', 'changes']);
+
+/** Statuses that mean "this request will be refused again": wait `refusedRetryMs` at least. */
+const REFUSED_STATUSES = new Set([400, 401, 403, 404, 409]);
 
 /** Name of the event by which the server says missed events are lost: reload your state. */
 export const RESET_EVENT = 'reset';
@@ -102,6 +133,8 @@ export interface SSESnapshot {
   /** When the scheduled retry fires (Date.now() based), if one is scheduled. */
   nextRetryAt: number | null;
   lastError: string | null;
+  /** What went wrong with the last stream, in detail; null once `connected` arrives. */
+  problem: SSEProblem | null;
   closedReason: ClosedReason | null;
   /** The `?client=` id of the stream, once known. */
   clientId: string | null;
@@ -124,6 +157,13 @@ export interface SSESnapshot {
   /** `event: reset` received (missed events lost: state reloaded). */
   resets: number;
   lastResetAt: number | null;
+  /** From `connected`: the stream carries the pushed monitor (`?monitor=1` honoured); null before. */
+  monitor: boolean | null;
+  /** From `connected`: heartbeats without an ack before `stale`, and before the server closes it. */
+  staleAfterHeartbeats: number | null;
+  closeAfterHeartbeats: number | null;
+  /** From `connected`: the server's heartbeat, in ms. */
+  heartbeatMs: number | null;
 }
 
 export interface SSEClientOptions {
@@ -149,6 +189,16 @@ export interface SSEClientOptions {
   /** After beforeunload, reconnect if the page is still alive this much later
    *  (the navigation was cancelled, or it was a download or a mailto: link). */
   unloadResumeMs?: number;
+  /** More query parameters of the stream URL (`monitor: '1'`, a display's `key`). Sent nowhere else. */
+  params?: Record<string, string>;
+  /** Credentials of the stream request; 'same-origin' (as EventSource) by default. */
+  credentials?: RequestCredentials;
+  /** The least wait after a refusal (400, 401, 403, 404, 409), in ms; 0 by default (backoff only). */
+  refusedRetryMs?: number;
+  /** After `superseded`: null (default) stays closed for good; a number retries that many ms later. */
+  supersededRetryMs?: number | null;
+  /** How streams are opened; the fetch-based reader by default. */
+  transport?: StreamTransport;
 }
 
 /** Names the server always may send; listened to on every stream. */
@@ -156,9 +206,6 @@ export const BUILTIN_EVENT_TYPES = ['connected', 'ping', 'shutdown', 'superseded
 
 /** Subscribing to this name receives every dispatched event. */
 export const ANY_EVENT = '*';
-
-/** Names EventSource uses for its own events; a server event cannot use them. */
-const RESERVED = new Set(['open', 'error']);
 
 const INITIAL: SSESnapshot = {
   state: 'idle',
@@ -172,6 +219,7 @@ const INITIAL: SSESnapshot = {
   attempt: 0,
   nextRetryAt: null,
   lastError: null,
+  problem: null,
   closedReason: null,
   clientId: null,
   ack: false,
@@ -184,6 +232,10 @@ const INITIAL: SSESnapshot = {
   duplicatesIgnored: 0,
   resets: 0,
   lastResetAt: null,
+  monitor: null,
+  staleAfterHeartbeats: null,
+  closeAfterHeartbeats: null,
+  heartbeatMs: null,
 };
 
 function parseData(raw: unknown): unknown {
@@ -210,6 +262,7 @@ function numberField(data: unknown, name: string): number | null {
   }
   return null;
 }
+
 
 /** Why the server closed a stream (`closed` event), in words for the badge. */
 const CLOSED_REASON_TEXT: Record<string, string> = {
@@ -297,14 +350,23 @@ export function sendDisconnect(url: string, connectionId: string): 'beacon' | 'f
   return 'none';
 }
 
+type ResolvedOptions = Required<Omit<SSEClientOptions, 'backoff' | 'clientId' | 'transport' | 'supersededRetryMs'>> & {
+  backoff: BackoffOptions;
+  transport: StreamTransport | null;
+  supersededRetryMs: number | null;
+};
+
 export class SSEClient {
-  private readonly options: Required<Omit<SSEClientOptions, 'backoff' | 'clientId'>> & { backoff: BackoffOptions };
+  private readonly options: ResolvedOptions;
   private snapshot: SSESnapshot = INITIAL;
   private readonly stateListeners = new Set<() => void>();
   private readonly eventListeners = new Map<string, Set<SSEListener>>();
-  private source: EventSource | null = null;
-  /** Names with a listener on the current EventSource. */
-  private registered = new Set<string>();
+  /** The current stream, if one is open or opening. */
+  private source: StreamHandle | null = null;
+  /** Identifies the current stream to its handlers: a late call of an older one is ignored. */
+  private current: object | null = null;
+  /** No automatic reconnect before this time (Retry-After, a refusal, superseded); 0: none. */
+  private holdUntil = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private resumeTimer: ReturnType<typeof setTimeout> | null = null;
   /** Connection ids already reported to the disconnect route. */
@@ -339,6 +401,11 @@ export class SSEClient {
       recentLimit: options.recentLimit ?? 50,
       unloadResumeMs: options.unloadResumeMs ?? 2_000,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+      params: options.params ?? {},
+      credentials: options.credentials ?? 'same-origin',
+      refusedRetryMs: options.refusedRetryMs ?? 0,
+      supersededRetryMs: options.supersededRetryMs ?? null,
+      transport: options.transport ?? null,
     };
   }
 
@@ -394,10 +461,11 @@ export class SSEClient {
     this.update({ state: 'closed', closedReason: 'disposed', nextRetryAt: null });
   };
 
-  /** Open the stream now (again), resetting the backoff. */
+  /** Open the stream now (again), resetting the backoff; a person asked, so no wait is kept. */
   connect = (): void => {
     this.manual = false;
-    this.update({ attempt: 0, lastError: null });
+    this.holdUntil = 0;
+    this.update({ attempt: 0, lastError: null, problem: null });
     if (this.started) this.open();
   };
 
@@ -413,8 +481,9 @@ export class SSEClient {
 
   /**
    * Call `listener` for every event named `type` (or every event, with "*").
-   * The name is registered on the EventSource on demand, and on every later
-   * stream. Returns the unsubscribe function.
+   * As with EventSource, an event is delivered (to "*" too, and kept in
+   * `recent`) only if its name is listened to: a built-in name, one of
+   * `eventTypes`, or one subscribed to. Returns the unsubscribe function.
    */
   subscribe = (type: string, listener: SSEListener): (() => void) => {
     let set = this.eventListeners.get(type);
@@ -423,7 +492,6 @@ export class SSEClient {
       this.eventListeners.set(type, set);
     }
     set.add(listener);
-    if (type !== ANY_EVENT) this.listen(type);
     return () => {
       const s = this.eventListeners.get(type);
       if (!s) return;
@@ -432,17 +500,20 @@ export class SSEClient {
     };
   };
 
-  private listen(type: string): void {
-    if (!this.source || this.registered.has(type) || RESERVED.has(type)) return;
-    this.registered.add(type);
-    this.source.addEventListener(type, this.onEvent as EventListener);
+  /** An event with this name is delivered (see subscribe()). */
+  private listened(type: string): boolean {
+    return (
+      (BUILTIN_EVENT_TYPES as readonly string[]).includes(type) ||
+      this.options.eventTypes.includes(type) ||
+      (type !== ANY_EVENT && this.eventListeners.has(type))
+    );
   }
 
-  private onEvent = (ev: MessageEvent): void => {
-    if (ev.target !== this.source) return;
-    const id = ev.lastEventId ?? '';
-    // EventSource keeps the last id for events that carry none (pings after a
-    // broadcast): only broadcast events are judged by it.
+  private onEvent(ev: StreamEvent): void {
+    if (!this.listened(ev.type)) return;
+    const id = ev.id;
+    // Only broadcast events are judged by their id (protocol events carry none;
+    // a test may give them the last one, as EventSource would).
     if (id && !PROTOCOL_EVENT_TYPES.has(ev.type) && this.lastId !== null && compareEventIds(id, this.lastId) <= 0) {
       this.update({ duplicatesIgnored: this.snapshot.duplicatesIgnored + 1 });
       return;
@@ -471,10 +542,12 @@ export class SSEClient {
     if (message.type === 'ping') {
       patch.lastPingAt = message.receivedAt;
       this.acknowledge(message.data);
-    } else {
+    } else if (!QUIET_EVENT_TYPES.has(message.type)) {
       patch.recent = [message, ...this.snapshot.recent].slice(0, this.options.recentLimit);
     }
     if (message.type === 'connected') {
+      this.holdUntil = 0;
+      const flag = message.data && typeof message.data === 'object' ? (message.data as { monitor?: unknown }).monitor : undefined;
       Object.assign(patch, {
         state: 'open',
         connectionId: field(message.data, 'connection_id'),
@@ -485,10 +558,15 @@ export class SSEClient {
         attempt: 0,
         nextRetryAt: null,
         lastError: null,
+        problem: null,
         closedReason: null,
         ack: message.data !== null && typeof message.data === 'object' && (message.data as { ack?: unknown }).ack === true,
         lastAckSeq: null,
         lastAckRttMs: null,
+        monitor: typeof flag === 'boolean' ? flag : false,
+        staleAfterHeartbeats: numberField(message.data, 'stale_after_heartbeats'),
+        closeAfterHeartbeats: numberField(message.data, 'close_after_heartbeats'),
+        heartbeatMs: numberField(message.data, 'heartbeat_ms'),
       } satisfies Partial<SSESnapshot>);
     }
     this.update(patch);
@@ -497,7 +575,15 @@ export class SSEClient {
       // The server ends this stream itself; come back when it does.
       this.closeSource();
       this.update({ connectionId: null, publicId: null });
-      this.scheduleRetry('The server is shutting down');
+      const text = 'The server is shutting down';
+      this.scheduleRetry(text, { kind: 'shutdown', message: text });
+    } else if (message.type === 'superseded' && this.options.supersededRetryMs !== null) {
+      // A kiosk: another screen took this display over. Step aside, and look
+      // again only after a long wait, so two screens never flap.
+      this.closeSource();
+      const text = 'Replaced by another screen';
+      this.update({ connectionId: null, publicId: null });
+      this.scheduleRetry(text, { kind: 'superseded', message: field(message.data, 'message') ?? text }, this.options.supersededRetryMs);
     } else if (message.type === 'superseded') {
       // A newer stream with our client id replaced this one (the same tab
       // reloaded, or a copy of this tab): do not fight it, stay closed.
@@ -523,12 +609,14 @@ export class SSEClient {
       this.closeSource();
       this.update({ connectionId: null, publicId: null });
       const reason = field(message.data, 'reason');
-      this.scheduleRetry((reason && CLOSED_REASON_TEXT[reason]) ?? field(message.data, 'message') ?? 'Closed by the server');
+      const text = (reason && CLOSED_REASON_TEXT[reason]) ?? field(message.data, 'message') ?? 'Closed by the server';
+      this.scheduleRetry(text, { kind: 'closed', reason, message: text });
     }
     this.dispatch(message);
-  };
+  }
 
   private dispatch(message: SSEMessage): void {
+    // (Called only for names that are listened to: see onEvent.)
     for (const name of [message.type, ANY_EVENT]) {
       const set = this.eventListeners.get(name);
       if (!set) continue;
@@ -574,7 +662,8 @@ export class SSEClient {
     const params: Record<string, string> = {};
     if (this.options.ackUrl && !this.ackDisabled) params.ack = '1';
     if (this.clientId) params.client = this.clientId;
-    // A new EventSource has no Last-Event-ID of its own: say where we were.
+    Object.assign(params, this.options.params);
+    // Every stream is a new request: say where we were.
     if (this.lastId) params.lastEventId = this.lastId;
     return withQuery(this.options.url, params);
   }
@@ -598,19 +687,29 @@ export class SSEClient {
         });
       return;
     }
-    const Impl = globalThis.EventSource;
-    if (typeof Impl !== 'function') {
-      this.update({ state: 'error', lastError: 'This browser has no EventSource' });
+    const transport = this.options.transport ?? defaultTransport();
+    const token = {};
+    this.current = token;
+    const mine = () => this.current === token;
+    // Same origin as the page: the browser sends the credentials it was given.
+    const handle = transport(
+      this.streamUrl(),
+      { credentials: this.options.credentials },
+      {
+        onOpen: () => undefined, // `connected` is what counts
+        onEvent: (ev) => {
+          if (mine()) this.onEvent(ev);
+        },
+        onFailure: (failure) => {
+          if (mine()) this.onFailure(failure);
+        },
+      },
+    );
+    if (!mine()) {
+      handle.close(); // it failed at once, and a retry is already set up
       return;
     }
-    // Same origin as the page: the browser sends the credentials it was given.
-    const source = new Impl(this.streamUrl());
-    this.source = source;
-    this.registered = new Set();
-    const names = new Set<string>([...BUILTIN_EVENT_TYPES, ...this.options.eventTypes, ...this.eventListeners.keys()]);
-    names.delete(ANY_EVENT);
-    for (const name of names) this.listen(name);
-    source.addEventListener('error', this.onError);
+    this.source = handle;
     this.update({
       state: 'connecting',
       connectionId: null,
@@ -623,27 +722,36 @@ export class SSEClient {
     });
   }
 
-  private onError = (ev: Event): void => {
-    if (ev.target !== this.source) return;
-    // EventSource would retry on its own (with the server's retry: value and
-    // a new connection id, leaving the old id to the heartbeat): take over.
+  private onFailure(failure: StreamFailure): void {
+    // The stream is over: release its id (if it got one) and come back later.
     this.teardown();
-    this.scheduleRetry('Connection lost');
-  };
+    let least = 0;
+    if (failure.kind === 'http') {
+      least = Math.max(failure.retryAfterMs ?? 0, REFUSED_STATUSES.has(failure.status) ? this.options.refusedRetryMs : 0);
+    }
+    this.scheduleRetry(failure.message, failure, least);
+  }
 
-  private scheduleRetry(reason: string): void {
+  /**
+   * Retry after the backoff delay of this attempt, or after `leastMs` if that
+   * is longer; such a wait is kept even when the page becomes visible or the
+   * network comes back (only connect() skips it).
+   */
+  private scheduleRetry(reason: string, problem: SSEProblem, leastMs = 0): void {
     if (this.manual || !this.started) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const attempt = this.snapshot.attempt;
-    const delay = backoffDelay(attempt, this.options.backoff);
+    const delay = Math.max(backoffDelay(attempt, this.options.backoff), leastMs);
+    this.holdUntil = leastMs > 0 ? Date.now() + delay : 0;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
+      this.holdUntil = 0;
       this.open();
     }, delay);
-    this.update({ state: 'error', attempt: attempt + 1, lastError: reason, nextRetryAt: Date.now() + delay });
+    this.update({ state: 'error', attempt: attempt + 1, lastError: reason, problem, nextRetryAt: Date.now() + delay });
   }
 
-  /** Beacon the current connection id (once) and close the EventSource. */
+  /** Beacon the current connection id (once) and close the stream. */
   private teardown(): void {
     const id = this.snapshot.connectionId;
     if (id && !this.beaconed.has(id)) {
@@ -656,10 +764,9 @@ export class SSEClient {
 
   private closeSource(): void {
     const source = this.source;
+    this.current = null;
     if (!source) return;
     this.source = null;
-    this.registered = new Set();
-    source.removeEventListener('error', this.onError);
     source.close();
   }
 
@@ -700,9 +807,9 @@ export class SSEClient {
     this.resume();
   };
 
-  /** Reconnect now if we should be connected but are not (or only waiting to retry). */
+  /** Reconnect now if we should be connected but are not (or only waiting to retry, with no wait to keep). */
   private resume(): void {
-    if (this.manual || !this.started || this.source) return;
+    if (this.manual || !this.started || this.source || Date.now() < this.holdUntil) return;
     this.update({ attempt: 0 });
     this.open();
   }

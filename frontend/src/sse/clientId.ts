@@ -1,5 +1,5 @@
 /**
- * Stable client ids for `?client=<id>` on the stream URL (docs/api-additions.md):
+ * Stable client ids for `?client=<id>` on the stream URL (docs/api.md):
  * a new stream with the same client id (and user) makes the server close the
  * older one with reason `superseded`. That is what keeps a reloaded tab at one
  * connection even when its disconnect beacon was lost.
@@ -29,9 +29,9 @@ export interface ClientIdSource {
   renew?(): string;
 }
 
-/** A random id such as "tab-3f9c0a1b7d2e4c58" (64 bits). */
-export function randomClientId(prefix = 'tab'): string {
-  const bytes = new Uint8Array(8);
+/** A random id such as "tab-3f9c0a1b7d2e4c58a1b2c3d4e5f60718" (`bytes` random bytes: 128 bits by default). */
+export function randomClientId(prefix = 'tab', size = 16): string {
+  const bytes = new Uint8Array(size);
   if (typeof crypto !== 'undefined' && typeof crypto.getRandomValues === 'function') {
     crypto.getRandomValues(bytes);
   } else {
@@ -210,4 +210,41 @@ let tabSingleton: TabClientId | null = null;
 export function tabClientId(): TabClientId {
   tabSingleton ??= new TabClientId();
   return tabSingleton;
+}
+
+const KIOSK_KEY = 'sse-fcgi.kiosk-client-id';
+/** A stored kiosk id is kept only if it has at least 96 random bits (24 hex digits). */
+const KIOSK_ID_RE = /^kiosk-[0-9a-f]{24,58}$/;
+
+/**
+ * The client id of a kiosk: random (128 bits), made once per browser and
+ * kept in localStorage, so a restarted kiosk browser is still the same
+ * screen to the server (it replaces its own old stream), while another
+ * browser that opens the same display name is another screen (refused with
+ * 409 while this one is live, unless it has the display's key). Never derived
+ * from the display name, which anyone can type. Without storage: random for
+ * this page load.
+ */
+export function kioskClientId(storage: Pick<Storage, 'getItem' | 'setItem'> | null = defaultLocalStorage()): string {
+  try {
+    const stored = storage?.getItem(KIOSK_KEY) ?? null;
+    if (stored !== null && KIOSK_ID_RE.test(stored)) return stored;
+  } catch {
+    // Storage disabled: a fresh id.
+  }
+  const id = randomClientId('kiosk');
+  try {
+    storage?.setItem(KIOSK_KEY, id);
+  } catch {
+    // Quota or privacy mode: the id lasts as long as the page.
+  }
+  return id;
+}
+
+function defaultLocalStorage(): Pick<Storage, 'getItem' | 'setItem'> | null {
+  try {
+    return typeof localStorage !== 'undefined' ? localStorage : null;
+  } catch {
+    return null;
+  }
 }

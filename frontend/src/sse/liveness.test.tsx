@@ -7,26 +7,23 @@ import { SSEProvider } from './SSEProvider';
 import {
   connectedData,
   FakeBroadcastChannel,
-  FakeEventSource,
+  FakeStream,
   MemoryStorage,
   setupFakes,
   setVisibility,
   URL_ADMIN,
   URL_DISCONNECT,
 } from './test-utils';
-import { useSSE } from './useSSE';
+import { Probe } from './test-probe';
+import type { UseSSEResult } from './useSSE';
 
 const URL_ACK = '/api/v1/events/ack';
 const KEY = 'sse-fcgi.client-id';
 
 const fakes = setupFakes();
 
-let api!: ReturnType<typeof useSSE>;
-function Probe({ onApi }: { onApi: (x: ReturnType<typeof useSSE>) => void }) {
-  onApi(useSSE());
-  return null;
-}
-const keep = (x: ReturnType<typeof useSSE>) => {
+let api!: UseSSEResult;
+const keep = (x: UseSSEResult) => {
   api = x;
 };
 
@@ -70,7 +67,7 @@ describe('acknowledged liveness', () => {
       Promise.resolve(new Response(JSON.stringify({ success: true, data: { connection_id: 'tok-a', seq: 2, acked: true, rtt_ms: 3.5 } }))),
     );
     renderProvider({ ackUrl: URL_ACK, clientId: 'lobby' });
-    const es = FakeEventSource.last;
+    const es = FakeStream.last;
     expect(es.url).toBe(`${URL_ADMIN}?ack=1&client=lobby`);
     act(() => es.emit('connected', { ...connectedData('tok-a'), public_id: 'p-1', ack: true, heartbeat_ms: 1000, client: 'lobby' }));
     expect(api.ack).toBe(true);
@@ -91,18 +88,18 @@ describe('acknowledged liveness', () => {
 
   it('echoes nothing for a ping without seq, or on a stream without ackUrl', async () => {
     renderProvider({ ackUrl: URL_ACK });
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-b')));
-    act(() => FakeEventSource.last.emit('ping', { message: 'keep-alive' }));
-    act(() => FakeEventSource.last.emit('ping', { message: 'keep-alive', seq: 'x' }));
+    act(() => FakeStream.last.emit('connected', connectedData('tok-b')));
+    act(() => FakeStream.last.emit('ping', { message: 'keep-alive' }));
+    act(() => FakeStream.last.emit('ping', { message: 'keep-alive', seq: 'x' }));
     await flush();
     expect(ackCalls()).toHaveLength(0);
   });
 
   it('does not ask for acks without ackUrl', async () => {
     renderProvider();
-    expect(FakeEventSource.last.url).toBe(URL_ADMIN);
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-c')));
-    act(() => FakeEventSource.last.emit('ping', { message: 'keep-alive', seq: 1 }));
+    expect(FakeStream.last.url).toBe(URL_ADMIN);
+    act(() => FakeStream.last.emit('connected', connectedData('tok-c')));
+    act(() => FakeStream.last.emit('ping', { message: 'keep-alive', seq: 1 }));
     await flush();
     expect(fakes.fetch).not.toHaveBeenCalled();
   });
@@ -111,12 +108,12 @@ describe('acknowledged liveness', () => {
     vi.useFakeTimers();
     vi.spyOn(Math, 'random').mockReturnValue(0);
     renderProvider({ ackUrl: URL_ACK, clientId: 'k1' });
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-old')));
-    act(() => FakeEventSource.last.fail());
+    act(() => FakeStream.last.emit('connected', connectedData('tok-old')));
+    act(() => FakeStream.last.fail());
     act(() => vi.advanceTimersByTime(500));
-    expect(FakeEventSource.last.url).toBe(`${URL_ADMIN}?ack=1&client=k1`);
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-new')));
-    act(() => FakeEventSource.last.emit('ping', { seq: 1 }));
+    expect(FakeStream.last.url).toBe(`${URL_ADMIN}?ack=1&client=k1`);
+    act(() => FakeStream.last.emit('connected', connectedData('tok-new')));
+    act(() => FakeStream.last.emit('ping', { seq: 1 }));
     await flush();
     expect(ackCalls().map((c) => c.body)).toEqual([{ connection_id: 'tok-new', seq: 1 }]);
   });
@@ -133,18 +130,18 @@ describe('ack route refused', () => {
         <Probe onApi={keep} />
       </SSEProvider>,
     );
-    act(() => FakeEventSource.last.emit('connected', { ...connectedData('tok-kiosk', 'display'), ack: true }));
-    act(() => FakeEventSource.last.emit('ping', { seq: 1 }));
+    act(() => FakeStream.last.emit('connected', { ...connectedData('tok-kiosk', 'display'), ack: true }));
+    act(() => FakeStream.last.emit('ping', { seq: 1 }));
     await flush();
-    expect(FakeEventSource.instances).toHaveLength(2);
-    expect(FakeEventSource.instances[0].closed).toBe(true);
-    expect(FakeEventSource.last.url).toBe(`${URL_ADMIN}?client=lobby`);
+    expect(FakeStream.instances).toHaveLength(2);
+    expect(FakeStream.instances[0].closed).toBe(true);
+    expect(FakeStream.last.url).toBe(`${URL_ADMIN}?client=lobby`);
     // The old stream is released through the disconnect route (no password needed).
     expect(fakes.sendBeacon).toHaveBeenCalledTimes(1);
     expect(api.ackProblem).toContain('HTTP 401');
     expect(ackCalls()[0].init).toMatchObject({ credentials: 'omit' });
-    act(() => FakeEventSource.last.emit('connected', { ...connectedData('tok-kiosk2', 'display'), ack: false }));
-    act(() => FakeEventSource.last.emit('ping', { seq: 1 }));
+    act(() => FakeStream.last.emit('connected', { ...connectedData('tok-kiosk2', 'display'), ack: false }));
+    act(() => FakeStream.last.emit('ping', { seq: 1 }));
     await flush();
     expect(ackCalls()).toHaveLength(1);
     expect(warn).toHaveBeenCalledTimes(1);
@@ -153,15 +150,15 @@ describe('ack route refused', () => {
   it('keeps acking after a network failure or a 5xx (the server will tell)', async () => {
     fakes.fetch.mockImplementation(() => Promise.reject(new TypeError('Failed to fetch')));
     renderProvider({ ackUrl: URL_ACK, clientId: 'lobby' });
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-net')));
-    act(() => FakeEventSource.last.emit('ping', { seq: 1 }));
+    act(() => FakeStream.last.emit('connected', connectedData('tok-net')));
+    act(() => FakeStream.last.emit('ping', { seq: 1 }));
     await flush();
     fakes.fetch.mockImplementation(() => Promise.resolve(new Response('{}', { status: 502 })));
-    act(() => FakeEventSource.last.emit('ping', { seq: 2 }));
+    act(() => FakeStream.last.emit('ping', { seq: 2 }));
     await flush();
-    act(() => FakeEventSource.last.emit('ping', { seq: 3 }));
+    act(() => FakeStream.last.emit('ping', { seq: 3 }));
     await flush();
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeStream.instances).toHaveLength(1);
     expect(ackCalls().map((c) => (c.body as { seq: number }).seq)).toEqual([1, 2, 3]);
   });
 });
@@ -183,15 +180,15 @@ describe('client id of a tab (sessionStorage + BroadcastChannel)', () => {
 
     const after = tab(storage, ['tab-unexpected']);
     renderProvider({ ackUrl: URL_ACK, clientId: after.source });
-    expect(FakeEventSource.instances).toHaveLength(0);
+    expect(FakeStream.instances).toHaveLength(0);
     expect(screen.getByTestId('live-badge').textContent).toBe('Connecting');
     await flush();
     await act(async () => {
       vi.advanceTimersByTime(150);
     });
     await flush();
-    expect(FakeEventSource.instances).toHaveLength(1);
-    expect(FakeEventSource.last.url).toBe(`${URL_ADMIN}?ack=1&client=tab-reloaded`);
+    expect(FakeStream.instances).toHaveLength(1);
+    expect(FakeStream.last.url).toBe(`${URL_ADMIN}?ack=1&client=tab-reloaded`);
     expect(storage.getItem(KEY)).toBe('tab-reloaded');
   });
 
@@ -205,8 +202,8 @@ describe('client id of a tab (sessionStorage + BroadcastChannel)', () => {
     renderProvider({ ackUrl: URL_ACK, clientId: duplicate.source });
     await flush();
     // Answered before the wait is over: no need to wait the full 150 ms.
-    expect(FakeEventSource.instances).toHaveLength(1);
-    expect(FakeEventSource.last.url).toBe(`${URL_ADMIN}?ack=1&client=tab-copy`);
+    expect(FakeStream.instances).toHaveLength(1);
+    expect(FakeStream.last.url).toBe(`${URL_ADMIN}?ack=1&client=tab-copy`);
     expect(duplicate.storage.getItem(KEY)).toBe('tab-copy');
     expect(original.storage.getItem(KEY)).toBe('tab-original');
     // And the copy now answers for its own id.
@@ -243,7 +240,7 @@ describe('superseded', () => {
         <ConnectionStatusCard />
       </SSEProvider>,
     );
-    const es = FakeEventSource.last;
+    const es = FakeStream.last;
     act(() => es.emit('connected', connectedData('tok-sup')));
     act(() => es.emit('superseded', { message: 'Replaced by a newer connection', reason: 'superseded' }));
     expect(es.closed).toBe(true);
@@ -254,7 +251,7 @@ describe('superseded', () => {
       window.dispatchEvent(new Event('online'));
       window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
     });
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeStream.instances).toHaveLength(1);
     const badge = screen.getAllByTestId('live-badge')[0];
     expect(badge.textContent).toBe('Replaced');
     expect(badge.getAttribute('aria-label')).toContain('Replaced by another tab/window');
@@ -267,13 +264,13 @@ describe('superseded', () => {
     const original = tab(new MemoryStorage(), ['tab-first', 'tab-second']);
     renderProvider({ ackUrl: URL_ACK, clientId: original.source });
     await flush();
-    expect(FakeEventSource.last.url).toContain('client=tab-first');
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-1')));
-    act(() => FakeEventSource.last.emit('superseded', { reason: 'superseded' }));
+    expect(FakeStream.last.url).toContain('client=tab-first');
+    act(() => FakeStream.last.emit('connected', connectedData('tok-1')));
+    act(() => FakeStream.last.emit('superseded', { reason: 'superseded' }));
     expect(original.storage.getItem(KEY)).toBe('tab-second');
     act(() => api.connect());
-    expect(FakeEventSource.instances).toHaveLength(2);
-    expect(FakeEventSource.last.url).toBe(`${URL_ADMIN}?ack=1&client=tab-second`);
+    expect(FakeStream.instances).toHaveLength(2);
+    expect(FakeStream.last.url).toBe(`${URL_ADMIN}?ack=1&client=tab-second`);
   });
 });
 
@@ -282,22 +279,22 @@ describe('closed by the server', () => {
     vi.useFakeTimers();
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     renderProvider({ ackUrl: URL_ACK, clientId: 'tab-y' });
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-closed')));
-    act(() => FakeEventSource.last.emit('closed', { message: 'Closed by an administrator', reason: 'admin_closed' }));
-    expect(FakeEventSource.last.closed).toBe(true);
+    act(() => FakeStream.last.emit('connected', connectedData('tok-closed')));
+    act(() => FakeStream.last.emit('closed', { message: 'Closed by an administrator', reason: 'admin_closed' }));
+    expect(FakeStream.last.closed).toBe(true);
     expect(screen.getByTestId('live-badge').textContent).toBe('Error');
     expect(api.lastError).toBe('Closed by an administrator');
     act(() => vi.advanceTimersByTime(749));
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeStream.instances).toHaveLength(1);
     act(() => vi.advanceTimersByTime(1));
-    expect(FakeEventSource.instances).toHaveLength(2);
-    expect(FakeEventSource.last.url).toBe(`${URL_ADMIN}?ack=1&client=tab-y`);
+    expect(FakeStream.instances).toHaveLength(2);
+    expect(FakeStream.last.url).toBe(`${URL_ADMIN}?ack=1&client=tab-y`);
     // A second close right after: the backoff grows.
-    act(() => FakeEventSource.last.emit('closed', { reason: 'ack_timeout' }));
+    act(() => FakeStream.last.emit('closed', { reason: 'ack_timeout' }));
     act(() => vi.advanceTimersByTime(1_499));
-    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(FakeStream.instances).toHaveLength(2);
     act(() => vi.advanceTimersByTime(1));
-    expect(FakeEventSource.instances).toHaveLength(3);
+    expect(FakeStream.instances).toHaveLength(3);
     expect(fakes.sendBeacon).not.toHaveBeenCalled();
   });
 });

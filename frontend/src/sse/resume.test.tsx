@@ -5,10 +5,10 @@ import { MonitoringPage } from '../pages/MonitoringPage';
 import { DisplayKioskPage } from '../pages/DisplayKioskPage';
 import { compareEventIds, type SSEMessage } from './SSEClient';
 import { SSEProvider } from './SSEProvider';
-import { connectedData, FakeEventSource, setupFakes, setVisibility, URL_ADMIN, URL_DISCONNECT } from './test-utils';
+import { connectedData, FakeStream, setupFakes, setVisibility, URL_ADMIN, URL_DISCONNECT } from './test-utils';
 import { useSSE, useSSEEvent, useSSEReset } from './useSSE';
 
-// Nothing lost across reconnects (issue 7): the client resumes its own
+// Nothing lost across reconnects: the client resumes its own
 // reconnects with ?lastEventId=, drops replayed duplicates, and passes
 // `event: reset` on.
 
@@ -39,31 +39,31 @@ function renderProvider(props: { clientId?: string } = {}) {
   );
 }
 
-function params(es: FakeEventSource): URLSearchParams {
+function params(es: FakeStream): URLSearchParams {
   return new URL(es.url, 'http://x').searchParams;
 }
 
 /** Connect the last stream and deliver broadcast events with these ids. */
 function deliver(ids: number[], token = 'tok') {
-  const es = FakeEventSource.last;
+  const es = FakeStream.last;
   act(() => es.emit('connected', connectedData(token)));
   for (const id of ids) act(() => es.emit('message', { n: id }, String(id)));
 }
 
 /** Lose the stream and let the backoff reopen it (1 s after a connected stream). */
 function loseAndReconnect(ms = 1_000) {
-  const before = FakeEventSource.instances.length;
-  act(() => FakeEventSource.last.fail());
+  const before = FakeStream.instances.length;
+  act(() => FakeStream.last.fail());
   act(() => vi.advanceTimersByTime(ms));
-  expect(FakeEventSource.instances).toHaveLength(before + 1);
+  expect(FakeStream.instances).toHaveLength(before + 1);
 }
 
 describe('resuming after a reconnect', () => {
   it('opens the first stream without lastEventId', () => {
     renderProvider({ clientId: 'tab-1' });
-    expect(FakeEventSource.instances).toHaveLength(1);
-    expect(params(FakeEventSource.last).get('client')).toBe('tab-1');
-    expect(params(FakeEventSource.last).has('lastEventId')).toBe(false);
+    expect(FakeStream.instances).toHaveLength(1);
+    expect(params(FakeStream.last).get('client')).toBe('tab-1');
+    expect(params(FakeStream.last).has('lastEventId')).toBe(false);
     expect(api.lastEventId).toBeNull();
     expect(api.resumedFrom).toBeNull();
   });
@@ -74,29 +74,29 @@ describe('resuming after a reconnect', () => {
     renderProvider({ clientId: 'tab-1' });
     deliver([1795958890851, 1795958890852]);
     // Pings after an event carry EventSource's kept id: no change.
-    act(() => FakeEventSource.last.emit('ping', { seq: 1 }, '1795958890852'));
+    act(() => FakeStream.last.emit('ping', { seq: 1 }, '1795958890852'));
     expect(api.lastEventId).toBe('1795958890852');
 
     loseAndReconnect();
-    expect(FakeEventSource.last.url).toBe(`${URL_ADMIN}?client=tab-1&lastEventId=1795958890852`);
+    expect(FakeStream.last.url).toBe(`${URL_ADMIN}?client=tab-1&lastEventId=1795958890852`);
     expect(api.resumedFrom).toBe('1795958890852');
 
     // The next stream resumes from what the previous one delivered last.
     deliver([1795958890853, 1795958890860], 'tok-2');
     loseAndReconnect();
-    expect(params(FakeEventSource.last).get('lastEventId')).toBe('1795958890860');
+    expect(params(FakeStream.last).get('lastEventId')).toBe('1795958890860');
 
     // A stream lost before it delivered anything keeps the old resume point.
     loseAndReconnect(2_000);
-    expect(params(FakeEventSource.last).get('lastEventId')).toBe('1795958890860');
+    expect(params(FakeStream.last).get('lastEventId')).toBe('1795958890860');
 
     // Reopened on visibility and after disconnect()/connect(): resumed too.
     act(() => api.disconnect());
     act(() => api.connect());
-    expect(params(FakeEventSource.last).get('lastEventId')).toBe('1795958890860');
-    act(() => FakeEventSource.last.fail());
+    expect(params(FakeStream.last).get('lastEventId')).toBe('1795958890860');
+    act(() => FakeStream.last.fail());
     act(() => setVisibility('visible'));
-    expect(params(FakeEventSource.last).get('lastEventId')).toBe('1795958890860');
+    expect(params(FakeStream.last).get('lastEventId')).toBe('1795958890860');
   });
 
   it('resumes after the server shut the stream down', () => {
@@ -104,21 +104,21 @@ describe('resuming after a reconnect', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.9999);
     renderProvider();
     deliver([41]);
-    act(() => FakeEventSource.last.emit('shutdown', { message: 'Server shutting down' }));
+    act(() => FakeStream.last.emit('shutdown', { message: 'Server shutting down' }));
     act(() => vi.advanceTimersByTime(1_000));
-    expect(FakeEventSource.instances).toHaveLength(2);
-    expect(params(FakeEventSource.last).get('lastEventId')).toBe('41');
+    expect(FakeStream.instances).toHaveLength(2);
+    expect(params(FakeStream.last).get('lastEventId')).toBe('41');
   });
 
   it('starts fresh after superseded: Reconnect sends no lastEventId', () => {
     vi.useFakeTimers();
     renderProvider({ clientId: 'tab-1' });
     deliver([7, 8]);
-    act(() => FakeEventSource.last.emit('superseded', { message: 'replaced' }));
+    act(() => FakeStream.last.emit('superseded', { message: 'replaced' }));
     expect(api.lastEventId).toBeNull();
     act(() => api.connect());
-    expect(FakeEventSource.instances).toHaveLength(2);
-    expect(params(FakeEventSource.last).has('lastEventId')).toBe(false);
+    expect(FakeStream.instances).toHaveLength(2);
+    expect(params(FakeStream.last).has('lastEventId')).toBe(false);
   });
 
   it('a new client (a page load) starts without lastEventId', () => {
@@ -126,7 +126,7 @@ describe('resuming after a reconnect', () => {
     deliver([5]);
     first.unmount();
     renderProvider();
-    expect(params(FakeEventSource.last).has('lastEventId')).toBe(false);
+    expect(params(FakeStream.last).has('lastEventId')).toBe(false);
   });
 
   it('compares ids as numbers of any length', () => {
@@ -151,8 +151,8 @@ describe('duplicates', () => {
     expect(seen.map((m) => m.lastEventId)).toEqual(['100', '101', '102', '103', '104']);
     expect(api.duplicatesIgnored).toBe(2);
     // Within one stream too: a repeated or older id is dropped.
-    act(() => FakeEventSource.last.emit('message', { n: 'again' }, '104'));
-    act(() => FakeEventSource.last.emit('message', { n: 'old' }, '99'));
+    act(() => FakeStream.last.emit('message', { n: 'again' }, '104'));
+    act(() => FakeStream.last.emit('message', { n: 'old' }, '99'));
     expect(seen).toHaveLength(5);
     expect(api.duplicatesIgnored).toBe(4);
     expect(api.recent.filter((m) => m.type === 'message').map((m) => m.lastEventId)).toEqual(['104', '103', '102', '101', '100']);
@@ -162,8 +162,8 @@ describe('duplicates', () => {
     renderProvider();
     deliver([100]);
     const before = api.eventsReceived;
-    act(() => FakeEventSource.last.emit('ping', { seq: 3 }, '100'));
-    act(() => FakeEventSource.last.emit('closed', { reason: 'admin_closed' }, '100'));
+    act(() => FakeStream.last.emit('ping', { seq: 3 }, '100'));
+    act(() => FakeStream.last.emit('closed', { reason: 'admin_closed' }, '100'));
     expect(api.eventsReceived).toBe(before + 2);
     expect(api.duplicatesIgnored).toBe(0);
   });
@@ -176,20 +176,20 @@ describe('reset', () => {
     renderProvider();
     deliver([1795958890860]);
     loseAndReconnect();
-    expect(params(FakeEventSource.last).get('lastEventId')).toBe('1795958890860');
+    expect(params(FakeStream.last).get('lastEventId')).toBe('1795958890860');
     // A restarted server: its ids may even be lower than ours.
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-2')));
-    act(() => FakeEventSource.last.emit('reset', { message: 'Missed events are no longer available: reload', timestamp: 'x' }));
+    act(() => FakeStream.last.emit('connected', connectedData('tok-2')));
+    act(() => FakeStream.last.emit('reset', { message: 'Missed events are no longer available: reload', timestamp: 'x' }));
     expect(resets).toHaveLength(1);
     expect(resets[0].data).toMatchObject({ message: 'Missed events are no longer available: reload' });
     expect(api.resets).toBe(1);
     expect(api.lastResetAt).not.toBeNull();
     expect(api.lastEventId).toBeNull();
-    act(() => FakeEventSource.last.emit('message', { n: 'after' }, '1795958000001'));
+    act(() => FakeStream.last.emit('message', { n: 'after' }, '1795958000001'));
     expect(seen.map((m) => m.lastEventId)).toEqual(['1795958890860', '1795958000001']);
     expect(api.duplicatesIgnored).toBe(0);
     loseAndReconnect();
-    expect(params(FakeEventSource.last).get('lastEventId')).toBe('1795958000001');
+    expect(params(FakeStream.last).get('lastEventId')).toBe('1795958000001');
   });
 
   it('makes the monitor refetch stats and the closed list at once', async () => {
@@ -204,12 +204,12 @@ describe('reset', () => {
       </SSEProvider>,
     );
     await act(() => new Promise((r) => setTimeout(r, 20)));
-    const calls = (route: string) => fakes.fetch.mock.calls.filter(([u]) => String(u).endsWith(route)).length;
-    act(() => FakeEventSource.last.emit('connected', connectedData('tok-1')));
+    const calls = (route: string) => fakes.fetch.mock.calls.filter(([u]) => String(u).replace(/\?.*$/, '').endsWith(route)).length;
+    act(() => FakeStream.last.emit('connected', connectedData('tok-1')));
     await act(() => new Promise((r) => setTimeout(r, 250)));
     const stats = calls('/stats');
     const closed = calls('/closed');
-    act(() => FakeEventSource.last.emit('reset', { message: 'Missed events are no longer available: reload' }));
+    act(() => FakeStream.last.emit('reset', { message: 'Missed events are no longer available: reload' }));
     await act(() => new Promise((r) => setTimeout(r, 50))); // well before the 150 ms debounce
     expect(calls('/stats')).toBe(stats + 1);
     expect(calls('/closed')).toBe(closed + 1);
@@ -224,7 +224,7 @@ describe('reset', () => {
         </Routes>
       </MemoryRouter>,
     );
-    const es = FakeEventSource.last;
+    const es = FakeStream.last;
     act(() => es.emit('connected', connectedData('tok-k', 'display')));
     act(() => es.emit('announcement', { title: 'Lunch at noon' }, '10'));
     act(() => es.emit('announcement', { title: 'Fire drill at 3' }, '11'));

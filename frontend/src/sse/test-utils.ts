@@ -1,67 +1,84 @@
 import { afterEach, beforeEach, vi } from 'vitest';
+import { setDefaultTransport, type StreamHandlers, type StreamRequest, type StreamTransport } from './eventStream';
 
 export const URL_ADMIN = '/api/v1/events/admin';
 export const URL_DISCONNECT = '/api/v1/events/disconnect';
 
 /**
- * A stand-in for the browser's EventSource: records every instance, lets a
- * test push named events and errors, and never touches the network.
+ * A stand-in for one stream request of SSEClient (the transport of
+ * eventStream.ts): records every stream opened, lets a test deliver named
+ * events, lose the stream or refuse it with an HTTP status, and never
+ * touches the network. Delivery is synchronous; the client must ignore a
+ * stream it has closed (its handlers stay callable, as a late chunk could).
  */
-export class FakeEventSource extends EventTarget {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSED = 2;
-  static instances: FakeEventSource[] = [];
+export class FakeStream {
+  static instances: FakeStream[] = [];
 
   readonly url: string;
-  readyState = FakeEventSource.CONNECTING;
-  /** Names with at least one listener, in the order they were added. */
-  readonly listened: string[] = [];
+  readonly credentials: RequestCredentials;
+  private readonly handlers: StreamHandlers;
+  private over = false;
+  opened = false;
   close = vi.fn(() => {
-    this.readyState = FakeEventSource.CLOSED;
+    this.over = true;
   });
 
-  constructor(url: string | URL) {
-    super();
-    this.url = String(url);
-    FakeEventSource.instances.push(this);
+  constructor(url: string, request: StreamRequest, handlers: StreamHandlers) {
+    this.url = url;
+    this.credentials = request.credentials;
+    this.handlers = handlers;
+    FakeStream.instances.push(this);
   }
 
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
-    if (!this.listened.includes(type)) this.listened.push(type);
-    super.addEventListener(type, listener, options);
-  }
+  /** The transport SSEClient calls (installed by installFakes()). */
+  static readonly transport: StreamTransport = (url, request, handlers) => new FakeStream(url, request, handlers);
 
+  /** Closed by the client, or failed. */
   get closed(): boolean {
-    return this.readyState === FakeEventSource.CLOSED;
+    return this.over;
   }
 
   /** Deliver `event: type` with `data:` as the server would (a JSON string). */
-  emit(type: string, data: unknown = {}, lastEventId = ''): void {
-    this.readyState = FakeEventSource.OPEN;
-    this.dispatchEvent(new MessageEvent(type, { data: typeof data === 'string' ? data : JSON.stringify(data), lastEventId }));
+  emit(type: string, data: unknown = {}, id = ''): void {
+    if (!this.opened) {
+      this.opened = true;
+      this.handlers.onOpen();
+    }
+    this.handlers.onEvent({ type, data: typeof data === 'string' ? data : JSON.stringify(data), id });
   }
 
-  /** The stream failed (network error, non-200, server closed it). */
-  fail(): void {
-    this.dispatchEvent(new Event('error'));
+  /** The stream broke (network error, the server hung up). */
+  fail(message = 'Connection lost'): void {
+    this.over = true;
+    this.handlers.onFailure({ kind: 'network', message });
+  }
+
+  /** The server answered `status` with a JSON error envelope (and `Retry-After` seconds, if given). */
+  refuse(status: number, message: string, code: string | null = null, retryAfterSeconds: number | null = null): void {
+    this.over = true;
+    this.handlers.onFailure({ kind: 'http', status, code, message, retryAfterMs: retryAfterSeconds === null ? null : retryAfterSeconds * 1000 });
   }
 
   static reset(): void {
-    FakeEventSource.instances = [];
+    FakeStream.instances = [];
   }
 
-  static get last(): FakeEventSource {
-    const es = FakeEventSource.instances.at(-1);
-    if (!es) throw new Error('no EventSource was opened');
+  static get last(): FakeStream {
+    const es = FakeStream.instances.at(-1);
+    if (!es) throw new Error('no stream was opened');
     return es;
   }
 }
 
-/** Install the fake EventSource and a fake navigator.sendBeacon. */
+/** A JSON error envelope as the responder sends it. */
+export function errorEnvelope(message: string, code: string) {
+  return { success: false, error: message, message, errors: [message], error_info: { code, message } };
+}
+
+/** Install the fake stream transport, a fake navigator.sendBeacon and a fake fetch. */
 export function installFakes(beaconResult = true) {
-  FakeEventSource.reset();
-  vi.stubGlobal('EventSource', FakeEventSource);
+  FakeStream.reset();
+  setDefaultTransport(FakeStream.transport);
   const sendBeacon = vi.fn<(url: string | URL, data?: BodyInit | null) => boolean>(() => beaconResult);
   Object.defineProperty(navigator, 'sendBeacon', { value: sendBeacon, configurable: true, writable: true });
   const fetchMock = vi.fn<(input: RequestInfo | URL, init?: RequestInit) => Promise<Response>>(() =>
@@ -73,7 +90,7 @@ export function installFakes(beaconResult = true) {
 
 /**
  * The SSE tests' common setup, for the calling file: before each test fresh
- * fakes (EventSource, sendBeacon, fetch, no BroadcastChannel left over) and a
+ * fakes (stream transport, sendBeacon, fetch, no BroadcastChannel left over) and a
  * visible page; after it real timers and globals again. Returns the current
  * test's `installFakes()` mocks (the same object, refilled for each test).
  */
@@ -87,6 +104,7 @@ export function setupFakes(): ReturnType<typeof installFakes> {
   afterEach(() => {
     vi.useRealTimers();
     vi.unstubAllGlobals();
+    setDefaultTransport(null);
     FakeBroadcastChannel.reset();
   });
   return fakes;

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { LiveBadge } from '../components/LiveBadge';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { SSEProvider } from './SSEProvider';
-import { connectedData, FakeEventSource, setupFakes, setVisibility, URL_ADMIN, URL_DISCONNECT } from './test-utils';
+import { connectedData, FakeStream, setupFakes, setVisibility, URL_ADMIN, URL_DISCONNECT } from './test-utils';
 import { useSSE, useSSEEvent } from './useSSE';
 import type { SSEMessage } from './SSEClient';
 
@@ -31,7 +31,7 @@ function renderProvider(children: React.ReactNode = <Consumer name="a" />, backo
   );
 }
 
-function connect(es: FakeEventSource, id: string) {
+function connect(es: FakeStream, id: string) {
   act(() => es.emit('connected', connectedData(id)));
 }
 
@@ -51,13 +51,13 @@ describe('one stream per provider', () => {
         <Consumer name="c" />
       </>,
     );
-    expect(FakeEventSource.instances).toHaveLength(1);
-    expect(FakeEventSource.last.url).toBe(URL_ADMIN);
-    const es = FakeEventSource.last;
+    expect(FakeStream.instances).toHaveLength(1);
+    expect(FakeStream.last.url).toBe(URL_ADMIN);
+    const es = FakeStream.last;
     connect(es, 'tok-1');
     act(() => es.emit('ping', { message: 'keep-alive' }));
     for (const name of ['a', 'b', 'c']) expect(screen.getByTestId(name).textContent).toBe('open|tok-1|1');
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeStream.instances).toHaveLength(1);
   });
 
   it('keeps the one stream while consumers mount and unmount', () => {
@@ -71,10 +71,10 @@ describe('one stream per provider', () => {
       );
     }
     renderProvider(<Toggle />);
-    connect(FakeEventSource.last, 'tok-keep');
+    connect(FakeStream.last, 'tok-keep');
     act(() => screen.getByText('toggle').click());
     act(() => screen.getByText('toggle').click());
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeStream.instances).toHaveLength(1);
     expect(fakes.sendBeacon).not.toHaveBeenCalled();
     expect(screen.getByTestId('x').textContent).toBe('open|tok-keep|0');
   });
@@ -84,7 +84,7 @@ describe('connection id', () => {
   it('is taken from the connected event and the state becomes open', () => {
     renderProvider();
     expect(screen.getByTestId('a').textContent).toBe('connecting|none|0');
-    connect(FakeEventSource.last, '6f1c2a9e-0000-4000-8000-00000000abcd');
+    connect(FakeStream.last, '6f1c2a9e-0000-4000-8000-00000000abcd');
     expect(screen.getByTestId('a').textContent).toBe('open|6f1c2a9e-0000-4000-8000-00000000abcd|0');
   });
 });
@@ -92,7 +92,7 @@ describe('connection id', () => {
 describe('disconnect beacon', () => {
   it('is sent on unmount, with the connection id, before the stream is closed', () => {
     const view = renderProvider();
-    const es = FakeEventSource.last;
+    const es = FakeStream.last;
     connect(es, 'tok-unmount');
     view.unmount();
     expect(beaconBodies()).toEqual([{ connection_id: 'tok-unmount' }]);
@@ -102,7 +102,7 @@ describe('disconnect beacon', () => {
 
   it('is sent once on pagehide, and not again on beforeunload or unmount', () => {
     const view = renderProvider();
-    const es = FakeEventSource.last;
+    const es = FakeStream.last;
     connect(es, 'tok-hide');
     act(() => {
       window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }));
@@ -119,31 +119,31 @@ describe('disconnect beacon', () => {
 
   it('is sent on beforeunload', () => {
     renderProvider();
-    connect(FakeEventSource.last, 'tok-bu');
+    connect(FakeStream.last, 'tok-bu');
     act(() => {
       window.dispatchEvent(new Event('beforeunload'));
     });
     expect(beaconBodies()).toEqual([{ connection_id: 'tok-bu' }]);
-    expect(FakeEventSource.last.closed).toBe(true);
+    expect(FakeStream.last.closed).toBe(true);
   });
 
   it('reconnects if the page is still there after beforeunload (cancelled navigation)', () => {
     vi.useFakeTimers();
     renderProvider();
-    connect(FakeEventSource.last, 'tok-stay');
+    connect(FakeStream.last, 'tok-stay');
     act(() => {
       window.dispatchEvent(new Event('beforeunload'));
     });
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeStream.instances).toHaveLength(1);
     act(() => vi.advanceTimersByTime(2_000));
-    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(FakeStream.instances).toHaveLength(2);
     expect(fakes.sendBeacon).toHaveBeenCalledTimes(1);
   });
 
   it('falls back to fetch with keepalive when sendBeacon refuses', () => {
     fakes.sendBeacon.mockReturnValue(false);
     const view = renderProvider();
-    connect(FakeEventSource.last, 'tok-fetch');
+    connect(FakeStream.last, 'tok-fetch');
     view.unmount();
     expect(fakes.fetch).toHaveBeenCalledTimes(1);
     const [url, init] = fakes.fetch.mock.calls[0];
@@ -155,7 +155,7 @@ describe('disconnect beacon', () => {
   it('falls back to fetch when sendBeacon does not exist', () => {
     Object.defineProperty(navigator, 'sendBeacon', { value: undefined, configurable: true, writable: true });
     const view = renderProvider();
-    connect(FakeEventSource.last, 'tok-nobeacon');
+    connect(FakeStream.last, 'tok-nobeacon');
     view.unmount();
     expect(fakes.fetch).toHaveBeenCalledTimes(1);
   });
@@ -164,17 +164,17 @@ describe('disconnect beacon', () => {
     const view = renderProvider();
     view.unmount();
     expect(fakes.sendBeacon).not.toHaveBeenCalled();
-    expect(FakeEventSource.last.closed).toBe(true);
+    expect(FakeStream.last.closed).toBe(true);
   });
 
   it('reports a lost stream id once, then the new id on unmount', () => {
     vi.useFakeTimers();
     vi.spyOn(Math, 'random').mockReturnValue(0);
     const view = renderProvider();
-    connect(FakeEventSource.last, 'tok-old');
-    act(() => FakeEventSource.last.fail());
+    connect(FakeStream.last, 'tok-old');
+    act(() => FakeStream.last.fail());
     act(() => vi.advanceTimersByTime(500));
-    connect(FakeEventSource.last, 'tok-new');
+    connect(FakeStream.last, 'tok-new');
     view.unmount();
     expect(beaconBodies()).toEqual([{ connection_id: 'tok-old' }, { connection_id: 'tok-new' }]);
   });
@@ -190,7 +190,7 @@ describe('disconnect() and connect()', () => {
         <LiveBadge />
       </>,
     );
-    const es = FakeEventSource.last;
+    const es = FakeStream.last;
     connect(es, 'tok-manual');
     expect(screen.getByTestId('live-badge').textContent).toBe('Live');
     act(() => api.disconnect());
@@ -203,11 +203,11 @@ describe('disconnect() and connect()', () => {
       setVisibility('visible');
       window.dispatchEvent(new Event('online'));
     });
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeStream.instances).toHaveLength(1);
     act(() => api.disconnect());
     expect(fakes.sendBeacon).toHaveBeenCalledTimes(1);
     act(() => api.connect());
-    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(FakeStream.instances).toHaveLength(2);
     expect(screen.getByTestId('live-badge').textContent).toBe('Connecting');
   });
 });
@@ -220,14 +220,14 @@ describe('reconnect with backoff', () => {
     // random 0.5, jitter 0.5: delay = raw * 0.75, raw = min(30 s, 1 s * 2^n).
     const expected = [750, 1_500, 3_000, 6_000, 12_000, 22_500, 22_500, 22_500];
     for (const delay of expected) {
-      const before = FakeEventSource.instances.length;
-      act(() => FakeEventSource.last.fail());
-      expect(FakeEventSource.instances.at(before - 1)!.closed).toBe(true);
+      const before = FakeStream.instances.length;
+      act(() => FakeStream.last.fail());
+      expect(FakeStream.instances.at(before - 1)!.closed).toBe(true);
       expect(screen.getByTestId('live-badge').textContent).toBe('Error');
       act(() => vi.advanceTimersByTime(delay - 1));
-      expect(FakeEventSource.instances).toHaveLength(before);
+      expect(FakeStream.instances).toHaveLength(before);
       act(() => vi.advanceTimersByTime(1));
-      expect(FakeEventSource.instances).toHaveLength(before + 1);
+      expect(FakeStream.instances).toHaveLength(before + 1);
       expect(screen.getByTestId('live-badge').textContent).toBe('Connecting');
     }
   });
@@ -236,17 +236,17 @@ describe('reconnect with backoff', () => {
     vi.useFakeTimers();
     vi.spyOn(Math, 'random').mockReturnValue(0.9999);
     renderProvider();
-    act(() => FakeEventSource.last.fail());
+    act(() => FakeStream.last.fail());
     act(() => vi.advanceTimersByTime(1_000));
-    act(() => FakeEventSource.last.fail());
+    act(() => FakeStream.last.fail());
     act(() => vi.advanceTimersByTime(2_000));
-    expect(FakeEventSource.instances).toHaveLength(3);
-    connect(FakeEventSource.last, 'tok-reset');
-    act(() => FakeEventSource.last.fail());
+    expect(FakeStream.instances).toHaveLength(3);
+    connect(FakeStream.last, 'tok-reset');
+    act(() => FakeStream.last.fail());
     act(() => vi.advanceTimersByTime(999));
-    expect(FakeEventSource.instances).toHaveLength(3);
+    expect(FakeStream.instances).toHaveLength(3);
     act(() => vi.advanceTimersByTime(1));
-    expect(FakeEventSource.instances).toHaveLength(4);
+    expect(FakeStream.instances).toHaveLength(4);
   });
 
   it('backoffDelay stays within [raw/2, raw] and never above the cap', () => {
@@ -262,11 +262,11 @@ describe('reconnect with backoff', () => {
     vi.useFakeTimers();
     vi.spyOn(Math, 'random').mockReturnValue(0);
     renderProvider();
-    connect(FakeEventSource.last, 'tok-shutdown');
-    act(() => FakeEventSource.last.emit('shutdown', { message: 'server shutting down' }));
-    expect(FakeEventSource.last.closed).toBe(true);
+    connect(FakeStream.last, 'tok-shutdown');
+    act(() => FakeStream.last.emit('shutdown', { message: 'server shutting down' }));
+    expect(FakeStream.last.closed).toBe(true);
     act(() => vi.advanceTimersByTime(500));
-    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(FakeStream.instances).toHaveLength(2);
     expect(fakes.sendBeacon).not.toHaveBeenCalled();
   });
 });
@@ -278,31 +278,31 @@ describe('visibility', () => {
     renderProvider(<LiveBadge />);
     // Fail a few times so the next retry is far away.
     for (const delay of [750, 1_500, 3_000]) {
-      act(() => FakeEventSource.last.fail());
+      act(() => FakeStream.last.fail());
       act(() => vi.advanceTimersByTime(delay));
     }
-    act(() => FakeEventSource.last.fail());
+    act(() => FakeStream.last.fail());
     act(() => setVisibility('hidden'));
-    expect(FakeEventSource.instances).toHaveLength(4);
+    expect(FakeStream.instances).toHaveLength(4);
     act(() => setVisibility('visible'));
-    expect(FakeEventSource.instances).toHaveLength(5);
+    expect(FakeStream.instances).toHaveLength(5);
     expect(screen.getByTestId('live-badge').textContent).toBe('Connecting');
     // The pending retry was cancelled: no second stream later.
     act(() => vi.advanceTimersByTime(60_000));
-    expect(FakeEventSource.instances).toHaveLength(5);
+    expect(FakeStream.instances).toHaveLength(5);
   });
 
   it('does not open a second stream when a live page becomes visible', () => {
     renderProvider();
-    connect(FakeEventSource.last, 'tok-vis');
+    connect(FakeStream.last, 'tok-vis');
     act(() => setVisibility('hidden'));
     act(() => setVisibility('visible'));
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeStream.instances).toHaveLength(1);
   });
 
   it('reconnects when the page comes back from the back/forward cache', () => {
     renderProvider();
-    connect(FakeEventSource.last, 'tok-bfcache');
+    connect(FakeStream.last, 'tok-bfcache');
     act(() => {
       window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
     });
@@ -310,38 +310,44 @@ describe('visibility', () => {
     act(() => {
       window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
     });
-    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(FakeStream.instances).toHaveLength(2);
   });
 });
 
 describe('events', () => {
-  it('subscribe() registers a name on demand and on every later stream', () => {
+  it('delivers a name only once it is listened to, on this stream and every later one', () => {
     vi.useFakeTimers();
     vi.spyOn(Math, 'random').mockReturnValue(0);
     const got: SSEMessage[] = [];
+    const all: string[] = [];
     let api!: ReturnType<typeof useSSE>;
     renderProvider(<Consumer name="a" onApi={(x) => (api = x)} />);
-    const first = FakeEventSource.last;
-    expect(first.listened).toEqual(expect.arrayContaining(['connected', 'ping', 'shutdown']));
-    expect(first.listened).not.toContain('orders.created');
+    const first = FakeStream.last;
+    act(() => {
+      api.subscribe('*', (m) => all.push(m.type));
+    });
+    // Nobody listens to orders.created yet: as with EventSource, it is not delivered, not even to "*".
+    act(() => first.emit('orders.created', { order: 6 }, '41'));
+    expect(all).toEqual([]);
+    expect(api.recent).toHaveLength(0);
     let off!: () => void;
     act(() => {
       off = api.subscribe('orders.created', (m) => got.push(m));
     });
-    expect(first.listened).toContain('orders.created');
     act(() => first.emit('orders.created', { order: 7, timestamp: '2026-01-01T00:00:00.000Z' }, '42'));
     expect(got).toHaveLength(1);
     expect(got[0]).toMatchObject({ type: 'orders.created', data: { order: 7 }, lastEventId: '42' });
+    expect(all).toEqual(['orders.created']);
     act(() => first.fail());
     act(() => vi.advanceTimersByTime(500));
-    const second = FakeEventSource.last;
+    const second = FakeStream.last;
     expect(second).not.toBe(first);
-    expect(second.listened).toContain('orders.created');
     act(() => second.emit('orders.created', { order: 8 }));
     expect(got).toHaveLength(2);
     off();
     act(() => second.emit('orders.created', { order: 9 }));
     expect(got).toHaveLength(2);
+    expect(all).toEqual(['orders.created', 'orders.created']);
   });
 
   it('delivers system.* events to their subscribers and to "*"', () => {
@@ -353,7 +359,7 @@ describe('events', () => {
       return null;
     }
     renderProvider(<Listener />);
-    const es = FakeEventSource.last;
+    const es = FakeStream.last;
     connect(es, 'tok-events');
     act(() => es.emit('system.test_event', { message: 'hi', test_event: true }));
     act(() => es.emit('ping', { message: 'keep-alive' }));
@@ -365,7 +371,7 @@ describe('events', () => {
   it('keeps non-JSON data as a string and ignores events of a closed stream', () => {
     let api!: ReturnType<typeof useSSE>;
     renderProvider(<Consumer name="a" onApi={(x) => (api = x)} />);
-    const es = FakeEventSource.last;
+    const es = FakeStream.last;
     act(() => es.emit('message', 'plain text'));
     expect(api.recent[0]).toMatchObject({ type: 'message', data: 'plain text' });
     act(() => api.disconnect());
@@ -377,10 +383,10 @@ describe('events', () => {
   it('stays offline after a superseded event', () => {
     vi.useFakeTimers();
     renderProvider(<LiveBadge />);
-    connect(FakeEventSource.last, 'tok-sup');
-    act(() => FakeEventSource.last.emit('superseded', { message: 'replaced' }));
+    connect(FakeStream.last, 'tok-sup');
+    act(() => FakeStream.last.emit('superseded', { message: 'replaced' }));
     act(() => vi.advanceTimersByTime(60_000));
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeStream.instances).toHaveLength(1);
     expect(screen.getByTestId('live-badge').textContent).toBe('Replaced');
     expect(screen.getByTestId('live-badge').getAttribute('data-state')).toBe('closed');
   });
