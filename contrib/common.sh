@@ -4,7 +4,7 @@
 # The Debian packages that build, test and run sse-fcgi.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SSE_FCGI_PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libjson-c-dev
-  check lighttpd spawn-fcgi nginx-light apache2-utils curl libfcgi-bin)
+  libhiredis-dev check lighttpd spawn-fcgi nginx-light apache2-utils curl libfcgi-bin)
 
 sse_say() { printf '%s\n' "$*" >&2; }
 

@@ -72,31 +72,47 @@ static const char *closed_names(const struct closed_entry *ce)
     return ce->names.box ? ce->names.box : "\0";
 }
 
-void closed_log_add(struct closed_log *lg, const struct conn *c, enum close_reason reason,
-                    int64_t closed_ms)
+/* Adds one entry from its fields. */
+static void add(struct closed_log *lg, const char *public_id, enum conn_type type, const char *name,
+                const char *client, int64_t opened_ms, uint64_t events_sent, uint64_t bytes_sent,
+                enum close_reason reason, int64_t closed_ms)
 {
     struct closed_entry *ce = &lg->ring[lg->next];
-    size_t nlen = strlen(c->name), clen = strlen(c->client);
+    size_t nlen = strlen(name), clen = strlen(client);
     if (lg->len == lg->capacity && ce->boxed)
         free(ce->names.box);        /* the oldest entry's, written over */
     ce->boxed = nlen + clen + 2 > sizeof ce->names.in;
     char *dst = ce->boxed ? (ce->names.box = malloc(nlen + clen + 2)) : ce->names.in;
     if (dst) {
-        memcpy(dst, c->name, nlen + 1);
-        memcpy(dst + nlen + 1, c->client, clen + 1);
+        memcpy(dst, name, nlen + 1);
+        memcpy(dst + nlen + 1, client, clen + 1);
     }
-    memcpy(ce->public_id, c->public_id, sizeof ce->public_id);
-    ce->type = (unsigned char)c->type;
-    ce->opened_ms = c->connected_at_ms;
+    memcpy(ce->public_id, public_id, sizeof ce->public_id);
+    ce->type = (unsigned char)type;
+    ce->opened_ms = opened_ms;
     ce->closed_ms = closed_ms;
-    ce->events_sent = atomic_load(&c->events_sent);
-    ce->bytes_sent = atomic_load(&c->bytes_sent);
+    ce->events_sent = events_sent;
+    ce->bytes_sent = bytes_sent;
     ce->reason = (unsigned char)reason;
     lg->next = (lg->next + 1) % lg->capacity;
     if (lg->len < lg->capacity)
         lg->len++;
     if ((unsigned)reason < CLOSE_REASONS)
         lg->by_reason[reason]++;
+}
+
+void closed_log_add(struct closed_log *lg, const struct conn *c, enum close_reason reason,
+                    int64_t closed_ms)
+{
+    add(lg, c->public_id, c->type, c->name, c->client, c->connected_at_ms,
+        atomic_load(&c->events_sent), atomic_load(&c->bytes_sent), reason, closed_ms);
+}
+
+void closed_log_add_info(struct closed_log *lg, const struct conn_info *ci,
+                         enum close_reason reason, int64_t closed_ms)
+{
+    add(lg, ci->public_id, ci->type, ci->name, ci->client, ci->connected_at_ms, ci->events_sent,
+        ci->bytes_sent, reason, closed_ms);
 }
 
 long closed_log_copy(const struct closed_log *lg, struct closed_info **out,

@@ -27,6 +27,10 @@ void closed_log_free(struct closed_log *lg);
 void closed_log_add(struct closed_log *lg, const struct conn *c, enum close_reason reason,
                     int64_t closed_ms);
 
+/* The same from what stats shows of a connection (another node's). */
+void closed_log_add_info(struct closed_log *lg, const struct conn_info *ci,
+                         enum close_reason reason, int64_t closed_ms);
+
 /* Copies the log, newest first, into *out (caller frees) and the totals
  * into totals.  Returns the number of entries, or -1 when out of memory. */
 long closed_log_copy(const struct closed_log *lg, struct closed_info **out,

@@ -176,6 +176,7 @@ int64_t conn_ack(struct conn *c, uint64_t seq, int64_t now_ms, int64_t now_mono)
 void conn_info_fill(struct conn *c, struct conn_info *ci)
 {
     memcpy(ci->public_id, c->public_id, sizeof ci->public_id);
+    ci->node[0] = '\0';
     memcpy(ci->name, c->name, sizeof ci->name);
     memcpy(ci->client, c->client, sizeof ci->client);
     ci->type = c->type;
@@ -224,6 +225,7 @@ const char *conn_reason_name(enum close_reason reason)
         [CLOSE_SLOW_CONSUMER] = "slow_consumer",
         [CLOSE_ADMIN_CLOSED] = "admin_closed",
         [CLOSE_SHUTDOWN] = "shutdown",
+        [CLOSE_NODE_LOST] = "node_lost",
     };
     if ((unsigned)reason < sizeof names / sizeof names[0])
         return names[reason];

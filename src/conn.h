@@ -29,6 +29,7 @@
 #define CONN_CLIENT_MAX 64          /* longest client id (?client=) */
 #define CONN_PING_RING 4            /* pings remembered for RTT of late acks */
 #define CONN_ADDR_MAX 45            /* an IPv6 address in text */
+#define CONN_NODE_MAX 64            /* a cluster node's name */
 
 /* Acknowledged liveness (?ack=1): a stream that has not acked for this many
  * heartbeats is `stale` (stats, the monitor), and for this many it is
@@ -51,9 +52,10 @@ enum close_reason {
     CLOSE_ACK_TIMEOUT,              /* acked stream stopped acking */
     CLOSE_SLOW_CONSUMER,            /* its queue overflowed */
     CLOSE_ADMIN_CLOSED,             /* an admin closed it */
-    CLOSE_SHUTDOWN                  /* the daemon is stopping */
+    CLOSE_SHUTDOWN,                 /* the daemon is stopping */
+    CLOSE_NODE_LOST                 /* a cluster: the node that held it stopped answering */
 };
-#define CLOSE_REASONS (CLOSE_SHUTDOWN + 1)
+#define CLOSE_REASONS (CLOSE_NODE_LOST + 1)
 
 struct conn {
     /* Set before the connection is reachable (conn_create, and the worker
@@ -146,6 +148,7 @@ struct conn {
 /* What stats shows of one live connection (conn_info_fill). */
 struct conn_info {
     char public_id[PUBLIC_ID_LEN + 1];
+    char node[CONN_NODE_MAX + 1];   /* in a cluster, the node that holds it; else "" */
     enum conn_type type;
     char name[CONN_NAME_MAX + 1];
     char client[CONN_CLIENT_MAX + 1];

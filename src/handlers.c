@@ -185,13 +185,18 @@ static void handle_disconnect(const struct handlers_env *env, FCGX_Request *req)
         json_object_put(root);
         return;
     }
-    bool removed = token_is_wellformed(id, strlen(id)) &&
-                   hub_close_token(env->hub, id, CLOSE_DISCONNECT_ROUTE);
+    int removed = token_is_wellformed(id, strlen(id))
+                      ? hub_close_token(env->hub, id, CLOSE_DISCONNECT_ROUTE) : 0;
+    if (removed == HUB_UNAVAILABLE) {
+        json_object_put(root);
+        http_retry_later(req, 503, hub_error(removed), HTTP_RETRY_AFTER);
+        return;
+    }
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "connection_id", json_object_new_string(id));
-    json_object_object_add(data, "disconnected", json_object_new_boolean(removed));
+    json_object_object_add(data, "disconnected", json_object_new_boolean(removed == 1));
     json_object_put(root);
-    http_ok(req, data, removed ? "Connection closed" : "Connection not found or already closed");
+    http_ok(req, data, removed == 1 ? "Connection closed" : "Connection not found or already closed");
 }
 
 static void handle_ack(const struct handlers_env *env, FCGX_Request *req)
@@ -207,6 +212,11 @@ static void handle_ack(const struct handlers_env *env, FCGX_Request *req)
         return;
     }
     int64_t rtt = token_is_wellformed(id, strlen(id)) ? hub_ack(env->hub, id, seq) : -2;
+    if (rtt == HUB_UNAVAILABLE) {
+        json_object_put(root);
+        http_retry_later(req, 503, hub_error((int)rtt), HTTP_RETRY_AFTER);
+        return;
+    }
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "connection_id", json_object_new_string(id));
     json_object_object_add(data, "seq", json_object_new_uint64(seq));
@@ -250,7 +260,12 @@ static void handle_closed(const struct handlers_env *env, FCGX_Request *req)
 
 static void handle_close_connection(const struct handlers_env *env, FCGX_Request *req, const char *id)
 {
-    if (!hub_close_public_id(env->hub, id, CLOSE_ADMIN_CLOSED)) {
+    int closed = hub_close_public_id(env->hub, id, CLOSE_ADMIN_CLOSED);
+    if (closed == HUB_UNAVAILABLE) {
+        http_retry_later(req, 503, hub_error(closed), HTTP_RETRY_AFTER);
+        return;
+    }
+    if (closed != 1) {
         http_error(req, 404, "No live connection with that id", NULL);
         return;
     }

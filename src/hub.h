@@ -72,8 +72,8 @@ struct hub_resume {
 struct hub_ops {
     int (*publish)(struct hub *h, const struct hub_event *ev, struct hub_published *out);
     int (*subscribe)(struct hub *h, struct conn *c, const struct hub_resume *from);
-    bool (*close_token)(struct hub *h, const char *token, enum close_reason why);
-    bool (*close_public_id)(struct hub *h, const char *public_id, enum close_reason why);
+    int (*close_token)(struct hub *h, const char *token, enum close_reason why);
+    int (*close_public_id)(struct hub *h, const char *public_id, enum close_reason why);
     int64_t (*ack)(struct hub *h, const char *token, uint64_t seq);
     int (*snapshot)(struct hub *h, struct registry_snapshot *out);
     void (*counts)(struct hub *h, struct registry_snapshot *out);
@@ -112,20 +112,22 @@ static inline int hub_subscribe(struct hub *h, struct conn *c, const struct hub_
 }
 
 /* Closes the stream with this token (TOKEN_LEN characters, compared in
- * constant time), or with this public id, giving why.  Returns true once
- * it has left, false if no stream had it. */
-static inline bool hub_close_token(struct hub *h, const char *token, enum close_reason why)
+ * constant time), or with this public id, giving why.  Returns 1 once it
+ * has left (on whichever node held it), 0 if no stream had it, or
+ * HUB_UNAVAILABLE if the node that holds it could not be reached. */
+static inline int hub_close_token(struct hub *h, const char *token, enum close_reason why)
 {
     return h->ops->close_token(h, token, why);
 }
 
-static inline bool hub_close_public_id(struct hub *h, const char *public_id,
-                                       enum close_reason why)
+static inline int hub_close_public_id(struct hub *h, const char *public_id,
+                                      enum close_reason why)
 {
     return h->ops->close_public_id(h, public_id, why);
 }
 
-/* An ack of ping seq for the stream with this token: as registry_ack(). */
+/* An ack of ping seq for the stream with this token: as registry_ack(), or
+ * HUB_UNAVAILABLE if the node that holds it could not be reached. */
 static inline int64_t hub_ack(struct hub *h, const char *token, uint64_t seq)
 {
     return h->ops->ack(h, token, seq);

@@ -64,12 +64,12 @@ static int local_subscribe(struct hub *h, struct conn *c, const struct hub_resum
     return rc;
 }
 
-static bool local_close_token(struct hub *h, const char *token, enum close_reason why)
+static int local_close_token(struct hub *h, const char *token, enum close_reason why)
 {
     return registry_remove_token(local(h)->reg, token, why);
 }
 
-static bool local_close_public_id(struct hub *h, const char *public_id, enum close_reason why)
+static int local_close_public_id(struct hub *h, const char *public_id, enum close_reason why)
 {
     return registry_remove_public_id(local(h)->reg, public_id, why);
 }

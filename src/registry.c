@@ -24,6 +24,7 @@ struct count {
 struct registry {
     pthread_mutex_t mu;
     struct feed *feed;              /* where changes go; NULL: nowhere */
+    char node[CONN_NODE_MAX + 1];   /* in a cluster, this node's name; else "" */
     pthread_mutex_t broadcast_mu;   /* one broadcast at a time */
     struct conn *broadcast_next;    /* where the broadcast under way goes on */
     void (*between_batches)(void *);  /* tests: see registry_set_batch_hook() */
@@ -137,9 +138,22 @@ static void count_conn(struct registry *r, const struct conn *c, int delta)
     count_add(r, 'a', c->addr, delta);
 }
 
+/* What stats shows of c, with this node's name.  Called with r->mu held. */
+static void info_of(struct registry *r, struct conn *c, struct conn_info *out)
+{
+    conn_info_fill(c, out);
+    memcpy(out->node, r->node, sizeof out->node);
+}
+
+struct fill_arg {
+    struct registry *r;
+    struct conn *c;
+};
+
 static void fill_info(void *arg, struct conn_info *out)
 {
-    conn_info_fill(arg, out);
+    struct fill_arg *a = arg;
+    info_of(a->r, a->c, out);
 }
 
 /* Tells the feed that c changed (see feed.h).  Called with r->mu held. */
@@ -147,7 +161,8 @@ static void publish(struct registry *r, enum feed_kind kind, struct conn *c,
                     enum close_reason reason, int64_t at_ms)
 {
     struct feed_change ch = { .kind = kind, .stale = c->stale, .reason = reason, .at_ms = at_ms };
-    feed_publish(r->feed, &ch, fill_info, c);
+    struct fill_arg arg = { r, c };
+    feed_publish(r->feed, &ch, fill_info, &arg);
 }
 
 struct registry *registry_create(size_t max, size_t per_user, size_t per_address)
@@ -172,6 +187,13 @@ struct registry *registry_create(size_t max, size_t per_user, size_t per_address
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->broadcast_mu, NULL);
     return r;
+}
+
+void registry_set_node(struct registry *r, const char *node)
+{
+    pthread_mutex_lock(&r->mu);
+    snprintf(r->node, sizeof r->node, "%s", node ? node : "");
+    pthread_mutex_unlock(&r->mu);
 }
 
 void registry_set_feed(struct registry *r, struct feed *f)
@@ -536,12 +558,20 @@ static void counts_locked(struct registry *r, struct registry_snapshot *out)
     out->connected_at_sum_ms = r->connected_at_sum;
 }
 
-void registry_counts(struct registry *r, struct registry_snapshot *out)
+void registry_counts_with(struct registry *r, struct registry_snapshot *out,
+                          registry_also_fn *also, void *ctx)
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&r->mu);
     counts_locked(r, out);
+    if (also)
+        also(ctx, out, false);
     pthread_mutex_unlock(&r->mu);
+}
+
+void registry_counts(struct registry *r, struct registry_snapshot *out)
+{
+    registry_counts_with(r, out, NULL, NULL);
 }
 
 /* True if c is in what q asks for.  Called with r->mu held. */
@@ -569,7 +599,7 @@ int registry_page(struct registry *r, const struct registry_query *q,
         if (!query_matches(q, c))
             continue;
         if (seen >= q->offset && n < q->limit)
-            conn_info_fill(c, &v[n++]);
+            info_of(r, c, &v[n++]);
         seen++;
     }
     counts_locked(r, out);
@@ -587,7 +617,7 @@ bool registry_display(struct registry *r, const char *name, struct conn_info *ou
     pthread_mutex_lock(&r->mu);
     struct conn *c = find_superseded(r, &key);
     if (c)
-        conn_info_fill(c, out);
+        info_of(r, c, out);
     pthread_mutex_unlock(&r->mu);
     return c != NULL;
 }
@@ -625,6 +655,12 @@ size_t registry_broadcast_monitors(struct registry *r, struct event *changes,
 
 int registry_snapshot(struct registry *r, struct registry_snapshot *out)
 {
+    return registry_snapshot_with(r, out, NULL, NULL);
+}
+
+int registry_snapshot_with(struct registry *r, struct registry_snapshot *out,
+                           registry_also_fn *also, void *ctx)
+{
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&r->mu);
     size_t n = r->count;
@@ -635,12 +671,15 @@ int registry_snapshot(struct registry *r, struct registry_snapshot *out)
     }
     size_t i = 0;
     for (struct conn *c = r->head; c; c = c->next)
-        conn_info_fill(c, &v[i++]);
+        info_of(r, c, &v[i++]);
     counts_locked(r, out);
     out->nconns = n;
     out->conns = v;
+    int rc = also ? also(ctx, out, true) : 0;
     pthread_mutex_unlock(&r->mu);
-    return 0;
+    if (rc < 0)
+        registry_snapshot_release(out);
+    return rc;
 }
 
 void registry_snapshot_release(struct registry_snapshot *s)

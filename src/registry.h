@@ -66,6 +66,10 @@ struct registry_query {
  * address (0: no limit), or NULL when out of memory. */
 struct registry *registry_create(size_t max, size_t per_user, size_t per_address);
 
+/* In a cluster: this node's name, in every connection it shows (NULL or
+ * "": none).  Call before streams come. */
+void registry_set_node(struct registry *r, const char *node);
+
 /* Sends every change (a stream added, removed, gone stale or live again)
  * to f (feed.h) from now on; NULL: nowhere.  Call before streams come. */
 void registry_set_feed(struct registry *r, struct feed *f);
@@ -156,6 +160,20 @@ int registry_snapshot(struct registry *r, struct registry_snapshot *out);
 
 /* The counts alone (no list: out->conns NULL), in O(1). */
 void registry_counts(struct registry *r, struct registry_snapshot *out);
+
+/* What a snapshot of more than the registry adds (a cluster's other
+ * nodes): called with the registry's mutex held, after the registry's own
+ * counts (and, with list, connections) are in s; adds its own and sets
+ * s->seq, from the feed, while its own publisher's lock is held too.
+ * Returns 0, or -1 when out of memory. */
+typedef int registry_also_fn(void *ctx, struct registry_snapshot *s, bool list);
+
+/* registry_snapshot() and registry_counts() with also's additions, in the
+ * same critical section. */
+int registry_snapshot_with(struct registry *r, struct registry_snapshot *out,
+                           registry_also_fn *also, void *ctx);
+void registry_counts_with(struct registry *r, struct registry_snapshot *out,
+                          registry_also_fn *also, void *ctx);
 
 /* The connections that match q, newest first: those after the first
  * q->offset, at most q->limit, into out->conns (out->nconns), with the

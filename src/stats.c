@@ -38,6 +38,10 @@ static void write_identity(struct jw *w, const struct conn_info *ci)
     jw_str(w, ci->name);
     jw_lit(w, ",\"client\":");
     jw_str(w, ci->client[0] ? ci->client : NULL);
+    if (ci->node[0]) {
+        jw_lit(w, ",\"node\":");
+        jw_str(w, ci->node);
+    }
 }
 
 static void write_seq(struct jw *w, uint64_t seq)

@@ -43,7 +43,7 @@ import { ClientNetns, netnsPrerequisites, removeLeftovers } from './liveness/net
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ACK_CLIENT = path.join(HERE, 'liveness', 'ack-client.mjs');
 const REASONS = ['client_closed', 'write_failed', 'disconnect_route', 'superseded', 'ack_timeout',
-  'slow_consumer', 'admin_closed', 'shutdown'];
+  'slow_consumer', 'admin_closed', 'shutdown', 'node_lost'];
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 // Every display name the checks open (the responder runs with --displays listing them).
@@ -658,7 +658,8 @@ export const checks = [
       const sum = REASONS.reduce((a, r) => a + c.totals[r], 0);
       assert(s.closed_total === sum, `stats closed_total ${s.closed_total}, sum of reasons ${sum}`);
       assert(c.closed.length === Math.min(500, sum), `${c.closed.length} entries for ${sum} closed`);
-      const missing = REASONS.filter((r) => r !== 'shutdown' && !c.closed.some((e) => e.reason === r));
+      // shutdown comes last (below); node_lost only in a cluster
+      const missing = REASONS.filter((r) => r !== 'shutdown' && r !== 'node_lost' && !c.closed.some((e) => e.reason === r));
       assert(missing.length === 0, `no entry in GET closed with reason ${missing.join(', ')}`);
       for (let i = 1; i < c.closed.length; i++) {
         assert(c.closed[i - 1].closed_at >= c.closed[i].closed_at, `GET closed is not newest first at ${i}`);

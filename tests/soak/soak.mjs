@@ -881,7 +881,7 @@ try {
   const byReason = (r) => M.get(`sse_connections_closed_total{reason="${r}"}`);
   const gauges = M.sum('sse_connections{') + M.get('sse_streams_open');
   const reasons = Object.keys(sr.closed_by_reason || {});
-  const statsAgree = reasons.length === 8 && reasons.every((r) => sr.closed_by_reason[r] === byReason(r)) && sr.closed_total === closedSum;
+  const statsAgree = reasons.length === 9 && reasons.every((r) => sr.closed_by_reason[r] === byReason(r)) && sr.closed_total === closedSum;
   check('/metrics: opened = closed by reason, nothing open', opened === closedSum && gauges === 0,
     `opened ${opened}, closed ${closedSum} (${reasons.map((r) => `${r} ${byReason(r)}`).join(', ')}), open gauges ${gauges}`);
   check('/metrics = stats closed_by_reason', statsAgree, `stats closed_total ${sr.closed_total}`);

@@ -70,9 +70,9 @@ START_TEST(hub_ids_replay_and_close)
     ck_assert(lost->reset);
     ck_assert_uint_eq(lost->start_id, 1002);
     /* closing */
-    ck_assert(hub_close_token(h, d->token, CLOSE_DISCONNECT_ROUTE));
-    ck_assert(!hub_close_token(h, d->token, CLOSE_DISCONNECT_ROUTE));
-    ck_assert(hub_close_public_id(h, again->public_id, CLOSE_ADMIN_CLOSED));
+    ck_assert_int_eq(hub_close_token(h, d->token, CLOSE_DISCONNECT_ROUTE), 1);
+    ck_assert_int_eq(hub_close_token(h, d->token, CLOSE_DISCONNECT_ROUTE), 0);
+    ck_assert_int_eq(hub_close_public_id(h, again->public_id, CLOSE_ADMIN_CLOSED), 1);
     struct registry_snapshot snap;
     ck_assert_int_eq(hub_snapshot(h, &snap), 0);
     ck_assert_uint_eq(snap.count, 1);

@@ -111,7 +111,7 @@ START_TEST(monitor_sends_changes_and_summary)
 
     /* a tab opens and closes: one changes event, in seq order, then summary */
     struct conn *tab = open_conn(&w, CONN_ADMIN, "alice", false);
-    ck_assert(hub_close_token(w.hub, tab->token, CLOSE_DISCONNECT_ROUTE));
+    ck_assert_int_eq(hub_close_token(w.hub, tab->token, CLOSE_DISCONNECT_ROUTE), 1);
     struct conn *kiosk = open_conn(&w, CONN_DISPLAY, "lobby", false);
     ck_assert(registry_set_stale(w.reg, kiosk));    /* not acked: the registry only marks */
     ck_assert_uint_eq(monitor_flush(w.mon), 1);
