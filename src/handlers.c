@@ -418,6 +418,8 @@ static void handle_stats(const struct handlers_env *env, FCGX_Request *req)
         .events_last_hour = window_sum(env->win, window_clock()),
         .heartbeat_ms = env->opt->heartbeat_ms,
         .roster = have_roster ? &roster : NULL,
+        .extra = hub_describe_cb,
+        .extra_ctx = env->hub,
     };
     a.view = &v;
     widen_send_buffer(req->ipcFd, stats_size_hint(&snap));

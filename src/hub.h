@@ -43,6 +43,7 @@
 
 struct feed;
 struct hub;
+struct jw;
 
 /* An event to publish: name (1-64 of [A-Za-z0-9._-]) and its data, one
  * line of compact JSON (len bytes), for whom f says (NULL: everyone). */
@@ -51,6 +52,7 @@ struct hub_event {
     const char *data;
     size_t len;
     const struct filter *to;
+    int64_t at_ms;                  /* when it was published; 0: now */
 };
 
 /* What a publish did. */
@@ -81,6 +83,9 @@ struct hub_ops {
                 size_t *total);
     bool (*display)(struct hub *h, const char *name, struct conn_info *out);
     long (*closed)(struct hub *h, struct closed_info **out, uint64_t totals[CLOSE_REASONS]);
+    /* Writes the members stats adds about the hub itself (a cluster's
+     * "nodes" and "cluster", each after a comma), or NULL: none. */
+    void (*describe)(struct hub *h, struct jw *w);
     void (*free)(struct hub *h);
 };
 
@@ -165,6 +170,19 @@ static inline long hub_closed(struct hub *h, struct closed_info **out,
     return h->ops->closed(h, out, totals);
 }
 
+/* Writes what stats says of the hub itself (nothing for one process). */
+static inline void hub_describe(struct hub *h, struct jw *w)
+{
+    if (h->ops->describe)
+        h->ops->describe(h, w);
+}
+
+/* hub_describe() as stats_view.extra wants it (ctx: the hub). */
+static inline void hub_describe_cb(void *ctx, struct jw *w)
+{
+    hub_describe(ctx, w);
+}
+
 /* The feed of its changes (feed.h). */
 static inline struct feed *hub_feed(struct hub *h)
 {
@@ -186,5 +204,20 @@ static inline void hub_free(struct hub *h)
 struct metrics;
 struct hub *hub_local_create(struct registry *r, struct metrics *m, size_t history_max,
                              int64_t history_age_ms, uint64_t first_id);
+
+/* For a hub built on the local one (a cluster's, hub_redis.c), which
+ * chooses the ids itself: delivers ev with id as publishing would after
+ * choosing it (an id not above the last delivered one is skipped: it came
+ * twice).  Returns 0 with *out filled, or HUB_NOMEM.  Not counted as
+ * published (the node that published it counts it). */
+int hub_local_deliver(struct hub *h, uint64_t id, const struct hub_event *ev,
+                      struct hub_published *out);
+
+/* The id of the last event delivered (or first_id - 1). */
+uint64_t hub_local_last_id(struct hub *h);
+
+/* Starts the history anew with ids from first_id (everything before is
+ * lost to replay); live streams are not touched.  Returns 0 or HUB_NOMEM. */
+int hub_local_restart(struct hub *h, uint64_t first_id);
 
 #endif

@@ -18,6 +18,8 @@ struct hub_local {
     struct metrics *metrics;
     pthread_mutex_t publish_mu;     /* orders ids; guards history */
     struct history *history;
+    size_t history_max;
+    int64_t history_age_ms;
 };
 
 static struct hub_local *local(struct hub *h)
@@ -25,25 +27,65 @@ static struct hub_local *local(struct hub *h)
     return (struct hub_local *)h;
 }
 
+/* Keeps event id for replay and queues it on every stream it is for.
+ * Called with the publish lock held; ids increase. */
+static int deliver_locked(struct hub_local *l, uint64_t id, const struct hub_event *ev,
+                          struct hub_published *out)
+{
+    struct sse_event text = { .id = id, .name = ev->name, .data = ev->data, .data_len = ev->len };
+    struct event *e = event_create(&text);
+    if (!e)
+        return HUB_NOMEM;
+    if (history_add(l->history, id, e, ev->to, ev->at_ms ? ev->at_ms : time_now_ms()) < 0)
+        log_warn("event %llu not kept for replay: out of memory", (unsigned long long)id);
+    out->notified = registry_broadcast(l->reg, ev->to, e);
+    out->id = id;
+    event_unref(e);
+    return 0;
+}
+
 static int local_publish(struct hub *h, const struct hub_event *ev, struct hub_published *out)
 {
     struct hub_local *l = local(h);
-    int rc = HUB_NOMEM;
     pthread_mutex_lock(&l->publish_mu);
-    uint64_t id = history_last_id(l->history) + 1;
-    struct sse_event text = { .id = id, .name = ev->name, .data = ev->data, .data_len = ev->len };
-    struct event *e = event_create(&text);
-    if (e) {
+    int rc = deliver_locked(l, history_last_id(l->history) + 1, ev, out);
+    if (rc == 0)
         metrics_add(l->metrics, METRIC_EVENTS_PUBLISHED, 1);
-        if (history_add(l->history, id, e, ev->to, time_now_ms()) < 0)
-            log_warn("event %llu not kept for replay: out of memory", (unsigned long long)id);
-        out->notified = registry_broadcast(l->reg, ev->to, e);
-        out->id = id;
-        event_unref(e);
-        rc = 0;
-    }
     pthread_mutex_unlock(&l->publish_mu);
     return rc;
+}
+
+int hub_local_deliver(struct hub *h, uint64_t id, const struct hub_event *ev,
+                      struct hub_published *out)
+{
+    struct hub_local *l = local(h);
+    pthread_mutex_lock(&l->publish_mu);
+    int rc = id > history_last_id(l->history) ? deliver_locked(l, id, ev, out) : 0;
+    pthread_mutex_unlock(&l->publish_mu);
+    return rc;
+}
+
+uint64_t hub_local_last_id(struct hub *h)
+{
+    struct hub_local *l = local(h);
+    pthread_mutex_lock(&l->publish_mu);
+    uint64_t id = history_last_id(l->history);
+    pthread_mutex_unlock(&l->publish_mu);
+    return id;
+}
+
+int hub_local_restart(struct hub *h, uint64_t first_id)
+{
+    struct hub_local *l = local(h);
+    struct history *fresh = history_create(l->history_max, l->history_age_ms, first_id);
+    if (!fresh)
+        return HUB_NOMEM;
+    pthread_mutex_lock(&l->publish_mu);
+    struct history *old = l->history;
+    l->history = fresh;
+    pthread_mutex_unlock(&l->publish_mu);
+    history_free(old);
+    return 0;
 }
 
 static int local_subscribe(struct hub *h, struct conn *c, const struct hub_resume *from)
@@ -146,6 +188,8 @@ struct hub *hub_local_create(struct registry *r, struct metrics *m, size_t histo
     }
     l->reg = r;
     l->metrics = m;
+    l->history_max = history_max;
+    l->history_age_ms = history_age_ms;
     pthread_mutex_init(&l->publish_mu, NULL);
     registry_set_feed(r, l->hub.feed);
     return &l->hub;

@@ -8,6 +8,7 @@
 
 #include "closed_log.h"
 #include "feed.h"
+#include "filter.h"
 #include "mirror.h"
 
 #define MIRROR_BUCKETS 4096         /* per index; chains stay short at 20,000 */
@@ -321,6 +322,16 @@ int mirror_add_to(void *ctx, struct registry_snapshot *s, bool list)
     s->seq = feed_seq(m->feed);     /* both publishers are held off: exact */
     pthread_mutex_unlock(&m->mu);
     return 0;
+}
+
+size_t mirror_count_matching(struct mirror *m, const struct filter *f)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&m->mu);
+    for (struct entry *e = m->head; e; e = e->next)
+        n += filter_matches(f, e->mc.info.type, e->mc.info.name);
+    pthread_mutex_unlock(&m->mu);
+    return n;
 }
 
 size_t mirror_count(struct mirror *m, const char *node)

@@ -78,6 +78,10 @@ bool mirror_display(struct mirror *m, const char *name, struct conn_info *out);
  * registry's); sets s->seq.  Returns 0, or -1 when out of memory. */
 int mirror_add_to(void *ctx, struct registry_snapshot *s, bool list);
 
+/* How many of its connections f reaches. */
+struct filter;
+size_t mirror_count_matching(struct mirror *m, const struct filter *f);
+
 /* How many connections of node the mirror holds, and in all. */
 size_t mirror_count(struct mirror *m, const char *node);
 

@@ -134,6 +134,8 @@ static void write_summary(struct jw *w, void *arg)
         .heartbeat_ms = m->env.heartbeat_ms,
         .roster = have_roster ? &roster : NULL,
         .stamp = true,
+        .extra = hub_describe_cb,
+        .extra_ctx = m->env.hub,
     };
     stats_write_summary(w, &v);
     if (have_roster)

@@ -427,10 +427,30 @@ bool registry_remove_public_id(struct registry *r, const char *public_id,
     return c != NULL;
 }
 
+/* Records an ack for c (NULL: none: -2).  Called with r->mu held. */
+static int64_t ack_locked(struct registry *r, struct conn *c, uint64_t seq);
+
 int64_t registry_ack(struct registry *r, const char *token, uint64_t seq)
 {
     pthread_mutex_lock(&r->mu);
-    struct conn *c = find_token(r, token);
+    int64_t rtt = ack_locked(r, find_token(r, token), seq);
+    pthread_mutex_unlock(&r->mu);
+    return rtt;
+}
+
+int64_t registry_ack_public_id(struct registry *r, const char *public_id, uint64_t seq)
+{
+    pthread_mutex_lock(&r->mu);
+    struct conn *c = r->head;
+    while (c && strcmp(c->public_id, public_id) != 0)
+        c = c->next;
+    int64_t rtt = ack_locked(r, c, seq);
+    pthread_mutex_unlock(&r->mu);
+    return rtt;
+}
+
+static int64_t ack_locked(struct registry *r, struct conn *c, uint64_t seq)
+{
     int64_t now = time_now_ms();
     int64_t rtt = c ? conn_ack(c, seq, now, time_mono_ms()) : -2;
     if (rtt >= 0 && c->stale) {
@@ -438,7 +458,6 @@ int64_t registry_ack(struct registry *r, const char *token, uint64_t seq)
         r->stale_count--;
         publish(r, FEED_STATE, c, CLOSE_NONE, now);
     }
-    pthread_mutex_unlock(&r->mu);
     return rtt;
 }
 
@@ -574,15 +593,63 @@ void registry_counts(struct registry *r, struct registry_snapshot *out)
     registry_counts_with(r, out, NULL, NULL);
 }
 
+bool registry_query_matches(const struct registry_query *q, enum conn_type type, bool stale,
+                            const char *name, const char *public_id, const char *client)
+{
+    if (q->type >= 0 && (int)type != q->type)
+        return false;
+    if (q->state >= 0 && stale != (q->state == 1))
+        return false;
+    return !q->text || strcasestr(name, q->text) || strcasestr(public_id, q->text) ||
+           strcasestr(client, q->text);
+}
+
 /* True if c is in what q asks for.  Called with r->mu held. */
 static bool query_matches(const struct registry_query *q, const struct conn *c)
 {
-    if (q->type >= 0 && (int)c->type != q->type)
-        return false;
-    if (q->state >= 0 && c->stale != (q->state == 1))
-        return false;
-    return !q->text || strcasestr(c->name, q->text) || strcasestr(c->public_id, q->text) ||
-           strcasestr(c->client, q->text);
+    return registry_query_matches(q, c->type, c->stale, c->name, c->public_id, c->client);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    int64_t x = ((const struct conn_info *)a)->connected_at_ms;
+    int64_t y = ((const struct conn_info *)b)->connected_at_ms;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void registry_snapshot_page(struct registry_snapshot *s, const struct registry_query *q,
+                            size_t *total)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nconns; i++) {
+        const struct conn_info *ci = &s->conns[i];
+        if (registry_query_matches(q, ci->type, ci->stale, ci->name, ci->public_id, ci->client))
+            s->conns[n++] = *ci;
+    }
+    qsort(s->conns, n, sizeof *s->conns, newest_first);
+    *total = n;
+    size_t from = q->offset < n ? q->offset : n;
+    size_t k = n - from < q->limit ? n - from : q->limit;
+    memmove(s->conns, s->conns + from, k * sizeof *s->conns);
+    s->nconns = k;
+}
+
+size_t registry_count_matching(struct registry *r, const struct filter *f)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (struct conn *c = r->head; c; c = c->next)
+        n += filter_matches(f, c->type, c->name);
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+bool registry_would_supersede(struct registry *r, const struct conn *c)
+{
+    pthread_mutex_lock(&r->mu);
+    bool found = find_superseded(r, c) != NULL;
+    pthread_mutex_unlock(&r->mu);
+    return found;
 }
 
 int registry_page(struct registry *r, const struct registry_query *q,

@@ -183,6 +183,26 @@ void registry_counts_with(struct registry *r, struct registry_snapshot *out,
 int registry_page(struct registry *r, const struct registry_query *q,
                   struct registry_snapshot *out, size_t *total);
 
+/* True if a connection of this type, state, name, public id and client id
+ * is in what q asks for.  Pure. */
+bool registry_query_matches(const struct registry_query *q, enum conn_type type, bool stale,
+                            const char *name, const char *public_id, const char *client);
+
+/* Makes a full snapshot s into the page q asks for (as registry_page:
+ * newest first) and says how many matched into *total. */
+void registry_snapshot_page(struct registry_snapshot *s, const struct registry_query *q,
+                            size_t *total);
+
+/* How many live connections f reaches. */
+size_t registry_count_matching(struct registry *r, const struct filter *f);
+
+/* True if a live connection would be superseded by c (registry_add). */
+bool registry_would_supersede(struct registry *r, const struct conn *c);
+
+/* registry_ack() for the connection with this public id (a cluster's
+ * other node checked the token). */
+int64_t registry_ack_public_id(struct registry *r, const char *public_id, uint64_t seq);
+
 /* The live stream of display name, into *out.  Returns false if there is
  * none.  O(1). */
 bool registry_display(struct registry *r, const char *name, struct conn_info *out);

@@ -213,6 +213,8 @@ static void write_counts(struct jw *w, const struct stats_view *v)
     }
     jw_lit(w, ",\"seq\":");
     jw_u64(w, s->seq);
+    if (v->extra)
+        v->extra(v->extra_ctx, w);
     if (v->stamp) {
         jw_lit(w, ",\"timestamp\":");
         jw_iso(w, v->now_ms);

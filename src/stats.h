@@ -38,6 +38,9 @@ struct stats_view {
     int64_t heartbeat_ms;
     const struct stats_roster *roster;      /* NULL: no --displays */
     bool stamp;                             /* a "timestamp" member too (events) */
+    /* More members after the counts (a cluster's nodes), or NULL. */
+    void (*extra)(void *ctx, struct jw *w);
+    void *extra_ctx;
 };
 
 /* GET stats: the `data` object with every connection (snap holds them all)
