@@ -346,13 +346,22 @@ export const tests = [
         ['POST publish, bad target', 'publish', { method: 'POST', body: { event: 'x', data: {}, target: 'everyone' } }, 400, 'BAD_REQUEST'],
         ['POST publish, body over 64 KiB', 'publish', { method: 'POST', body: { event: 'x', data: 'y'.repeat(70000), target: 'all' } }, 413, 'PAYLOAD_TOO_LARGE'],
         ['POST test, malformed JSON', 'test', { method: 'POST', body: '{', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST'],
+        // Strict JSON: json-c would turn a lone surrogate into U+FFFD and keep the last of a key
+        // given twice, and the publish would broadcast that.
+        ['POST publish, lone high surrogate', 'publish', { method: 'POST', body: '{"event":"x","data":{"t":"\\ud800"}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST publish, lone low surrogate', 'publish', { method: 'POST', body: '{"event":"x","data":{"t":"\\udc00"}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST publish, high surrogate then not a low one', 'publish', { method: 'POST', body: '{"event":"x","data":{"t":"\\ud800\\u0041"}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST publish, duplicate key', 'publish', { method: 'POST', body: '{"event":"x","event":"y","data":{}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST publish, duplicate key deep in data', 'publish', { method: 'POST', body: '{"event":"x","data":{"a":[{"b":1,"b":2}]}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST disconnect, duplicate connection_id', 'disconnect', { method: 'POST', auth: false, body: '{"connection_id":"a","connection_id":"b"}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
       ];
       const failures = [];
-      for (const [what, route, opts, status, code, allow] of cases) {
+      for (const [what, route, opts, status, code, allow, message] of cases) {
         try {
           const r = await stack.api(route, opts);
           assertEnvelope(r, status, code, what);
           if (allow) assert(new RegExp(`\\b${allow}\\b`).test(r.headers.allow || ''), `${what}: Allow: ${r.headers.allow}, want ${allow}`);
+          if (message) assert(message.test(r.json.message), `${what}: message ${JSON.stringify(r.json.message)}, want ${message}`);
         } catch (e) {
           failures.push(e.message);
         }
