@@ -374,6 +374,40 @@ export const tests = [
     },
   },
   {
+    name: 'slow consumers: every event they were sent and never got counts as dropped',
+    async run(stack, ctx) {
+      // Ten displays stop reading while big events go to them: nginx's buffers and the sockets
+      // fill, each stream's output grows past its 1 MiB limit and it is dropped (slow_consumer).
+      // By then most of what it was behind by has moved from its queue into its output; every
+      // event queued for it must still be either written (events_sent) or counted in
+      // sse_events_dropped_total.
+      const N = 10;
+      const streams = [];
+      for (let i = 0; i < N; i++) streams.push(ctx.track(await stack.openStream(`display/slow-${i}`)));
+      const ids = streams.map((s) => s.events[0].json.public_id);
+      for (const s of streams) s.stopReading();
+      const before = (await stack.metrics()).get('sse_events_dropped_total');
+      const data = { big: 'd'.repeat(60000) };
+      let queued = 0;
+      let published = 0;
+      for (;;) {
+        const rs = await Promise.all(Array.from({ length: 4 }, () => publish(stack, { event: 'flood', data, target: 'display' })));
+        published += rs.length;
+        queued += rs.reduce((n, r) => n + r.connections_notified, 0);
+        if (rs.some((r) => r.connections_notified === 0)) break;
+        assert(published < 2000, `still ${rs[0].connections_notified} display(s) notified after ${published} events`);
+      }
+      const closed = (await stack.api('closed')).json.data.closed.filter((e) => ids.includes(e.id));
+      assert(closed.length === N && closed.every((e) => e.reason === 'slow_consumer'),
+        `closed: ${JSON.stringify(closed.map((e) => [e.id, e.reason]))}`);
+      const sent = closed.reduce((n, e) => n + e.events_sent, 0);
+      const dropped = (await stack.metrics()).get('sse_events_dropped_total') - before;
+      assert(dropped > 0, `sse_events_dropped_total did not move (${queued} queued, ${sent} written)`);
+      assert(dropped === queued - sent, `sse_events_dropped_total grew by ${dropped}; queued ${queued}, written ${sent}: want ${queued - sent}`);
+      return `${N} slow consumers dropped after ${published} events: ${queued} queued for them, ${sent} written, ${dropped} counted as dropped`;
+    },
+  },
+  {
     name: 'dashboard static files and single-page fallback',
     async run(stack) {
       const page = await stack.api('/display/lobby', { auth: false });

@@ -825,27 +825,57 @@ START_TEST(admin_close_and_reasons)
 }
 END_TEST
 
+/* A number of the closed log's entry for this public id (-1 if none). */
+static long long closed_number(const char *public_id, const char *field)
+{
+    struct json_object *o;
+    struct req r = { "GET", "/closed", .style = NGINX, .user = "admin" };
+    ck_assert_int_eq(call(&r, &o, NULL), 200);
+    long long v = -1;
+    struct json_object *list = get(o, "data.closed");
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *c = json_object_array_get_idx(list, i);
+        if (strcmp(json_object_get_string(get(c, "id")), public_id) == 0)
+            v = json_object_get_int64(get(c, field));
+    }
+    json_object_put(o);
+    return v;
+}
+
 START_TEST(slow_consumer_dropped)
 {
-    /* A client that reads nothing: its socket fills, the stream thread
-     * blocks in write, the queue fills, and the next broadcast drops it. */
+    /* A client that reads nothing: its socket fills, its output grows
+     * past OUTPUT_MAX and it is dropped.  Every event queued for it is
+     * either sent (written whole) or counted in sse_events_dropped_total
+     * -- most of them had gone from its queue into its output by then. */
     struct stream slow, fast;
     char slow_id[32];
     open_stream(&slow, "/display/slow", NULL, NGINX);
     open_stream(&fast, "/admin", "admin", NGINX);
     public_id_of(&slow, slow_id);
+    long long dropped_before = metric("sse_events_dropped_total");
     static char body[40000];
     int n = snprintf(body, sizeof body, "{\"event\":\"big\",\"target\":\"display\",\"data\":{\"x\":\"");
     memset(body + n, 'x', sizeof body - (size_t)n - 8);
     strcpy(body + sizeof body - 8, "\"}}");
+    long long notified = 0;
     for (int i = 0; i < CONN_QUEUE_MAX + 40 && strcmp(state_of(slow_id), "gone") != 0; i++) {
         struct req pub = { "POST", "/publish", .style = NGINX, .user = "admin",
                            .content_type = "application/json", .body = body };
-        ck_assert_int_eq(call(&pub, NULL, NULL), 200);
+        struct json_object *o;
+        ck_assert_int_eq(call(&pub, &o, NULL), 200);
+        notified += json_object_get_int(get(o, "data.connections_notified"));
+        json_object_put(o);
     }
     ck_assert_str_eq(state_of(slow_id), "gone");
     ck_assert(closed_with(slow_id, "slow_consumer"));
     ck_assert_int_eq(stats_total(NGINX), 1);            /* the other one is fine */
+    long long sent = closed_number(slow_id, "events_sent");
+    long long dropped = metric("sse_events_dropped_total") - dropped_before;
+    if (getenv("SSE_CHECK_VERBOSE"))
+        printf("slow consumer: %lld queued, %lld sent, %lld dropped\n", notified, sent, dropped);
+    ck_assert_int_gt(notified, sent);
+    ck_assert_int_eq(dropped, notified - sent);
     disconnect(fast.token, true);
     close_stream(&slow);
     close_stream(&fast);
