@@ -63,6 +63,8 @@ struct conn {
     char name[CONN_NAME_MAX + 1];   /* user (admin) or display name */
     char client[CONN_CLIENT_MAX + 1]; /* client id, "" if none */
     bool ack;                       /* acknowledged liveness (?ack=1) */
+    bool keyed;                     /* a display opened with its key: may
+                                       replace the display's live stream */
     char addr[CONN_ADDR_MAX + 1];   /* REMOTE_ADDR, "" if unknown */
     int64_t connected_at_ms;        /* wall clock */
 

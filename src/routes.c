@@ -213,3 +213,29 @@ int routes_stream_query(const char *qs, struct stream_query *q, const char **err
     }
     return 0;
 }
+
+long routes_query_value(const char *qs, const char *name, char *out, size_t cap)
+{
+    long found = ROUTES_QUERY_ABSENT;
+    size_t nlen = strlen(name);
+    char key[32];
+    if (cap)
+        out[0] = '\0';
+    while (qs && *qs) {
+        size_t plen = strcspn(qs, "&");
+        size_t klen = strcspn(qs, "=&");
+        const char *v = klen < plen ? qs + klen + 1 : qs + plen;
+        if (query_decode(qs, klen, key, sizeof key) == (long)nlen && memcmp(key, name, nlen) == 0) {
+            found = query_decode(v, (size_t)(qs + plen - v), out, cap);
+            if (found < 0) {
+                found = ROUTES_QUERY_BAD;
+                if (cap)
+                    out[0] = '\0';
+            }
+        }
+        qs += plen;
+        if (*qs == '&')
+            qs++;
+    }
+    return found;
+}

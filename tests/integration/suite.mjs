@@ -3,9 +3,11 @@
 // Tests leave no stream open behind them: ctx.track() streams are ended by the runner.
 
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { sleep, now, waitUntil, which } from '../harness/stack.mjs';
+import { sleep, now, waitUntil, which, startStack } from '../harness/stack.mjs';
 
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -405,6 +407,98 @@ export const tests = [
       assert(dropped > 0, `sse_events_dropped_total did not move (${queued} queued, ${sent} written)`);
       assert(dropped === queued - sent, `sse_events_dropped_total grew by ${dropped}; queued ${queued}, written ${sent}: want ${queued - sent}`);
       return `${N} slow consumers dropped after ${published} events: ${queued} queued for them, ${sent} written, ${dropped} counted as dropped`;
+    },
+  },
+  {
+    name: 'displays: a name alone does not take a live screen over (409, the kiosk untouched)',
+    async run(stack, ctx) {
+      // What anyone could do with a kiosk's URL: open the same display. The kiosk keeps its
+      // stream and its events; the newcomer is told to retry after a heartbeat.
+      const kiosk = ctx.track(await stack.openStream('display/takeover-1', { query: { client: 'kiosk-7f3a', ack: 1 } }));
+      assert(kiosk.status === 200, `kiosk: ${kiosk.status}`);
+      for (const query of [{}, { client: 'other-browser' }, { ack: 1 }]) {
+        const st = await stack.openStream('display/takeover-1', { query });
+        st.close();
+        const r = { status: st.status, headers: st.headers || {}, text: st.body, json: st.json ?? null };
+        assertEnvelope(r, 409, 'CONFLICT', `display/takeover-1 ${JSON.stringify(query)}`);
+        assert(r.headers['retry-after'] === String(Math.ceil(stack.heartbeat)), `Retry-After ${r.headers['retry-after']}`);
+      }
+      await publish(stack, { event: 'it.still', data: {}, target: 'display', display: 'takeover-1' });
+      await kiosk.waitFor('it.still', 2000);
+      assert(!kiosk.events.some((e) => e.event === 'superseded') && !kiosk.isEnded, 'the kiosk was superseded');
+      const d = await stack.stats();
+      assert(d.total_connections === 1, `stats lists ${d.total_connections}`);
+      return '3 newcomers => 409 CONFLICT with Retry-After; the kiosk keeps its stream and gets events';
+    },
+  },
+  {
+    name: 'displays: nobody takes a screen over without its key; a name alone gets 409',
+    async run(stack, ctx) {
+      // A stack of its own, with a displays file: lobby has a key (with characters a URL must
+      // encode), hall has none. The responder logs at debug level: the key must be in no log.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sse-fcgi-keys-'));
+      const key = `Kiosk+Key/${crypto.randomBytes(12).toString('base64url')}&=`;
+      const file = path.join(dir, 'displays');
+      fs.writeFileSync(file, `lobby ${key}\nhall\n`, { mode: 0o600 });
+      const ds = await startStack({ front: stack.front, mode: stack.mode, heartbeat: stack.heartbeat,
+        daemonArgs: ['--displays', file, '--log-level', 'debug'] });
+      ctx.onCleanup(async () => { await ds.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
+      const answer = async (p, query) => {
+        const st = await ds.openStream(p, { query });
+        st.close();
+        return { status: st.status, headers: st.headers || {}, text: st.body, json: st.json ?? null };
+      };
+      const enc = encodeURIComponent(key);
+      const kiosk = ctx.track(await ds.openStream('display/lobby', { query: `key=${enc}&client=kiosk-lobby-1` }));
+      assert(kiosk.status === 200 && kiosk.connectionId, `the kiosk with its key: ${kiosk.status} ${kiosk.body}`);
+      const refusals = [['', 'This display needs its key'], ['client=kiosk-lobby-1', 'This display needs its key'],
+        ['key=wrong-key-0123456789', 'Wrong key for this display'], [`key=${encodeURIComponent(key.slice(0, -1))}`, 'Wrong key for this display'],
+        [`key=${key}`, 'Wrong key for this display']]; // unencoded: "+" is a space, "&" ends it
+      for (const [q, message] of refusals) {
+        const r = await answer('display/lobby', q);
+        assertEnvelope(r, 401, 'AUTHENTICATION_REQUIRED', `lobby with "${q}"`);
+        assert(r.json.message === message, `lobby with "${q}": ${r.json.message}, want ${message}`);
+      }
+      await publish(ds, { event: 'it.lobby', data: {}, target: 'display', display: 'lobby' });
+      await kiosk.waitFor('it.lobby', 2000);
+      assert(!kiosk.isEnded && !kiosk.events.some((e) => e.event === 'superseded'), 'the kiosk was touched by the refused streams');
+
+      // A display without a key: another screen gets 409 with Retry-After; the same browser
+      // (client id) reloading replaces its stream.
+      const hall = ctx.track(await ds.openStream('display/hall', { query: 'client=hall-browser' }));
+      const c = await answer('display/hall', 'client=someone-else');
+      assertEnvelope(c, 409, 'CONFLICT', 'a second screen on hall');
+      assert(c.json.message === 'Display hall is live on another screen', `409 message ${c.json.message}`);
+      assert(c.headers['retry-after'] === String(Math.ceil(ds.heartbeat)), `Retry-After ${c.headers['retry-after']}, want ${Math.ceil(ds.heartbeat)}`);
+      assertEnvelope(await answer('display/hall', ''), 409, 'CONFLICT', 'a bare second stream on hall');
+      const before = (await ds.stats()).connections.filter((x) => x.type === 'display').map((x) => x.id).sort();
+      assert(before.length === 2, `stats lists ${before.length} displays, want 2`);
+      const reload = ctx.track(await ds.openStream('display/hall', { query: 'client=hall-browser' }));
+      assert(reload.status === 200, `the same browser again: ${reload.status}`);
+      await hall.waitFor('superseded', 2000);
+
+      // With the key, a new screen replaces the lobby kiosk (a replaced device).
+      const kiosk2 = ctx.track(await ds.openStream('display/lobby', { query: `key=${enc}&client=new-device` }));
+      assert(kiosk2.status === 200, `a new screen with the key: ${kiosk2.status}`);
+      await kiosk.waitFor('superseded', 2000);
+      const closed = (await ds.api('closed')).json.data.closed;
+      assert(closed.filter((e) => e.reason === 'superseded').length === 2, `closed: ${JSON.stringify(closed.map((e) => e.reason))}`);
+
+      // Not in any log of the stack (the responder's at debug level, the web server's).
+      const leaks = [];
+      const walk = (d) => {
+        for (const f of fs.readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, f.name);
+          if (f.isDirectory()) walk(p);
+          else if (f.isFile() && /\.log$/.test(f.name)) {
+            const text = fs.readFileSync(p, 'latin1');
+            if (text.includes(key) || text.includes(enc) || text.includes(key.slice(0, 16))) leaks.push(f.name);
+          }
+        }
+      };
+      walk(ds.dir);
+      assert(leaks.length === 0, `the key is in ${leaks.join(', ')}`);
+      return `${refusals.length} streams without the key => 401, kiosk untouched; hall: 409 + Retry-After ${c.headers['retry-after']}, same client id replaces; the key replaces; key in no log`;
     },
   },
   {
