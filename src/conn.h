@@ -68,6 +68,8 @@ struct conn {
     bool ack;                       /* acknowledged liveness (?ack=1) */
     bool monitor;                   /* an admin stream that wants the pushed
                                        monitor (?monitor=1) */
+    bool keyed;                     /* a display opened with its key: may
+                                       replace the display's live stream */
     char addr[CONN_ADDR_MAX + 1];   /* REMOTE_ADDR, "" if unknown */
     int64_t connected_at_ms;        /* wall clock */
 

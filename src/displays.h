@@ -1,4 +1,11 @@
-/* displays.h -- the set of known display names (--displays FILE). */
+/* displays.h -- the known displays (--displays FILE) and their keys.
+ *
+ * The file has one display a line: its name, or its name and its key
+ * after white space.  A key is 16-128 characters without white space
+ * (printable ASCII), or "sha256:" and the 64 hex digits of the SHA-256 of
+ * the key, for a file that should not hold the key itself.  A display
+ * with a key opens only with it (?key=); keys are kept as digests and
+ * compared in constant time, and no message ever holds one. */
 #ifndef SSE_DISPLAYS_H
 #define SSE_DISPLAYS_H
 
@@ -7,11 +14,22 @@
 
 struct displays;
 
-/* Reads one name a line from path; blank lines and lines starting with '#'
- * are skipped, surrounding white space is trimmed.  Returns the set, or NULL
- * with a message in err (errlen bytes) if the file cannot be read or holds
- * an invalid name (the message names the line). */
+#define DISPLAYS_KEY_MIN 16
+#define DISPLAYS_KEY_MAX 128
+
+/* Reads the file at path: one display a line, "name" or "name key"; blank
+ * lines and lines starting with '#' are skipped, surrounding white space is
+ * trimmed.  A name listed twice is the same display, unless its two lines
+ * give different keys.  Returns the set, or NULL with a one-line message in
+ * err (errlen bytes) if the file cannot be read or a line is bad (the
+ * message names the file and the line, never a key). */
 struct displays *displays_load(const char *path, char *err, size_t errlen);
+
+/* Checks one line of a displays file (without its newline), as
+ * displays_load() does.  Returns 0 (a display, or a blank or comment line),
+ * or -1 with *why (static text) saying what is wrong with it.  For the fuzz
+ * target and the tests. */
+int displays_check_line(const char *line, size_t len, const char **why);
 
 /* A set is shared, read-only, by reference: displays_hold() adds one,
  * displays_free() drops one and frees the set with the last.  NULL does
@@ -32,8 +50,25 @@ void displays_seen(struct displays *d, const char *name, int64_t at_ms);
  * or since the name came with a reload). */
 int64_t displays_last_seen(const struct displays *d, size_t i);
 
+/* How many displays of d have a key. */
+size_t displays_keyed(const struct displays *d);
+
 /* The i-th name in sorted order, i < displays_count(d). */
 const char *displays_name(const struct displays *d, size_t i);
+
+/* What a key presented for a display is worth. */
+enum displays_key {
+    DISPLAYS_KEY_NONE,          /* the display has no key (anything presented is ignored) */
+    DISPLAYS_KEY_OK,            /* the display's key */
+    DISPLAYS_KEY_MISSING,       /* the display has a key and none was presented */
+    DISPLAYS_KEY_WRONG          /* the display has a key and this is not it */
+};
+
+/* Checks key (len bytes; NULL or len 0: none presented) against the key of
+ * display name, which must be in d.  The comparison takes the same time
+ * whatever the key and wherever it differs. */
+enum displays_key displays_check_key(const struct displays *d, const char *name,
+                                     const char *key, size_t len);
 
 /* The set in use, which a reload (SIGHUP) swaps while requests read it:
  * a reader takes a reference (displays_slot_get) and drops it when done,

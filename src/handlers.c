@@ -86,8 +86,10 @@ static void publish_failed(FCGX_Request *req, int rc)
         http_error(req, 500, hub_error(rc), NULL);
 }
 
+/* Opens a stream of type for name (a user, or a display); keyed: a display
+ * opened with its key, which may replace the display's live stream. */
 static bool open_stream(const struct handlers_env *env, FCGX_Request *req, enum conn_type type,
-                        const char *name)
+                        const char *name, bool keyed)
 {
     struct stream_query q;
     const char *err;
@@ -114,6 +116,7 @@ static bool open_stream(const struct handlers_env *env, FCGX_Request *req, enum 
         return false;
     }
     c->monitor = q.monitor;
+    c->keyed = keyed;
     stream_assign(env->loops, c);        /* before it is reachable */
     const char *addr = http_param(req, "REMOTE_ADDR");
     if (addr) {
@@ -136,6 +139,16 @@ static bool open_stream(const struct handlers_env *env, FCGX_Request *req, enum 
         conn_free(c);
         metrics_add(env->metrics, METRIC_STREAMS_REFUSED, 1);
         switch (superseded) {
+        case REGISTRY_CONFLICT: {
+            /* The screen that has it keeps it; this one may try again
+             * once a heartbeat has told whether that one is still there. */
+            char msg[sizeof "Display  is live on another screen" + NAME_MAX_LEN];
+            snprintf(msg, sizeof msg, "Display %s is live on another screen", name);
+            int secs = (int)((env->opt->heartbeat_ms + 999) / 1000);
+            log_debug("display %s: a new stream refused, the display is live", name);
+            http_retry_later(req, 409, msg, secs);
+            break;
+        }
         case REGISTRY_USER_LIMIT:
             http_retry_later(req, 429, "Too many streams for this user", HTTP_RETRY_AFTER);
             break;
@@ -166,12 +179,30 @@ static bool open_stream(const struct handlers_env *env, FCGX_Request *req, enum 
     return true;
 }
 
-static bool display_known(const struct handlers_env *env, const char *name)
+/* A display stream: a known name (404), its key where it has one (401;
+ * never logged), then the stream. */
+static bool open_display(const struct handlers_env *env, FCGX_Request *req, const char *name)
 {
     struct displays *d = displays_slot_get(env->displays);
-    bool ok = !d || displays_contains(d, name);
+    if (d && !displays_contains(d, name)) {
+        displays_free(d);
+        http_error(req, 404, "Unknown display", NULL);
+        return false;
+    }
+    char key[DISPLAYS_KEY_MAX + 1];
+    long len = routes_query_value(http_param(req, "QUERY_STRING"), "key", key, sizeof key);
+    enum displays_key k = !d ? DISPLAYS_KEY_NONE
+                        : displays_check_key(d, name, key, len > 0 ? (size_t)len : 0);
+    if (len == ROUTES_QUERY_BAD && k == DISPLAYS_KEY_MISSING)
+        k = DISPLAYS_KEY_WRONG;             /* too long, or a bad escape */
+    explicit_bzero(key, sizeof key);
     displays_free(d);
-    return ok;
+    if (k == DISPLAYS_KEY_MISSING || k == DISPLAYS_KEY_WRONG) {
+        http_error(req, 401, k == DISPLAYS_KEY_MISSING ? "This display needs its key"
+                                                       : "Wrong key for this display", NULL);
+        return false;
+    }
+    return open_stream(env, req, CONN_DISPLAY, name, k == DISPLAYS_KEY_OK);
 }
 
 static void handle_disconnect(const struct handlers_env *env, FCGX_Request *req)
@@ -572,18 +603,14 @@ static bool dispatch(const struct handlers_env *env, FCGX_Request *req, int *rou
     }
     switch (r.id) {
     case ROUTE_ADMIN_STREAM:
-        return open_stream(env, req, CONN_ADMIN, user);
+        return open_stream(env, req, CONN_ADMIN, user, false);
     case ROUTE_DISPLAY_STREAM:
         if (r.bad_name) {
             http_error(req, 400,
                            "Invalid display name: use 1-64 characters of A-Z a-z 0-9 . _ -", NULL);
             return false;
         }
-        if (!display_known(env, r.name)) {
-            http_error(req, 404, "Unknown display", NULL);
-            return false;
-        }
-        return open_stream(env, req, CONN_DISPLAY, r.name);
+        return open_display(env, req, r.name);
     case ROUTE_DISCONNECT:
         handle_disconnect(env, req);
         return false;

@@ -108,7 +108,7 @@ static inline int hub_publish(struct hub *h, const struct hub_event *ev, struct 
  * c->nreplay get the missed events for it, or c->reset is set when some
  * are lost; c->start_id the id a reconnect should resume from.  A live
  * stream that c supersedes is closed.  Returns the number superseded (0 or
- * 1), or a refusal: REGISTRY_FULL, REGISTRY_USER_LIMIT,
+ * 1), or a refusal: REGISTRY_CONFLICT, REGISTRY_FULL, REGISTRY_USER_LIMIT,
  * REGISTRY_ADDRESS_LIMIT, HUB_UNAVAILABLE (c is then untouched but for
  * its replay, which conn_free releases). */
 static inline int hub_subscribe(struct hub *h, struct conn *c, const struct hub_resume *from)

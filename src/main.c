@@ -86,6 +86,13 @@ int main(int argc, char **argv)
     sigaddset(&wanted, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &wanted, NULL);
 
+    /* Everything that can be refused (the displays file) is read before
+     * the socket is bound: a failed start leaves no socket file behind. */
+    the_server = server_create(&opt, err, sizeof err);
+    if (!the_server) {
+        fprintf(stderr, "sse-fcgi: %s\n", err);
+        return 2;
+    }
     int fd = opt.socket ? listen_open(opt.socket, err, sizeof err)
                         : listen_inherited(err, sizeof err);
     if (fd < 0) {
@@ -93,13 +100,10 @@ int main(int argc, char **argv)
         return 2;
     }
     bool own = opt.socket != NULL;
-    the_server = server_create(&opt, err, sizeof err);
-    if (!the_server) {
-        fprintf(stderr, "sse-fcgi: %s\n", err);
-        return 2;
-    }
     if (server_start(the_server, fd, own, err, sizeof err) < 0) {
         log_error("%s", err);
+        if (own && listen_is_unix(opt.socket))
+            unlink(opt.socket);
         return 1;
     }
     log_info("%s ready on %s", PACKAGE_STRING,

@@ -28,7 +28,7 @@ void metrics_request(struct metrics *m, int route, int status, int64_t elapsed_u
 enum metrics_counter {
     METRIC_EVENTS_PUBLISHED,        /* broadcasts (publish and test) */
     METRIC_EVENTS_SENT,             /* events written and flushed to streams */
-    METRIC_EVENTS_DROPPED,          /* queued events lost with a dropped stream */
+    METRIC_EVENTS_DROPPED,          /* queued for a stream that ended before it got them */
     METRIC_HEARTBEAT_FAILURES,      /* heartbeats whose write or flush failed */
     METRIC_STREAMS_OPENED,
     METRIC_STREAMS_REFUSED,         /* 429 and 503 on stream routes */

@@ -28,6 +28,14 @@ int output_end(struct conn *c)
     return fcgi_record_end(&c->io.out, (uint16_t)c->io.request_id, 0, FCGI_REQUEST_COMPLETE);
 }
 
+uint64_t output_unsent_events(const struct conn *c)
+{
+    uint64_t n = 0;
+    for (unsigned k = 0; k < c->io.nmarks; k++)
+        n += c->io.marks[k].events;
+    return n;
+}
+
 bool output_waiting(const struct conn *c)
 {
     return buf_unread(&c->io.out) != 0;

@@ -41,6 +41,10 @@ int output_events(struct conn *c, struct event **evs, size_t n);
  * Returns 0 or -1. */
 int output_end(struct conn *c);
 
+/* Broadcast events framed whose last byte is not written yet: what c would
+ * lose if it ended now (its queue aside). */
+uint64_t output_unsent_events(const struct conn *c);
+
 /* True while some of c's output waits for the socket. */
 bool output_waiting(const struct conn *c);
 

@@ -263,12 +263,24 @@ static struct conn *find_superseded(struct registry *r, const struct conn *c)
     return o;
 }
 
+/* Whether c, a new display stream, may replace old, the display's live
+ * one: names are in every kiosk's URL, so the name alone never takes a
+ * screen over.  The key does; so does the same client id (the same
+ * browser reloading); and a stale stream (its kiosk stopped acking) is
+ * nobody's to keep.  Called with r->mu held (old->stale). */
+static bool may_replace(const struct conn *c, const struct conn *old)
+{
+    return c->keyed || old->stale || (c->client[0] && strcmp(c->client, old->client) == 0);
+}
+
 int registry_add(struct registry *r, struct conn *c)
 {
     pthread_mutex_lock(&r->mu);
     struct conn *old = find_superseded(r, c);
     int refuse = 0;
-    if (r->count >= r->max && !old)
+    if (old && c->type == CONN_DISPLAY && !may_replace(c, old))
+        refuse = REGISTRY_CONFLICT;
+    else if (r->count >= r->max && !old)
         refuse = REGISTRY_FULL;
     else if (c->type == CONN_ADMIN && r->per_user &&
              count_of(r, 'u', c->name) - (old != NULL) >= r->per_user)

@@ -60,6 +60,7 @@ struct registry_query {
 #define REGISTRY_FULL (-1)          /* max connections */
 #define REGISTRY_USER_LIMIT (-2)    /* max streams for this user */
 #define REGISTRY_ADDRESS_LIMIT (-3) /* max streams from this address */
+#define REGISTRY_CONFLICT (-4)      /* the display is live on another screen */
 
 /* Returns an empty registry that holds at most max connections, at most
  * per_user admin streams of one user and per_address streams from one
@@ -78,11 +79,16 @@ void registry_set_feed(struct registry *r, struct feed *f);
  * threads own them).  NULL does nothing. */
 void registry_free(struct registry *r);
 
-/* Adds c.  A live connection that c supersedes -- the same display name,
- * or the same user and non-empty client id -- leaves with reason
- * CLOSE_SUPERSEDED and is woken, in the same critical section.  Returns the
- * number superseded (0 or 1), or REGISTRY_FULL, REGISTRY_USER_LIMIT or
- * REGISTRY_ADDRESS_LIMIT (c is untouched and nothing is superseded). */
+/* Adds c.  A live connection that c supersedes -- the same user and
+ * non-empty client id, or the same display name -- leaves with reason
+ * CLOSE_SUPERSEDED and is woken, in the same critical section.  A display
+ * is nobody's to take over: c replaces the display's live stream only if
+ * c was opened with the display's key (c->keyed), carries the same client
+ * id, or the live one is stale (an acked stream that stopped acking); else
+ * c is refused and the live one is not touched.  Returns the number
+ * superseded (0 or 1), or REGISTRY_CONFLICT, REGISTRY_FULL,
+ * REGISTRY_USER_LIMIT or REGISTRY_ADDRESS_LIMIT (c is untouched and
+ * nothing is superseded). */
 int registry_add(struct registry *r, struct conn *c);
 
 /* For c's own I/O loop: takes c out of the registry with `reason` if

@@ -303,3 +303,29 @@ int routes_stats_query(const char *qs, struct stats_query *q, const char **err)
     q->limit = STATS_PAGE_DEFAULT;
     return each_param(qs, stats_param, q, err);
 }
+
+long routes_query_value(const char *qs, const char *name, char *out, size_t cap)
+{
+    long found = ROUTES_QUERY_ABSENT;
+    size_t nlen = strlen(name);
+    char key[32];
+    if (cap)
+        out[0] = '\0';
+    while (qs && *qs) {
+        size_t plen = strcspn(qs, "&");
+        size_t klen = strcspn(qs, "=&");
+        const char *v = klen < plen ? qs + klen + 1 : qs + plen;
+        if (query_decode(qs, klen, key, sizeof key) == (long)nlen && memcmp(key, name, nlen) == 0) {
+            found = query_decode(v, (size_t)(qs + plen - v), out, cap);
+            if (found < 0) {
+                found = ROUTES_QUERY_BAD;
+                if (cap)
+                    out[0] = '\0';
+            }
+        }
+        qs += plen;
+        if (*qs == '&')
+            qs++;
+    }
+    return found;
+}

@@ -96,4 +96,14 @@ bool routes_decimal(const char *s, unsigned long long *v);
 /* True if s (len bytes) is 1-64 characters of [A-Za-z0-9._-]. */
 bool routes_valid_name(const char *s, size_t len);
 
+/* The value of parameter name in a query string (NULL allowed), %XX and
+ * '+' decoded, into out (cap bytes with its NUL; the last of a repeated
+ * parameter counts).  Returns its length, ROUTES_QUERY_ABSENT, or
+ * ROUTES_QUERY_BAD (a bad escape, a NUL, or longer than cap - 1: out is
+ * then empty).  For a display's key; the stream's other parameters are
+ * routes_stream_query()'s. */
+#define ROUTES_QUERY_ABSENT (-1)
+#define ROUTES_QUERY_BAD (-2)
+long routes_query_value(const char *qs, const char *name, char *out, size_t cap);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,9 +110,14 @@ int server_reload(struct server *s, const char *displays_file, char *err, size_t
     struct displays *d = NULL;
     if (displays_file && !(d = displays_load(displays_file, err, errlen)))
         return -1;
+    struct stat st;
+    if (d && displays_keyed(d) && stat(displays_file, &st) == 0 && (st.st_mode & S_IROTH))
+        log_warn("%s holds display keys and every user may read it: chmod o-r, or give "
+                 "the keys as sha256:", displays_file);
     displays_slot_set(s->displays, d);
     if (d)
-        log_info("%zu display names from %s", displays_count(d), displays_file);
+        log_info("%zu display names (%zu with a key) from %s", displays_count(d), displays_keyed(d),
+                 displays_file);
     else
         log_info("any valid display name is accepted");
     return 0;

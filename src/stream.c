@@ -103,7 +103,12 @@ void stream_finish(struct stream_loop *l, struct conn *c)
     pace_forget(&l->pacer, c);
     close(c->io.fd);                /* also leaves the epoll set */
     c->io.fd = -1;
-    unsigned lost = conn_queue_depth(c);
+    /* Whatever it was sent and never got: still queued, framed and not
+     * (wholly) written -- a slow consumer's queue has usually gone into its
+     * output by the time the output limit drops it -- or still to replay.
+     * With what stream_serve() counted as it threw events away, every
+     * event queued for a stream is either sent or dropped, once. */
+    uint64_t lost = conn_queue_depth(c) + output_unsent_events(c) + c->nreplay;
     if (lost)
         metrics_add(l->env->metrics, METRIC_EVENTS_DROPPED, lost);
     bool answered = c->io.answered;
@@ -214,9 +219,13 @@ bool stream_serve(struct stream_loop *l, struct conn *c)
         if (c->io.draining) {
             for (size_t i = 0; i < n; i++)
                 event_unref(evs[i]);
+            metrics_add(l->env->metrics, METRIC_EVENTS_DROPPED, n);
             continue;
         }
         if (output_events(c, evs, n) < 0) {
+            /* Past the output's cap: the batch is gone (output_events
+             * dropped it), and the rest with the stream. */
+            metrics_add(l->env->metrics, METRIC_EVENTS_DROPPED, n);
             stream_end(l, c, CLOSE_SLOW_CONSUMER);
             return false;
         }
@@ -264,9 +273,12 @@ void stream_start(struct stream_loop *l, struct conn *c)
                                                 RETRY_MS, now));
     if (rc == 0 && c->reset)
         rc = output_proto(c, text, proto_reset(text, sizeof text, now));
-    if (rc == 0 && c->nreplay)
-        rc = output_events(c, c->replay, c->nreplay);  /* missed events first */
-    c->nreplay = 0;
+    if (rc == 0 && c->nreplay) {                  /* missed events first */
+        size_t n = c->nreplay;
+        c->nreplay = 0;                           /* output_events drops them */
+        if ((rc = output_events(c, c->replay, n)) < 0)
+            metrics_add(l->env->metrics, METRIC_EVENTS_DROPPED, n);
+    }
     if (rc < 0 || flush(l, c) < 0) {
         stream_end(l, c, CLOSE_WRITE_FAILED);
         return;

@@ -6,6 +6,7 @@
 #define SSE_FUZZ_BODY_H
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -83,8 +84,11 @@ static inline bool fuzz_is_space(char c)
 }
 
 /* RFC 8259 JSON, written out again: a recursive descent over the bytes
- * (UTF-8 is checked apart).  Returns the end of the value at s, or NULL;
- * *depth gets the depth as fuzz_json_depth counts it. */
+ * (UTF-8 is checked apart), with the API's two further rules: a \u escape
+ * of a surrogate comes as a high one followed by a low one, never alone,
+ * and no object has a key twice (compared as decoded).  Returns the end of
+ * the value at s, or NULL; *depth gets the depth as fuzz_json_depth counts
+ * it. */
 static const char *fuzz_rfc_value(const char *s, const char *end, int level, int *depth);
 
 static inline const char *fuzz_rfc_ws(const char *s, const char *end)
@@ -94,29 +98,89 @@ static inline const char *fuzz_rfc_ws(const char *s, const char *end)
     return s;
 }
 
-static inline const char *fuzz_rfc_string(const char *s, const char *end)
+/* The four hex digits at s as a number, or -1. */
+static inline long fuzz_hex4(const char *s, const char *end)
 {
+    long v = 0;
+    for (int i = 0; i < 4; i++, s++) {
+        if (s == end || !*s || !strchr("0123456789abcdefABCDEF", *s))
+            return -1;
+        v = v * 16 + (*s <= '9' ? *s - '0' : (*s | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+/* A string at s; with out, its decoded bytes go to *out (malloc'd, caller
+ * frees) and their count to *outlen. */
+static inline const char *fuzz_rfc_string(const char *s, const char *end, char **out,
+                                          size_t *outlen)
+{
+    size_t n = 0;
+    char *d = NULL;
+    if (out) {
+        d = malloc((size_t)(end - s) * 2 + 1);
+        if (!d)
+            abort();
+    }
     if (s == end || *s++ != '"')
-        return NULL;
+        goto bad;
     while (s < end) {
         unsigned char c = (unsigned char)*s++;
-        if (c == '"')
+        if (c == '"') {
+            if (out) {
+                *out = d;
+                *outlen = n;
+            }
             return s;
+        }
         if (c < 0x20)
-            return NULL;
-        if (c != '\\')
+            goto bad;
+        if (c != '\\') {
+            if (d)
+                d[n++] = (char)c;
             continue;
+        }
         if (s == end)
-            return NULL;
+            goto bad;
         c = (unsigned char)*s++;
         if (c == 'u') {
-            for (int i = 0; i < 4; i++, s++)
-                if (s == end || !strchr("0123456789abcdefABCDEF", *s) || !*s)
-                    return NULL;
+            long u = fuzz_hex4(s, end);
+            if (u < 0 || (u >= 0xdc00 && u <= 0xdfff))
+                goto bad;
+            s += 4;
+            if (u >= 0xd800 && u <= 0xdbff) {
+                long lo = end - s >= 6 && s[0] == '\\' && s[1] == 'u' ? fuzz_hex4(s + 2, end) : -1;
+                if (lo < 0xdc00 || lo > 0xdfff)
+                    goto bad;
+                s += 6;
+                u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+            }
+            if (d) {                        /* as UTF-8 (compared, never printed) */
+                if (u < 0x80) {
+                    d[n++] = (char)u;
+                } else if (u < 0x800) {
+                    d[n++] = (char)(0xc0 | (u >> 6));
+                    d[n++] = (char)(0x80 | (u & 0x3f));
+                } else if (u < 0x10000) {
+                    d[n++] = (char)(0xe0 | (u >> 12));
+                    d[n++] = (char)(0x80 | ((u >> 6) & 0x3f));
+                    d[n++] = (char)(0x80 | (u & 0x3f));
+                } else {
+                    d[n++] = (char)(0xf0 | (u >> 18));
+                    d[n++] = (char)(0x80 | ((u >> 12) & 0x3f));
+                    d[n++] = (char)(0x80 | ((u >> 6) & 0x3f));
+                    d[n++] = (char)(0x80 | (u & 0x3f));
+                }
+            }
         } else if (!strchr("\"\\/bfnrt", c) || !c) {
-            return NULL;
+            goto bad;
+        } else if (d) {
+            d[n++] = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r'
+                   : c == 't' ? '\t' : (char)c;
         }
     }
+bad:
+    free(d);
     return NULL;
 }
 
@@ -167,29 +231,52 @@ static const char *fuzz_rfc_value(const char *s, const char *end, int level, int
         s = fuzz_rfc_ws(s + 1, end);
         if (s < end && *s == close)
             return s + 1;
+        char **keys = NULL;             /* this object's keys so far */
+        size_t *lens = NULL, nkeys = 0;
+        const char *ret = NULL;
         for (;;) {
             if (obj) {
-                s = fuzz_rfc_string(fuzz_rfc_ws(s, end), end);
+                char *k;
+                size_t klen;
+                s = fuzz_rfc_string(fuzz_rfc_ws(s, end), end, &k, &klen);
                 if (!s)
-                    return NULL;
+                    break;
+                for (size_t i = 0; i < nkeys && s; i++)
+                    if (lens[i] == klen && memcmp(keys[i], k, klen) == 0)
+                        s = NULL;       /* a key twice */
+                keys = realloc(keys, (nkeys + 1) * sizeof *keys);
+                lens = realloc(lens, (nkeys + 1) * sizeof *lens);
+                if (!keys || !lens)
+                    abort();
+                keys[nkeys] = k;
+                lens[nkeys++] = klen;
+                if (!s)
+                    break;
                 s = fuzz_rfc_ws(s, end);
                 if (s == end || *s++ != ':')
-                    return NULL;
+                    break;
             }
             s = fuzz_rfc_value(s, end, level + 1, depth);
             if (!s)
-                return NULL;
+                break;
             s = fuzz_rfc_ws(s, end);
             if (s == end)
-                return NULL;
-            if (*s == close)
-                return s + 1;
+                break;
+            if (*s == close) {
+                ret = s + 1;
+                break;
+            }
             if (*s++ != ',')
-                return NULL;
+                break;
         }
+        for (size_t i = 0; i < nkeys; i++)
+            free(keys[i]);
+        free(keys);
+        free(lens);
+        return ret;
     }
     if (*s == '"')
-        return fuzz_rfc_string(s, end);
+        return fuzz_rfc_string(s, end, NULL, NULL);
     if (*s == '-' || (*s >= '0' && *s <= '9'))
         return fuzz_rfc_number(s, end);
     static const char *const words[] = { "true", "false", "null" };

@@ -23,8 +23,8 @@
 //   - The same with the client in a network namespace whose packets are all dropped (see
 //     liveness/netns.mjs for the layout and why it is sound).
 //   - Superseding: same client id and user => the older stream gets `superseded` and ends; other
-//     users, other client ids and streams without one are untouched; a display opened twice =>
-//     newest wins, whatever the client id.
+//     users, other client ids and streams without one are untouched; a display opened again by
+//     the same browser (client id) => newest wins; by another => 409, the live one untouched.
 //   - Every close reason in GET /closed after the scenario that causes it, and the totals of
 //     /closed and stats agreeing. `shutdown` cannot be read from /closed (the log is in memory and
 //     goes with the process), so that check asserts the `shutdown` event on every stream and the
@@ -481,11 +481,11 @@ export const checks = [
     },
   },
   {
-    name: 'superseding: a display opened twice => newest wins, whatever the client id',
+    name: 'superseding: a display opened again by the same browser => newest wins; by another => 409',
     async run(stack, ctx) {
-      const d1 = ctx.track(await stack.openStream('display/wall-1'));
+      const d1 = ctx.track(await stack.openStream('display/wall-1', { query: { client: 'wall-kiosk' } }));
       const other = ctx.track(await stack.openStream('display/wall-2'));
-      const d2 = ctx.track(await stack.openStream('display/wall-1'));
+      const d2 = ctx.track(await stack.openStream('display/wall-1', { query: { client: 'wall-kiosk' } }));
       const ev1 = await d1.waitFor('superseded', 1000);
       assert(ev1.json?.reason === 'superseded', `superseded data ${ev1.data}`);
       assert(await d1.waitEnded(2000), 'the first wall-1 stream did not end');
@@ -493,17 +493,21 @@ export const checks = [
       let s = await stack.stats();
       let walls = s.connections.filter((c) => c.display === 'wall-1');
       assert(walls.length === 1 && walls[0].id === publicId(d2), `wall-1 listed ${walls.length} times after the second open (want the newest only)`);
-      const d3 = ctx.track(await stack.openStream('display/wall-1', { query: { client: 'other-kiosk' } }));
-      await d2.waitFor('superseded', 1000);
-      assert(await d2.waitEnded(2000), 'the second wall-1 stream did not end');
+      // Another screen (another client id, or none) takes nothing over: the name is no credential.
+      const d3 = await stack.openStream('display/wall-1', { query: { client: 'other-kiosk' } });
+      d3.close();
+      assert(d3.status === 409 && d3.json?.error_info?.code === 'CONFLICT', `a third open with another client id: ${d3.status} ${d3.body}`);
+      assert(d3.headers['retry-after'], '409 without Retry-After');
+      await sleep(200);
       s = await stack.stats();
       walls = s.connections.filter((c) => c.display === 'wall-1');
-      assert(walls.length === 1 && walls[0].id === publicId(d3) && walls[0].client === 'other-kiosk', `wall-1 after a third open with another client id: ${JSON.stringify(walls)}`);
+      assert(walls.length === 1 && walls[0].id === publicId(d2) && !d2.isEnded, `wall-1 after a third open with another client id: ${JSON.stringify(walls)}`);
+      assert(!d2.events.some((e) => e.event === 'superseded'), 'the second wall-1 stream was superseded');
       assert(!other.isEnded && conn(s, publicId(other)), 'wall-2 was affected');
-      for (const st of [d1, d2]) assertClosedEntry(await closedEntry(stack, publicId(st)), { reason: 'superseded', type: 'display', name: 'wall-1' });
+      assertClosedEntry(await closedEntry(stack, publicId(d1)), { reason: 'superseded', type: 'display', name: 'wall-1' });
       const roster = (s.expected_displays || []).find((x) => x.display === 'wall-1');
-      assert(roster?.state === 'connected' && roster.id === publicId(d3), `roster wall-1: ${JSON.stringify(roster)}`);
-      return `first open superseded and ended ${ms(end1)} after the second was requested; a third with ?client=other-kiosk replaced the second; wall-1 listed once each time; wall-2 untouched`;
+      assert(roster?.state === 'connected' && roster.id === publicId(d2), `roster wall-1: ${JSON.stringify(roster)}`);
+      return `first open superseded and ended ${ms(end1)} after the same browser opened it again; another client id got 409 (Retry-After ${d3.headers['retry-after']}) and the live one was untouched; wall-1 listed once; wall-2 untouched`;
     },
   },
   {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # signals.sh -- the daemon's signals, run by make check: SIGHUP re-reads
 # --config (log level and displays) without touching a stream; SIGTERM
-# drains and exits 0 within 2 s; the socket file is gone afterwards.
+# drains and exits 0 within 2 s; the socket file is gone afterwards.  A start
+# refused for a bad displays file leaves no socket file either.
 # Talks FastCGI with cgi-fcgi (Debian: libfcgi-bin).  Exits 77 (skip) when
 # that is missing, unless SSE_FCGI_REQUIRE_ALL=1.
 set -u
@@ -26,6 +27,14 @@ get() {
     REMOTE_USER=admin timeout 3 cgi-fcgi -bind -connect "$dir/s.sock"
 }
 has() { printf '%s' "$1" | grep -q -- "$2"; }
+
+# A start that fails on a bad displays file leaves no socket file behind, and says which line.
+printf 'lobby\nbad name\n' > "$dir/bad-displays"
+"$bin" --socket "$dir/s.sock" --displays "$dir/bad-displays" 2> "$dir/start.log"
+code=$?
+check "a bad displays file: exit 2 (got $code)" test "$code" = 2
+check "... with one line naming the file's line" grep -q "bad-displays:2: " "$dir/start.log"
+check "... and no socket file left behind" test ! -e "$dir/s.sock"
 
 printf 'log-level = warn\ndisplays = %s/displays\nheartbeat = 0.2\n' "$dir" > "$dir/config"
 printf 'lobby\n' > "$dir/displays"

@@ -3,9 +3,11 @@
 // Tests leave no stream open behind them: ctx.track() streams are ended by the runner.
 
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { sleep, now, waitUntil, which } from '../harness/stack.mjs';
+import { sleep, now, waitUntil, which, startStack } from '../harness/stack.mjs';
 
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -346,13 +348,22 @@ export const tests = [
         ['POST publish, bad target', 'publish', { method: 'POST', body: { event: 'x', data: {}, target: 'everyone' } }, 400, 'BAD_REQUEST'],
         ['POST publish, body over 64 KiB', 'publish', { method: 'POST', body: { event: 'x', data: 'y'.repeat(70000), target: 'all' } }, 413, 'PAYLOAD_TOO_LARGE'],
         ['POST test, malformed JSON', 'test', { method: 'POST', body: '{', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST'],
+        // Strict JSON: json-c would turn a lone surrogate into U+FFFD and keep the last of a key
+        // given twice, and the publish would broadcast that.
+        ['POST publish, lone high surrogate', 'publish', { method: 'POST', body: '{"event":"x","data":{"t":"\\ud800"}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST publish, lone low surrogate', 'publish', { method: 'POST', body: '{"event":"x","data":{"t":"\\udc00"}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST publish, high surrogate then not a low one', 'publish', { method: 'POST', body: '{"event":"x","data":{"t":"\\ud800\\u0041"}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST publish, duplicate key', 'publish', { method: 'POST', body: '{"event":"x","event":"y","data":{}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST publish, duplicate key deep in data', 'publish', { method: 'POST', body: '{"event":"x","data":{"a":[{"b":1,"b":2}]}}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
+        ['POST disconnect, duplicate connection_id', 'disconnect', { method: 'POST', auth: false, body: '{"connection_id":"a","connection_id":"b"}', headers: { 'Content-Type': 'application/json' } }, 400, 'BAD_REQUEST', null, /^Malformed JSON/],
       ];
       const failures = [];
-      for (const [what, route, opts, status, code, allow] of cases) {
+      for (const [what, route, opts, status, code, allow, message] of cases) {
         try {
           const r = await stack.api(route, opts);
           assertEnvelope(r, status, code, what);
           if (allow) assert(new RegExp(`\\b${allow}\\b`).test(r.headers.allow || ''), `${what}: Allow: ${r.headers.allow}, want ${allow}`);
+          if (message) assert(message.test(r.json.message), `${what}: message ${JSON.stringify(r.json.message)}, want ${message}`);
         } catch (e) {
           failures.push(e.message);
         }
@@ -362,6 +373,132 @@ export const tests = [
       assert(d.total_connections === 0, `stats shows ${d.total_connections} after the bad requests`);
       assert(failures.length === 0, `${failures.length} of ${cases.length} cases wrong:\n      ${failures.join('\n      ')}`);
       return `${cases.length} cases, each with its status and error envelope`;
+    },
+  },
+  {
+    name: 'slow consumers: every event they were sent and never got counts as dropped',
+    async run(stack, ctx) {
+      // Ten displays stop reading while big events go to them: nginx's buffers and the sockets
+      // fill, each stream's output grows past its 1 MiB limit and it is dropped (slow_consumer).
+      // By then most of what it was behind by has moved from its queue into its output; every
+      // event queued for it must still be either written (events_sent) or counted in
+      // sse_events_dropped_total.
+      const N = 10;
+      const streams = [];
+      for (let i = 0; i < N; i++) streams.push(ctx.track(await stack.openStream(`display/slow-${i}`)));
+      const ids = streams.map((s) => s.events[0].json.public_id);
+      for (const s of streams) s.stopReading();
+      const before = (await stack.metrics()).get('sse_events_dropped_total');
+      const data = { big: 'd'.repeat(60000) };
+      let queued = 0;
+      let published = 0;
+      for (;;) {
+        const rs = await Promise.all(Array.from({ length: 4 }, () => publish(stack, { event: 'flood', data, target: 'display' })));
+        published += rs.length;
+        queued += rs.reduce((n, r) => n + r.connections_notified, 0);
+        if (rs.some((r) => r.connections_notified === 0)) break;
+        assert(published < 2000, `still ${rs[0].connections_notified} display(s) notified after ${published} events`);
+      }
+      const closed = (await stack.api('closed')).json.data.closed.filter((e) => ids.includes(e.id));
+      assert(closed.length === N && closed.every((e) => e.reason === 'slow_consumer'),
+        `closed: ${JSON.stringify(closed.map((e) => [e.id, e.reason]))}`);
+      const sent = closed.reduce((n, e) => n + e.events_sent, 0);
+      const dropped = (await stack.metrics()).get('sse_events_dropped_total') - before;
+      assert(dropped > 0, `sse_events_dropped_total did not move (${queued} queued, ${sent} written)`);
+      assert(dropped === queued - sent, `sse_events_dropped_total grew by ${dropped}; queued ${queued}, written ${sent}: want ${queued - sent}`);
+      return `${N} slow consumers dropped after ${published} events: ${queued} queued for them, ${sent} written, ${dropped} counted as dropped`;
+    },
+  },
+  {
+    name: 'displays: a name alone does not take a live screen over (409, the kiosk untouched)',
+    async run(stack, ctx) {
+      // What anyone could do with a kiosk's URL: open the same display. The kiosk keeps its
+      // stream and its events; the newcomer is told to retry after a heartbeat.
+      const kiosk = ctx.track(await stack.openStream('display/takeover-1', { query: { client: 'kiosk-7f3a', ack: 1 } }));
+      assert(kiosk.status === 200, `kiosk: ${kiosk.status}`);
+      for (const query of [{}, { client: 'other-browser' }, { ack: 1 }]) {
+        const st = await stack.openStream('display/takeover-1', { query });
+        st.close();
+        const r = { status: st.status, headers: st.headers || {}, text: st.body, json: st.json ?? null };
+        assertEnvelope(r, 409, 'CONFLICT', `display/takeover-1 ${JSON.stringify(query)}`);
+        assert(r.headers['retry-after'] === String(Math.ceil(stack.heartbeat)), `Retry-After ${r.headers['retry-after']}`);
+      }
+      await publish(stack, { event: 'it.still', data: {}, target: 'display', display: 'takeover-1' });
+      await kiosk.waitFor('it.still', 2000);
+      assert(!kiosk.events.some((e) => e.event === 'superseded') && !kiosk.isEnded, 'the kiosk was superseded');
+      const d = await stack.stats();
+      assert(d.total_connections === 1, `stats lists ${d.total_connections}`);
+      return '3 newcomers => 409 CONFLICT with Retry-After; the kiosk keeps its stream and gets events';
+    },
+  },
+  {
+    name: 'displays: nobody takes a screen over without its key; a name alone gets 409',
+    async run(stack, ctx) {
+      // A stack of its own, with a displays file: lobby has a key (with characters a URL must
+      // encode), hall has none. The responder logs at debug level: the key must be in no log.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sse-fcgi-keys-'));
+      const key = `Kiosk+Key/${crypto.randomBytes(12).toString('base64url')}&=`;
+      const file = path.join(dir, 'displays');
+      fs.writeFileSync(file, `lobby ${key}\nhall\n`, { mode: 0o600 });
+      const ds = await startStack({ front: stack.front, mode: stack.mode, heartbeat: stack.heartbeat,
+        daemonArgs: ['--displays', file, '--log-level', 'debug'] });
+      ctx.onCleanup(async () => { await ds.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
+      const answer = async (p, query) => {
+        const st = await ds.openStream(p, { query });
+        st.close();
+        return { status: st.status, headers: st.headers || {}, text: st.body, json: st.json ?? null };
+      };
+      const enc = encodeURIComponent(key);
+      const kiosk = ctx.track(await ds.openStream('display/lobby', { query: `key=${enc}&client=kiosk-lobby-1` }));
+      assert(kiosk.status === 200 && kiosk.connectionId, `the kiosk with its key: ${kiosk.status} ${kiosk.body}`);
+      const refusals = [['', 'This display needs its key'], ['client=kiosk-lobby-1', 'This display needs its key'],
+        ['key=wrong-key-0123456789', 'Wrong key for this display'], [`key=${encodeURIComponent(key.slice(0, -1))}`, 'Wrong key for this display'],
+        [`key=${key}`, 'Wrong key for this display']]; // unencoded: "+" is a space, "&" ends it
+      for (const [q, message] of refusals) {
+        const r = await answer('display/lobby', q);
+        assertEnvelope(r, 401, 'AUTHENTICATION_REQUIRED', `lobby with "${q}"`);
+        assert(r.json.message === message, `lobby with "${q}": ${r.json.message}, want ${message}`);
+      }
+      await publish(ds, { event: 'it.lobby', data: {}, target: 'display', display: 'lobby' });
+      await kiosk.waitFor('it.lobby', 2000);
+      assert(!kiosk.isEnded && !kiosk.events.some((e) => e.event === 'superseded'), 'the kiosk was touched by the refused streams');
+
+      // A display without a key: another screen gets 409 with Retry-After; the same browser
+      // (client id) reloading replaces its stream.
+      const hall = ctx.track(await ds.openStream('display/hall', { query: 'client=hall-browser' }));
+      const c = await answer('display/hall', 'client=someone-else');
+      assertEnvelope(c, 409, 'CONFLICT', 'a second screen on hall');
+      assert(c.json.message === 'Display hall is live on another screen', `409 message ${c.json.message}`);
+      assert(c.headers['retry-after'] === String(Math.ceil(ds.heartbeat)), `Retry-After ${c.headers['retry-after']}, want ${Math.ceil(ds.heartbeat)}`);
+      assertEnvelope(await answer('display/hall', ''), 409, 'CONFLICT', 'a bare second stream on hall');
+      const before = (await ds.stats()).connections.filter((x) => x.type === 'display').map((x) => x.id).sort();
+      assert(before.length === 2, `stats lists ${before.length} displays, want 2`);
+      const reload = ctx.track(await ds.openStream('display/hall', { query: 'client=hall-browser' }));
+      assert(reload.status === 200, `the same browser again: ${reload.status}`);
+      await hall.waitFor('superseded', 2000);
+
+      // With the key, a new screen replaces the lobby kiosk (a replaced device).
+      const kiosk2 = ctx.track(await ds.openStream('display/lobby', { query: `key=${enc}&client=new-device` }));
+      assert(kiosk2.status === 200, `a new screen with the key: ${kiosk2.status}`);
+      await kiosk.waitFor('superseded', 2000);
+      const closed = (await ds.api('closed')).json.data.closed;
+      assert(closed.filter((e) => e.reason === 'superseded').length === 2, `closed: ${JSON.stringify(closed.map((e) => e.reason))}`);
+
+      // Not in any log of the stack (the responder's at debug level, the web server's).
+      const leaks = [];
+      const walk = (d) => {
+        for (const f of fs.readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, f.name);
+          if (f.isDirectory()) walk(p);
+          else if (f.isFile() && /\.log$/.test(f.name)) {
+            const text = fs.readFileSync(p, 'latin1');
+            if (text.includes(key) || text.includes(enc) || text.includes(key.slice(0, 16))) leaks.push(f.name);
+          }
+        }
+      };
+      walk(ds.dir);
+      assert(leaks.length === 0, `the key is in ${leaks.join(', ')}`);
+      return `${refusals.length} streams without the key => 401, kiosk untouched; hall: 409 + Retry-After ${c.headers['retry-after']}, same client id replaces; the key replaces; key in no log`;
     },
   },
   {

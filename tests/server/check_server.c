@@ -204,8 +204,8 @@ static void expect_error(const struct req *r, int status, const char *code)
     ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(o, "errors"), 0)), msg);
     if (status == 405)
         ck_assert_msg(strstr(raw, "Allow: ") != NULL, "405 without Allow: %s", raw);
-    if (status == 503)
-        ck_assert_msg(strstr(raw, "Retry-After: ") != NULL, "503 without Retry-After");
+    if (status == 503 || status == 429 || status == 409)
+        ck_assert_msg(strstr(raw, "Retry-After: ") != NULL, "%d without Retry-After", status);
     free(raw);
     json_object_put(o);
 }
@@ -771,11 +771,29 @@ START_TEST(superseding_streams)
     ck_assert(old.resp.ended);
     ck_assert(closed_with(old_id, "superseded"));
     ck_assert_int_eq(stats_total(NGINX), 2);
-    /* displays: newest wins whatever the client id */
-    open_stream(&d1, "/display/lobby", NULL, NGINX);
+    /* displays: the name alone takes no screen over (409, the live one
+     * untouched); the same client id (the same browser) replaces it */
+    open_stream_q(&d1, "/display/lobby", "client=kiosk-1", NULL, NGINX);
     public_id_of(&d1, d1_id);
-    open_stream_q(&d2, "/display/lobby", "client=other", NULL, NGINX);
+    struct req thief = { "GET", "/display/lobby", .query = "client=other", .style = NGINX };
+    char *raw;
+    struct json_object *o;
+    ck_assert_int_eq(call(&thief, &o, &raw), 409);
+    ck_assert_str_eq(json_object_get_string(get(o, "error_info.code")), "CONFLICT");
+    ck_assert_str_eq(json_object_get_string(get(o, "message")),
+                     "Display lobby is live on another screen");
+    ck_assert_msg(strstr(raw, "Retry-After: 1\r\n") != NULL, "%s", raw);  /* a heartbeat, rounded up */
+    free(raw);
+    json_object_put(o);
+    struct req bare = { "GET", "/display/lobby", .style = LIGHTTPD };
+    expect_error(&bare, 409, "CONFLICT");
+    ck_assert_str_eq(state_of(d1_id), "live");
+    ck_assert_int_eq(fcgi_read(d1.fd, &d1.resp, "event: superseded", 3 * HEARTBEAT_MS), 1);
+    ck_assert(!d1.resp.ended);
+    open_stream_q(&d2, "/display/lobby", "client=kiosk-1", NULL, NGINX);
     ck_assert(closed_with(d1_id, "superseded"));
+    ck_assert_int_eq(fcgi_read(d1.fd, &d1.resp, NULL, 2000), 0);
+    ck_assert(strstr(d1.resp.out, "event: superseded\n") != NULL);
     ck_assert_int_eq(stats_total(NGINX), 3);
     disconnect(young.token, true);
     disconnect(other.token, true);
@@ -825,27 +843,57 @@ START_TEST(admin_close_and_reasons)
 }
 END_TEST
 
+/* A number of the closed log's entry for this public id (-1 if none). */
+static long long closed_number(const char *public_id, const char *field)
+{
+    struct json_object *o;
+    struct req r = { "GET", "/closed", .style = NGINX, .user = "admin" };
+    ck_assert_int_eq(call(&r, &o, NULL), 200);
+    long long v = -1;
+    struct json_object *list = get(o, "data.closed");
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *c = json_object_array_get_idx(list, i);
+        if (strcmp(json_object_get_string(get(c, "id")), public_id) == 0)
+            v = json_object_get_int64(get(c, field));
+    }
+    json_object_put(o);
+    return v;
+}
+
 START_TEST(slow_consumer_dropped)
 {
-    /* A client that reads nothing: its socket fills, the stream thread
-     * blocks in write, the queue fills, and the next broadcast drops it. */
+    /* A client that reads nothing: its socket fills, its output grows
+     * past OUTPUT_MAX and it is dropped.  Every event queued for it is
+     * either sent (written whole) or counted in sse_events_dropped_total
+     * -- most of them had gone from its queue into its output by then. */
     struct stream slow, fast;
     char slow_id[32];
     open_stream(&slow, "/display/slow", NULL, NGINX);
     open_stream(&fast, "/admin", "admin", NGINX);
     public_id_of(&slow, slow_id);
+    long long dropped_before = metric("sse_events_dropped_total");
     static char body[40000];
     int n = snprintf(body, sizeof body, "{\"event\":\"big\",\"target\":\"display\",\"data\":{\"x\":\"");
     memset(body + n, 'x', sizeof body - (size_t)n - 8);
     strcpy(body + sizeof body - 8, "\"}}");
+    long long notified = 0;
     for (int i = 0; i < CONN_QUEUE_MAX + 40 && strcmp(state_of(slow_id), "gone") != 0; i++) {
         struct req pub = { "POST", "/publish", .style = NGINX, .user = "admin",
                            .content_type = "application/json", .body = body };
-        ck_assert_int_eq(call(&pub, NULL, NULL), 200);
+        struct json_object *o;
+        ck_assert_int_eq(call(&pub, &o, NULL), 200);
+        notified += json_object_get_int(get(o, "data.connections_notified"));
+        json_object_put(o);
     }
     ck_assert_str_eq(state_of(slow_id), "gone");
     ck_assert(closed_with(slow_id, "slow_consumer"));
     ck_assert_int_eq(stats_total(NGINX), 1);            /* the other one is fine */
+    long long sent = closed_number(slow_id, "events_sent");
+    long long dropped = metric("sse_events_dropped_total") - dropped_before;
+    if (getenv("SSE_CHECK_VERBOSE"))
+        printf("slow consumer: %lld queued, %lld sent, %lld dropped\n", notified, sent, dropped);
+    ck_assert_int_gt(notified, sent);
+    ck_assert_int_eq(dropped, notified - sent);
     disconnect(fast.token, true);
     close_stream(&slow);
     close_stream(&fast);
@@ -906,7 +954,9 @@ START_TEST(last_event_id_replay)
     ck_assert(strstr(a.resp.out, "event: reset") == NULL);
     close_stream(&a);
     /* an id from before this run, or never issued: reset */
-    const char *stale[] = { "lastEventId=1", "lastEventId=99999999999999" };
+    /* (the same client id: each replaces the last at once, if its close
+     * has not been seen yet) */
+    const char *stale[] = { "lastEventId=1&client=r", "lastEventId=99999999999999&client=r" };
     for (int i = 0; i < 2; i++) {
         open_stream_q(&s, "/display/lobby", stale[i], NULL, NGINX);
         ck_assert_int_eq(fcgi_read(s.fd, &s.resp, "event: reset", 1000), 0);
@@ -1181,7 +1231,9 @@ static void setup_displays(void)
 {
     snprintf(displays_path, sizeof displays_path, "/tmp/sse-displays-%d", (int)getpid());
     FILE *f = fopen(displays_path, "w");
-    fputs("# kiosks\nlobby\n  hall-2 \n\n", f);
+    fputs("# kiosks\nlobby\n  hall-2 \n\n"
+          "front  k!y#&=+%/abcdefgh12\n"
+          "back sha256:a93c2d45ff50f34ae41993935a3d16b2ea3ad87d5c6e6665e3ce7e084e7ddd48\n", f);
     fclose(f);
     start_with(2, 10, displays_path);
 }
@@ -1272,17 +1324,17 @@ START_TEST(known_displays)
     char err[256];
     ck_assert_int_eq(server_reload(srv, displays_path, err, sizeof err), 0);
     struct stream k;
-    open_stream(&k, "/display/kitchen", NULL, NGINX);
+    open_stream_q(&k, "/display/kitchen", "client=kk", NULL, NGINX);
     struct req lobby = { "GET", "/display/lobby", .style = NGINX };
     expect_error(&lobby, 404, "NOT_FOUND");
     ck_assert_int_eq(stats_total(NGINX), 2);            /* the old lobby stream stays */
     f = fopen(displays_path, "w");
-    fputs("bad name\n", f);
+    fputs("bad!name\n", f);
     fclose(f);
     ck_assert_int_eq(server_reload(srv, displays_path, err, sizeof err), -1);
     ck_assert(strstr(err, "invalid display name") != NULL);
     struct stream k2;
-    open_stream(&k2, "/display/kitchen", NULL, NGINX);  /* the old list stays */
+    open_stream_q(&k2, "/display/kitchen", "client=kk", NULL, NGINX);  /* the old list stays */
     close_stream(&k2);
     ck_assert_int_eq(server_reload(srv, NULL, err, sizeof err), 0);   /* no list: any name */
     struct stream any;
@@ -1290,6 +1342,111 @@ START_TEST(known_displays)
     close_stream(&any);
     close_stream(&k);
     close_stream(&kept);
+    ck_assert_int_eq(await_total(0, 2000), 0);
+}
+END_TEST
+
+/* A display stream request with this query, as nginx sends it. */
+static int display_call(const char *path, const char *query, struct json_object **o)
+{
+    struct req r = { "GET", path, .query = query, .style = NGINX };
+    return call(&r, o, NULL);
+}
+
+START_TEST(display_keys)
+{
+    /* without its key, or with a wrong one: 401, and nothing opens */
+    const char *front_key = "key=k%21y%23%26%3D%2B%25%2Fabcdefgh12";   /* k!y#&=+%/abcdefgh12 */
+    static const struct { const char *query, *message; } no[] = {
+        { NULL, "This display needs its key" },
+        { "key=", "This display needs its key" },
+        { "client=c1", "This display needs its key" },
+        { "key=k!y", "Wrong key for this display" },
+        { "key=k%21y%23%26%3D%2B%25%2Fabcdefgh1", "Wrong key for this display" },
+        { "key=k%21y%23%26%3D%2B%25%2Fabcdefgh123", "Wrong key for this display" },
+        { "key=k!y#&=+%/abcdefgh12", "Wrong key for this display" },    /* not encoded: cut at & */
+        { "key=%zz", "Wrong key for this display" },
+        { "key=" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+          "Wrong key for this display" },
+    };
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+        struct json_object *o;
+        ck_assert_int_eq(display_call("/display/front", no[i].query, &o), 401);
+        ck_assert_str_eq(json_object_get_string(get(o, "error_info.code")), "AUTHENTICATION_REQUIRED");
+        ck_assert_str_eq(json_object_get_string(get(o, "message")), no[i].message);
+        json_object_put(o);
+    }
+    /* the key as a file's sha256: line holds its digest; the digest itself is no key */
+    struct json_object *o;
+    ck_assert_int_eq(display_call("/display/back",
+        "key=sha256:a93c2d45ff50f34ae41993935a3d16b2ea3ad87d5c6e6665e3ce7e084e7ddd48", &o), 401);
+    json_object_put(o);
+    ck_assert_int_eq(stats_total(NGINX), 0);
+
+    /* with it: open; a keyless stream is refused meanwhile (409) */
+    struct stream f1, f2, b1, lobby;
+    char f1_id[32];
+    open_stream_q(&f1, "/display/front", front_key, NULL, NGINX);
+    public_id_of(&f1, f1_id);
+    ck_assert_int_eq(display_call("/display/front", "client=thief", &o), 401);  /* key first */
+    json_object_put(o);
+    open_stream_q(&b1, "/display/back", "key=kiosk-back-key-00002&client=b", NULL, LIGHTTPD);
+    /* the key replaces a live stream (a new kiosk, another browser) */
+    char q[128];
+    snprintf(q, sizeof q, "client=new-screen&%s", front_key);
+    open_stream_q(&f2, "/display/front", q, NULL, LIGHTTPD);
+    ck_assert(closed_with(f1_id, "superseded"));
+    ck_assert_int_eq(fcgi_read(f1.fd, &f1.resp, "event: superseded", 2000), 0);
+    /* a key given to a display without one is ignored */
+    open_stream_q(&lobby, "/display/lobby", "key=whatever-it-may-be-123", NULL, NGINX);
+    ck_assert_int_eq(stats_total(NGINX), 3);
+    /* a reload with a bad key line keeps the old keys */
+    FILE *f = fopen(displays_path, "w");
+    fputs("front short\n", f);
+    fclose(f);
+    char err[256];
+    ck_assert_int_eq(server_reload(srv, displays_path, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, ":1: invalid key") != NULL, "%s", err);
+    ck_assert_msg(!strstr(err, "short"), "the key in: %s", err);
+    ck_assert_int_eq(display_call("/display/front", NULL, &o), 401);
+    json_object_put(o);
+    /* and a good one applies to new streams, not to those open */
+    f = fopen(displays_path, "w");
+    fputs("front another-key-for-front\nback\n", f);
+    fclose(f);
+    ck_assert_int_eq(server_reload(srv, displays_path, err, sizeof err), 0);
+    ck_assert_int_eq(display_call("/display/front", front_key, &o), 401);
+    json_object_put(o);
+    ck_assert_int_eq(display_call("/display/lobby", NULL, &o), 404);
+    json_object_put(o);
+    ck_assert_int_eq(stats_total(NGINX), 3);
+    struct stream *all[] = { &f1, &f2, &b1, &lobby };
+    for (size_t i = 0; i < 4; i++)
+        close_stream(all[i]);
+    ck_assert_int_eq(await_total(0, 2000), 0);
+}
+END_TEST
+
+START_TEST(stale_display_replaced)
+{
+    /* an acked kiosk that stopped acking (stale) holds its display for
+     * nobody: a new stream replaces it, with or without client id */
+    struct stream old, young;
+    char old_id[32];
+    open_stream_q(&old, "/display/lobby", "ack=1&client=gone", NULL, NGINX);
+    public_id_of(&old, old_id);
+    struct json_object *o;
+    ck_assert_int_eq(display_call("/display/lobby", "ack=1", &o), 409);
+    json_object_put(o);
+    int64_t t0 = time_mono_ms();
+    while (strcmp(state_of(old_id), "stale") != 0 && time_mono_ms() - t0 < 4 * HEARTBEAT_MS)
+        sleep_ms(10);
+    ck_assert_str_eq(state_of(old_id), "stale");
+    open_stream_q(&young, "/display/lobby", "ack=1", NULL, NGINX);
+    ck_assert(closed_with(old_id, "superseded"));
+    close_stream(&old);
+    close_stream(&young);
     ck_assert_int_eq(await_total(0, 2000), 0);
 }
 END_TEST
@@ -1322,6 +1479,7 @@ static Suite *server_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, acked_liveness);
     tcase_add_test(tc, superseding_streams);
+    tcase_add_test(tc, stale_display_replaced);
     tcase_add_test(tc, admin_close_and_reasons);
     tcase_add_test(tc, slow_consumer_dropped);
     tcase_add_test(tc, last_event_id_replay);
@@ -1355,6 +1513,7 @@ static Suite *server_suite(void)
     tcase_add_checked_fixture(tc, setup_displays, teardown_displays);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, known_displays);
+    tcase_add_test(tc, display_keys);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -77,6 +77,7 @@ START_TEST(feed_of_the_registry)
     struct seen s = { 0 };
     ck_assert_int_eq(feed_subscribe(f, record, NULL, &s), 0);
     struct conn *d1 = mk(CONN_DISPLAY, "lobby"), *d2 = mk(CONN_DISPLAY, "lobby");
+    d2->keyed = true;                                   /* may replace d1 */
     struct conn *a = conn_create(CONN_ADMIN, "alice", NULL, true);
     ck_assert_int_eq(registry_add(r, d1), 0);
     ck_assert_int_eq(registry_add(r, a), 0);

@@ -62,8 +62,10 @@ START_TEST(output_counts_events_once_written)
     free(data);
     struct event *one[1] = { b };
     ck_assert_int_eq(output_events(c, one, 1), 0);
+    ck_assert_uint_eq(output_unsent_events(c), 1);
     ck_assert_int_eq(output_flush(c, 2000, &f), 0);
     ck_assert_uint_eq(f.events, 0);
+    ck_assert_uint_eq(output_unsent_events(c), 1);      /* written in part: not got */
     ck_assert(f.started_waiting);
     ck_assert_int_eq(c->io.stalled_since, 2000);
     ck_assert(output_waiting(c));
@@ -78,6 +80,7 @@ START_TEST(output_counts_events_once_written)
     got += read_all(sv[1]);
     ck_assert(f.stopped_waiting);
     ck_assert_uint_eq(f.events, 1);
+    ck_assert_uint_eq(output_unsent_events(c), 0);
     ck_assert_int_eq(c->io.stalled_since, 0);
     ck_assert_uint_eq(atomic_load(&c->events_sent), 3);
     ck_assert_uint_eq(got, atomic_load(&c->bytes_sent) - bytes);
@@ -111,6 +114,11 @@ START_TEST(output_refuses_past_its_cap)
         n++;
     }
     ck_assert_int_eq(rc, -1);                           /* nobody reads: full */
+    /* what was framed and not written: all but the one refused (and the
+     * bytes of the first that the socket took did not make it whole) */
+    ck_assert_uint_eq(output_unsent_events(c), n - 1);
+    ck_assert_int_eq(output_flush(c, 1, &f), 0);
+    ck_assert_uint_eq(output_unsent_events(c) + f.events, n - 1);
     ck_assert_uint_le(output_pending(c), OUTPUT_CAP);
     ck_assert_uint_gt(output_pending(c), OUTPUT_MAX - SIZE);
     ck_assert_int_eq(output_proto(c, "x", -1), -1);     /* an event that was not built */

@@ -187,7 +187,7 @@ START_TEST(registry_superseding)
     struct conn *n1 = conn_create(CONN_ADMIN, "alice", NULL, false);  /* no client id */
     struct conn *n2 = conn_create(CONN_ADMIN, "alice", NULL, false);
     struct conn *d1 = conn_create(CONN_DISPLAY, "lobby", "x", false);
-    struct conn *d2 = conn_create(CONN_DISPLAY, "lobby", "y", false); /* newest wins */
+    struct conn *d2 = conn_create(CONN_DISPLAY, "lobby", "x", false); /* the same browser */
     ck_assert_int_eq(registry_add(r, a1), 0);
     ck_assert_int_eq(registry_add(r, b), 0);
     ck_assert_int_eq(registry_add(r, n1), 0);
@@ -340,6 +340,7 @@ START_TEST(registry_tables_shrink)
         char name[16];
         snprintf(name, sizeof name, "d%d", i);
         struct conn *again = mk(CONN_DISPLAY, name);
+        again->keyed = true;
         ck_assert_int_eq(registry_add(r, again), 1);    /* supersedes cs[i] */
         ck_assert(!registry_contains(r, cs[i]));
         conn_free(cs[i]);
@@ -438,6 +439,72 @@ START_TEST(registry_concurrency)
 }
 END_TEST
 
+START_TEST(registry_display_takeover)
+{
+    /* A display's name is no credential: a new stream replaces the live
+     * one only with the key, the same client id, or a stale live one. */
+    struct registry *r = registry_create(10, 0, 1);
+    struct conn *live = conn_create(CONN_DISPLAY, "lobby", "kiosk-a", true);
+    snprintf(live->addr, sizeof live->addr, "192.0.2.1");
+    ck_assert_int_eq(registry_add(r, live), 0);
+    static const char *const others[] = { NULL, "kiosk-b", "kiosk-a-but-longer" };
+    for (size_t i = 0; i < 3; i++) {
+        struct conn *c = conn_create(CONN_DISPLAY, "lobby", others[i], false);
+        ck_assert_int_eq(registry_add(r, c), REGISTRY_CONFLICT);
+        ck_assert(registry_contains(r, live));
+        ck_assert_int_eq(live->reason, CLOSE_NONE);
+        bool closing;
+        ck_assert_uint_eq(drain(live, &closing), 0);
+        ck_assert(!closing);                               /* not even woken */
+        conn_free(c);
+    }
+    struct registry_snapshot snap;
+    ck_assert_int_eq(registry_snapshot(r, &snap), 0);
+    ck_assert_uint_eq(snap.count, 1);
+    ck_assert_uint_eq(snap.closed_by_reason[CLOSE_SUPERSEDED], 0);
+    registry_snapshot_release(&snap);
+    /* the conflict comes first: from the same address past its limit too */
+    struct conn *same_addr = conn_create(CONN_DISPLAY, "lobby", NULL, false);
+    snprintf(same_addr->addr, sizeof same_addr->addr, "192.0.2.1");
+    ck_assert_int_eq(registry_add(r, same_addr), REGISTRY_CONFLICT);
+    conn_free(same_addr);
+
+    /* the same browser (client id) replaces it */
+    struct conn *reload = conn_create(CONN_DISPLAY, "lobby", "kiosk-a", true);
+    ck_assert_int_eq(registry_add(r, reload), 1);
+    ck_assert_int_eq(live->reason, CLOSE_SUPERSEDED);
+    /* the key replaces it, whatever the client id */
+    struct conn *keyed = conn_create(CONN_DISPLAY, "lobby", "kiosk-b", false);
+    keyed->keyed = true;
+    ck_assert_int_eq(registry_add(r, keyed), 1);
+    ck_assert_int_eq(reload->reason, CLOSE_SUPERSEDED);
+    /* a keyed stream is no more anyone's to take than another */
+    struct conn *thief = conn_create(CONN_DISPLAY, "lobby", NULL, false);
+    ck_assert_int_eq(registry_add(r, thief), REGISTRY_CONFLICT);
+    conn_free(thief);
+    /* a stale one (acked, silent) is nobody's to keep */
+    struct conn *acked = conn_create(CONN_DISPLAY, "hall", "kiosk-c", true);
+    ck_assert_int_eq(registry_add(r, acked), 0);
+    struct conn *early = conn_create(CONN_DISPLAY, "hall", NULL, false);
+    ck_assert_int_eq(registry_add(r, early), REGISTRY_CONFLICT);
+    conn_free(early);
+    ck_assert(registry_set_stale(r, acked));
+    struct conn *after = conn_create(CONN_DISPLAY, "hall", NULL, false);
+    ck_assert_int_eq(registry_add(r, after), 1);
+    ck_assert_int_eq(acked->reason, CLOSE_SUPERSEDED);
+    /* admins keep their rule: the same user and client id */
+    struct conn *a1 = conn_create(CONN_ADMIN, "alice", "tab", false);
+    struct conn *a2 = conn_create(CONN_ADMIN, "alice", "tab", false);
+    ck_assert_int_eq(registry_add(r, a1), 0);
+    ck_assert_int_eq(registry_add(r, a2), 1);
+    registry_remove_all(r, CLOSE_SHUTDOWN);
+    struct conn *all[] = { live, reload, keyed, acked, after, a1, a2 };
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        conn_free(all[i]);
+    registry_free(r);
+}
+END_TEST
+
 Suite *registry_suite(void)
 {
     Suite *s = suite_create("registry");
@@ -445,6 +512,7 @@ Suite *registry_suite(void)
     UNIT_TEST(s, registry_slow_consumer);
     UNIT_TEST(s, registry_broadcast_in_batches);
     UNIT_TEST(s, registry_superseding);
+    UNIT_TEST(s, registry_display_takeover);
     UNIT_TEST(s, registry_closed_ring);
     UNIT_TEST(s, registry_tables_shrink);
     UNIT_TEST(s, registry_concurrency);

@@ -167,9 +167,34 @@ START_TEST(stats_queries)
 }
 END_TEST
 
+START_TEST(routes_query_value_key)
+{
+    char out[17];
+    ck_assert_int_eq(routes_query_value(NULL, "key", out, sizeof out), ROUTES_QUERY_ABSENT);
+    ck_assert_int_eq(routes_query_value("", "key", out, sizeof out), ROUTES_QUERY_ABSENT);
+    ck_assert_int_eq(routes_query_value("keys=a&ke=b&k%65y=c", "key", out, sizeof out), 1);
+    ck_assert_str_eq(out, "c");                         /* the name decoded too */
+    ck_assert_int_eq(routes_query_value("client=x&key=a%2Bb+c%26d&ack=1", "key", out, sizeof out), 7);
+    ck_assert_str_eq(out, "a+b c&d");
+    ck_assert_int_eq(routes_query_value("key=first&key=last", "key", out, sizeof out), 4);
+    ck_assert_str_eq(out, "last");                      /* the last counts */
+    ck_assert_int_eq(routes_query_value("key", "key", out, sizeof out), 0);
+    ck_assert_int_eq(routes_query_value("key=", "key", out, sizeof out), 0);
+    ck_assert_int_eq(routes_query_value("key=0123456789abcdef", "key", out, sizeof out), 16);
+    ck_assert_int_eq(routes_query_value("key=0123456789abcdefg", "key", out, sizeof out),
+                     ROUTES_QUERY_BAD);                 /* longer than the room */
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(routes_query_value("key=%zz", "key", out, sizeof out), ROUTES_QUERY_BAD);
+    ck_assert_int_eq(routes_query_value("key=a%00b", "key", out, sizeof out), ROUTES_QUERY_BAD);
+    ck_assert_int_eq(routes_query_value("key=%zz&key=ok", "key", out, sizeof out), 2);
+    ck_assert_int_eq(routes_query_value("key=ok&key=%zz", "key", out, sizeof out), ROUTES_QUERY_BAD);
+}
+END_TEST
+
 Suite *routes_suite(void)
 {
     Suite *s = suite_create("routes");
+    UNIT_TEST(s, routes_query_value_key);
     UNIT_TEST(s, route_path_nginx_and_lighttpd);
     UNIT_TEST(s, route_matching);
     UNIT_TEST(s, route_names);
