@@ -258,7 +258,7 @@ static int cluster_subscribe(struct hub *h, struct conn *c, const struct hub_res
     if (cnode_local_put(n, c->public_id, th, c->addr) < 0)
         return HUB_NOMEM;
     char holder_node[CONN_NODE_MAX + 1], holder_id[PUBLIC_ID_LEN + 1];
-    int verdict = admit(n, c, c->key_ok, holder_node, holder_id);
+    int verdict = admit(n, c, c->keyed, holder_node, holder_id);
     if (verdict < 0) {
         struct local_conn lc;
         cnode_local_get(n, c->public_id, &lc, true);

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "options.h"
+#include "rconn.h"
 
 static const char usage[] =
     "Usage: sse-fcgi [OPTION]...\n"
@@ -30,6 +32,11 @@ static const char usage[] =
     "      --history-age SECONDS    and for at most this long (default 300)\n"
     "      --max-streams-per-user N     per authenticated user (default 100, 0: no limit)\n"
     "      --max-streams-per-address N  per client address (default 1000, 0: no limit)\n"
+    "      --cluster URL            join a cluster through Redis:\n"
+    "                               redis://[user:password@]HOST:PORT[/DB] or\n"
+    "                               unix:///path/redis.sock (default: one process)\n"
+    "      --node NAME              this node's name in the cluster (default: host name\n"
+    "                               and pid)\n"
     "  -c, --config FILE            read \"option = value\" lines first; SIGHUP\n"
     "                               re-reads its log-level and displays\n"
     "  -h, --help                   show this help and exit\n"
@@ -97,6 +104,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
         { "max-streams-per-user", required_argument, NULL, 'U' },
         { "max-streams-per-address", required_argument, NULL, 'R' },
         { "config", required_argument, NULL, 'c' },
+        { "cluster", required_argument, NULL, 'C' },
+        { "node", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
@@ -195,6 +204,19 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
         case 'c':
             o->config_file = optarg;
             break;
+        case 'C': {
+            struct rconn_url u;
+            if (rconn_url_parse(optarg, &u, err, errlen) < 0)
+                return OPTIONS_ERROR;
+            o->cluster = optarg;
+            break;
+        }
+        case 'N':
+            if (!cluster_valid_node(optarg))
+                return fail(err, errlen, "--node: '%s' is not 1-64 characters of A-Z a-z 0-9 . _ -",
+                            optarg);
+            o->node = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return OPTIONS_EXIT;
@@ -209,6 +231,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
     }
     if (optind < argc)
         return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (o->node && !o->cluster)
+        return fail(err, errlen, "--node needs --cluster");
     return OPTIONS_OK;
 }
 

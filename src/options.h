@@ -29,6 +29,8 @@ struct options {
     size_t max_per_user;        /* streams per user; 0 unlimited */
     size_t max_per_address;     /* streams per REMOTE_ADDR; 0 unlimited */
     const char *config_file;    /* NULL: none */
+    const char *cluster;        /* --cluster URL (checked); NULL: one process */
+    const char *node;           /* --node NAME (checked); NULL: host name and pid */
 };
 
 enum options_result {

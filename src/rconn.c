@@ -284,7 +284,9 @@ redisReply *rconn_commandf(struct rconn *c, const char *fmt, ...)
 
 int rconn_append(struct rconn *c, int argc, const char **argv, const size_t *argvlen)
 {
-    if (rconn_ensure(c) < 0)
+    /* A pipeline whose connection failed on the way stays failed: a new
+     * connection would not have the commands appended before. */
+    if (c->appended ? !c->ctx : rconn_ensure(c) < 0)
         return -1;
     if (redisAppendCommandArgv(c->ctx, argc, argv, argvlen) != REDIS_OK) {
         drop(c, c->ctx->errstr);
@@ -312,6 +314,19 @@ int rconn_flush(struct rconn *c, void (*fn)(void *ctx, size_t i, redisReply *r),
         freeReplyObject(r);
     }
     return 0;
+}
+
+redisReply *rconn_read_pipelined(struct rconn *c)
+{
+    if (!c->ctx || !c->appended)
+        return NULL;
+    void *r = NULL;
+    if (redisGetReply(c->ctx, &r) != REDIS_OK) {
+        drop(c, c->ctx->errstr);
+        return NULL;
+    }
+    c->appended--;
+    return r;
 }
 
 redisReply *rconn_read(struct rconn *c, int timeout_ms, bool *timed_out)

@@ -70,6 +70,11 @@ redisReply *rconn_commandf(struct rconn *c, const char *fmt, ...);
 int rconn_append(struct rconn *c, int argc, const char **argv, const size_t *argvlen);
 int rconn_flush(struct rconn *c, void (*fn)(void *ctx, size_t i, redisReply *r), void *ctx);
 
+/* Reads the reply of the next appended command, one at a time (instead of
+ * rconn_flush).  Returns it (caller frees), or NULL if the connection
+ * failed (the rest are lost). */
+redisReply *rconn_read_pipelined(struct rconn *c);
+
 /* Reads one reply without sending (a subscriber's messages), waiting at
  * most timeout_ms.  Returns the reply (caller frees), or NULL: *timed_out
  * says whether it was a timeout (the connection is fine) or a failure. */

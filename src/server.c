@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "displays.h"
 #include "feed.h"
 #include "handlers.h"
@@ -267,12 +268,33 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
     /* Ids start at the start time in ms, so ids from an earlier run are
      * older than anything this one issues: Last-Event-ID from before a
      * restart gets `reset`, never a wrong replay. */
-    s->hub = s->reg ? hub_local_create(s->reg, s->metrics, s->opt.history,
-                                       s->opt.history_age_ms, (uint64_t)time_now_ms())
-                    : NULL;
-    if (!s->hub) {
+    if (!s->reg) {
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    if (s->opt.cluster) {
+        struct cluster_options co = {
+            .heartbeat_ms = s->opt.heartbeat_ms,
+            .history_max = s->opt.history,
+            .history_age_ms = s->opt.history_age_ms,
+            .max_per_user = s->opt.max_per_user,
+            .max_per_address = s->opt.max_per_address,
+        };
+        rconn_url_parse(s->opt.cluster, &co.url, err, errlen);     /* checked by options */
+        if (s->opt.node)
+            snprintf(co.node, sizeof co.node, "%s", s->opt.node);
+        else
+            cluster_default_node(co.node);
+        s->hub = hub_redis_create(s->reg, s->metrics, &co, err, errlen);
+        if (!s->hub)
+            return -1;
+    } else {
+        s->hub = hub_local_create(s->reg, s->metrics, s->opt.history, s->opt.history_age_ms,
+                                  (uint64_t)time_now_ms());
+        if (!s->hub) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
     }
     s->listen_fd = fd;
     s->own_socket = own_socket;
