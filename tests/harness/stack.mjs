@@ -156,7 +156,7 @@ function killGroup(child, sig) {
   }
 }
 
-function startProcess(name, cmd, args, { logFile, env, stdin = 'ignore' } = {}) {
+export function startProcess(name, cmd, args, { logFile, env, stdin = 'ignore' } = {}) {
   hookExit();
   const fd = fs.openSync(logFile, 'a');
   let child;
@@ -184,7 +184,7 @@ function startProcess(name, cmd, args, { logFile, env, stdin = 'ignore' } = {}) 
 }
 
 /** SIGTERM (to the process only, or its group), then SIGKILL to the group after `ms`. */
-async function stopProcess(child, { ms = 5000, group = false, signal = 'SIGTERM' } = {}) {
+export async function stopProcess(child, { ms = 5000, group = false, signal = 'SIGTERM' } = {}) {
   if (!child || child.exitInfo) return child?.exitInfo;
   const t0 = now();
   if (group) killGroup(child, signal);
@@ -201,7 +201,7 @@ async function stopProcess(child, { ms = 5000, group = false, signal = 'SIGTERM'
   return { ...r, ms: now() - t0 };
 }
 
-function tail(file, n = 30) {
+export function tail(file, n = 30) {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');
   } catch {
@@ -673,64 +673,11 @@ export async function startStack({
     throw new Error(msg);
   }
 
-  const api = (p, { method = 'GET', body, auth = true, headers = {}, timeout } = {}) => {
-    const h = { ...headers };
-    if (auth === true) h.Authorization = authHeader;
-    else if (typeof auth === 'string') h.Authorization = auth;
-    return httpRequest(port, p.startsWith('/') ? p : `${prefix}/${p}`, { method, body, headers: h, timeout });
-  };
+  Object.assign(st, frontClient({ port, prefix, authHeader }));
 
   Object.assign(st, {
-    api,
     responderPid,
     logs,
-    async stats() {
-      const r = await api('stats');
-      if (r.status !== 200 || !r.json?.data) throw new Error(`stats: ${r.status} ${r.text.slice(0, 200)}`);
-      return r.json.data;
-    },
-    /** GET {prefix}/metrics, parsed (parseMetrics). */
-    async metrics() {
-      const r = await api('metrics');
-      if (r.status !== 200) throw new Error(`metrics: ${r.status} ${r.text.slice(0, 200)}`);
-      return parseMetrics(r.text);
-    },
-    /**
-     * Open a stream. Options: auth (true: the stack's user; false; or an Authorization value;
-     * default: none for display streams), headers, timeout, query (a string or an object of
-     * parameters appended to the path, e.g. { ack: 1, client: 'tab-1' }), ack (adds ack=1 and
-     * answers every ping's seq with POST {prefix}/ack; true, or { auth } for the ack requests'
-     * credentials, by default those of the stream). An acking stream has `acks` (one
-     * { seq, status, acked, rtt_ms, at } per answer), `acking` (set false to stop acking) and
-     * `ackErrors`.
-     */
-    async openStream(p = 'admin', { auth, headers = {}, timeout = 5000, query, ack } = {}) {
-      let urlPath = p.startsWith('/') ? p : `${prefix}/${p}`;
-      const params = typeof query === 'string' ? query.replace(/^[?&]/, '') : new URLSearchParams(query || {}).toString();
-      const extra = [params, ack && !/(^|&)ack=/.test(params) ? 'ack=1' : ''].filter(Boolean).join('&');
-      if (extra) urlPath += (urlPath.includes('?') ? '&' : '?') + extra;
-      if (auth === undefined) auth = !/\/display\//.test(urlPath);
-      const h = { ...headers };
-      if (auth === true) h.Authorization = authHeader;
-      else if (typeof auth === 'string') h.Authorization = auth;
-      const s = new SseStream(port, urlPath, h);
-      if (ack) {
-        const ackAuth = typeof ack === 'object' && ack.auth !== undefined ? ack.auth : auth;
-        s.acks = [];
-        s.ackErrors = [];
-        s.acking = true;
-        s.onEvent((ev) => {
-          if (!s.acking || ev.event !== 'ping' || !Number.isInteger(ev.json?.seq) || !s.connectionId) return;
-          const seq = ev.json.seq;
-          api('ack', { method: 'POST', auth: ackAuth, body: { connection_id: s.connectionId, seq } }).then(
-            (r) => s.acks.push({ seq, status: r.status, acked: r.json?.data?.acked ?? null, rtt_ms: r.json?.data?.rtt_ms ?? null, at: now() }),
-            (e) => s.ackErrors.push({ seq, error: e.message, at: now() }));
-        });
-      }
-      const t = sleep(timeout).then(() => { throw new Error(`${urlPath}: no answer within ${timeout} ms`); });
-      await Promise.race([s.ready, t]);
-      return s;
-    },
     async restartFront() {
       const t0 = now();
       const stopped = await stopProcess(st.frontProc, { group: mode !== 'bin-path' });
@@ -810,12 +757,79 @@ export async function startStack({
   return st;
 }
 
+// ---------------------------------------------------------------------------------------------
+// A client of one front end
+
+/**
+ * The routes under `prefix` of the web server on 127.0.0.1:`port`, with `authHeader` as the
+ * admin's credentials: { api, stats, metrics, openStream }.
+ */
+export function frontClient({ port, prefix, authHeader }) {
+  const api = (p, { method = 'GET', body, auth = true, headers = {}, timeout } = {}) => {
+    const h = { ...headers };
+    if (auth === true) h.Authorization = authHeader;
+    else if (typeof auth === 'string') h.Authorization = auth;
+    return httpRequest(port, p.startsWith('/') ? p : `${prefix}/${p}`, { method, body, headers: h, timeout });
+  };
+
+  return {
+    api,
+    async stats() {
+      const r = await api('stats');
+      if (r.status !== 200 || !r.json?.data) throw new Error(`stats: ${r.status} ${r.text.slice(0, 200)}`);
+      return r.json.data;
+    },
+    /** GET {prefix}/metrics, parsed (parseMetrics). */
+    async metrics() {
+      const r = await api('metrics');
+      if (r.status !== 200) throw new Error(`metrics: ${r.status} ${r.text.slice(0, 200)}`);
+      return parseMetrics(r.text);
+    },
+    /**
+     * Open a stream. Options: auth (true: the stack's user; false; or an Authorization value;
+     * default: none for display streams), headers, timeout, query (a string or an object of
+     * parameters appended to the path, e.g. { ack: 1, client: 'tab-1' }), ack (adds ack=1 and
+     * answers every ping's seq with POST {prefix}/ack; true, or { auth } for the ack requests'
+     * credentials, by default those of the stream). An acking stream has `acks` (one
+     * { seq, status, acked, rtt_ms, at } per answer), `acking` (set false to stop acking) and
+     * `ackErrors`.
+     */
+    async openStream(p = 'admin', { auth, headers = {}, timeout = 5000, query, ack } = {}) {
+      let urlPath = p.startsWith('/') ? p : `${prefix}/${p}`;
+      const params = typeof query === 'string' ? query.replace(/^[?&]/, '') : new URLSearchParams(query || {}).toString();
+      const extra = [params, ack && !/(^|&)ack=/.test(params) ? 'ack=1' : ''].filter(Boolean).join('&');
+      if (extra) urlPath += (urlPath.includes('?') ? '&' : '?') + extra;
+      if (auth === undefined) auth = !/\/display\//.test(urlPath);
+      const h = { ...headers };
+      if (auth === true) h.Authorization = authHeader;
+      else if (typeof auth === 'string') h.Authorization = auth;
+      const s = new SseStream(port, urlPath, h);
+      if (ack) {
+        const ackAuth = typeof ack === 'object' && ack.auth !== undefined ? ack.auth : auth;
+        s.acks = [];
+        s.ackErrors = [];
+        s.acking = true;
+        s.onEvent((ev) => {
+          if (!s.acking || ev.event !== 'ping' || !Number.isInteger(ev.json?.seq) || !s.connectionId) return;
+          const seq = ev.json.seq;
+          api('ack', { method: 'POST', auth: ackAuth, body: { connection_id: s.connectionId, seq } }).then(
+            (r) => s.acks.push({ seq, status: r.status, acked: r.json?.data?.acked ?? null, rtt_ms: r.json?.data?.rtt_ms ?? null, at: now() }),
+            (e) => s.ackErrors.push({ seq, error: e.message, at: now() }));
+        });
+      }
+      const t = sleep(timeout).then(() => { throw new Error(`${urlPath}: no answer within ${timeout} ms`); });
+      await Promise.race([s.ready, t]);
+      return s;
+    },
+  };
+}
+
 // lighttpd names the socket of spawned process N "<socket>-N".
 function lighttpdSocket(sock) {
   return fs.existsSync(`${sock}-0`) ? `${sock}-0` : sock;
 }
 
-function pidAlive(pid) {
+export function pidAlive(pid) {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
