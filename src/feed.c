@@ -69,7 +69,11 @@ void feed_publish(struct feed *f, struct feed_change *ch, feed_fill_fn *fill, vo
         return;
     struct conn_info info;
     pthread_mutex_lock(&f->mu);
-    ch->seq = atomic_load_explicit(&f->seq, memory_order_relaxed) + 1;
+    uint64_t last = atomic_load_explicit(&f->seq, memory_order_relaxed);
+    if (ch->kind == FEED_RESYNC)
+        ch->seq = last;             /* not a change: it takes no number */
+    else
+        ch->seq = ch->seq > last ? ch->seq : last + 1;
     atomic_store(&f->seq, ch->seq);
     bool any = false;
     for (size_t i = 0; i < f->nsubs; i++) {
@@ -85,6 +89,13 @@ void feed_publish(struct feed *f, struct feed_change *ch, feed_fill_fn *fill, vo
         if (f->subs[i].now)
             f->subs[i].fn(f->subs[i].ctx, ch);
     pthread_mutex_unlock(&f->mu);
+}
+
+void feed_resync(struct feed *f)
+{
+    static const struct conn_info none;
+    struct feed_change ch = { .kind = FEED_RESYNC, .info = &none, .at_ms = 0 };
+    feed_publish(f, &ch, NULL, NULL);
 }
 
 uint64_t feed_seq(struct feed *f)

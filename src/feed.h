@@ -29,11 +29,14 @@
 enum feed_kind {
     FEED_OPENED,                    /* a stream joined */
     FEED_CLOSED,                    /* a stream left; reason says why */
-    FEED_STATE                      /* an acked stream went stale, or live again */
+    FEED_STATE,                     /* an acked stream went stale, or live again */
+    FEED_RESYNC                     /* changes were lost or renumbered (a cluster
+                                       node back from a Redis outage): whoever
+                                       keeps a copy fetches it again.  No info. */
 };
 
 struct feed_change {
-    uint64_t seq;                   /* set by feed_publish() */
+    uint64_t seq;                   /* 0, or the number it asks for; set by feed_publish() */
     enum feed_kind kind;
     const struct conn_info *info;   /* the connection as stats shows it, now */
     bool stale;                     /* its state after the change */
@@ -67,11 +70,19 @@ void feed_unsubscribe(struct feed *f, feed_fn *fn, void *ctx);
  * listens. */
 typedef void feed_fill_fn(void *arg, struct conn_info *out);
 
-/* Numbers ch (ch->seq) and hands it to every subscriber.  With fill,
+/* Numbers ch and hands it to every subscriber.  ch->seq becomes the next
+ * number, or the one ch asked for if that is higher (a cluster's number of
+ * the change, so that every node gives a change the same one): numbers
+ * always increase, with gaps.  With fill,
  * ch->info is made by fill(arg, ...) if there is a subscriber, and never
  * otherwise; without, ch->info must be set.  Call it with the publisher's
  * lock held (see DESIGN).  NULL f does nothing. */
 void feed_publish(struct feed *f, struct feed_change *ch, feed_fill_fn *fill, void *arg);
+
+/* Tells every subscriber (FEED_RESYNC, with the last change's number) that what
+ * it copied may be wrong: called with the publisher's lock held, like
+ * feed_publish().  NULL f does nothing. */
+void feed_resync(struct feed *f);
 
 /* The sequence number of the last change published (0: none yet). */
 uint64_t feed_seq(struct feed *f);

@@ -36,7 +36,8 @@ struct pending {
 struct batch {
     struct pending *v;              /* MONITOR_BATCH_MAX, while anyone watches */
     size_t n;
-    bool overflow;                  /* more came than v holds */
+    const char *resync;             /* instead of changes: "overflow" (more came
+                                       than v holds) or "cluster" (FEED_RESYNC) */
 };
 
 struct monitor {
@@ -72,8 +73,11 @@ static void on_change(void *ctx, const struct feed_change *ch)
     struct batch *b = &m->cur;
     if (!b->v)
         b->v = malloc(MONITOR_BATCH_MAX * sizeof *b->v);
-    if (!b->v || b->n == MONITOR_BATCH_MAX) {
-        b->overflow = true;         /* a resync says as much */
+    if (ch->kind == FEED_RESYNC) {
+        b->resync = "cluster";
+    } else if (!b->v || b->n == MONITOR_BATCH_MAX) {
+        if (!b->resync)
+            b->resync = "overflow";
     } else {
         struct pending *p = &b->v[b->n++];
         p->seq = ch->seq;
@@ -187,6 +191,8 @@ static void write_resync(struct jw *w, void *arg)
     jw_lit(w, ",\"message\":");
     jw_str(w, strcmp(reason, "overflow") == 0
                   ? "More changed than one update holds: fetch the list again"
+              : strcmp(reason, "cluster") == 0
+                  ? "The cluster's view was rebuilt: fetch the list again"
                   : "This stream fell behind: fetch the list again");
     jw_lit(w, ",\"timestamp\":");
     jw_str(w, time_iso8601(stamp, time_now_ms()));
@@ -196,8 +202,8 @@ static void write_resync(struct jw *w, void *arg)
 /* Sends b to every monitor stream.  Returns the streams that got it. */
 static size_t send_batch(struct monitor *m, const struct batch *b)
 {
-    struct event *first = b->overflow ? make_event("resync", write_resync, "overflow")
-                                      : make_event("changes", write_changes, (void *)b);
+    struct event *first = b->resync ? make_event("resync", write_resync, (void *)b->resync)
+                                    : make_event("changes", write_changes, (void *)b);
     struct event *behind = make_event("resync", write_resync, "behind");
     struct event *summary = make_event("summary", write_summary, m);
     size_t n = 0;
@@ -219,7 +225,7 @@ static struct batch *take(struct monitor *m)
     m->spare = m->cur;
     m->cur = tmp;
     m->cur.n = 0;
-    m->cur.overflow = false;
+    m->cur.resync = NULL;
     m->dirty = false;
     return &m->spare;
 }

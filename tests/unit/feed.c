@@ -69,6 +69,28 @@ START_TEST(feed_numbers_and_hands_on)
 }
 END_TEST
 
+START_TEST(feed_takes_a_cluster_number)
+{
+    struct feed *f = feed_create();
+    struct seen s = { 0 };
+    ck_assert_int_eq(feed_subscribe(f, record, NULL, &s), 0);
+    struct conn_info ci = { 0 };
+    struct feed_change a = { .seq = 40, .kind = FEED_OPENED, .info = &ci };
+    feed_publish(f, &a, NULL, NULL);
+    ck_assert_uint_eq(a.seq, 40);                       /* the number asked for */
+    struct feed_change b = { .seq = 12, .kind = FEED_CLOSED, .info = &ci };
+    feed_publish(f, &b, NULL, NULL);
+    ck_assert_uint_eq(b.seq, 41);                       /* never back: the next */
+    feed_resync(f);
+    ck_assert_uint_eq(s.n, 3);
+    ck_assert_int_eq(s.v[2].kind, FEED_RESYNC);
+    ck_assert_uint_eq(s.v[2].seq, 41);                  /* not a change: no number of its own */
+    ck_assert_uint_eq(feed_seq(f), 41);
+    feed_unsubscribe(f, record, &s);
+    feed_free(f);
+}
+END_TEST
+
 START_TEST(feed_of_the_registry)
 {
     struct feed *f = feed_create();
@@ -136,6 +158,7 @@ Suite *feed_suite(void)
 {
     Suite *s = suite_create("feed");
     UNIT_TEST(s, feed_numbers_and_hands_on);
+    UNIT_TEST(s, feed_takes_a_cluster_number);
     UNIT_TEST(s, feed_of_the_registry);
     return s;
 }

@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include "displays.h"
+#include "feed.h"
 #include "hub.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -192,6 +193,26 @@ START_TEST(monitor_resyncs_when_more_changed_than_fits)
 }
 END_TEST
 
+START_TEST(monitor_resyncs_when_the_view_was_rebuilt)
+{
+    struct world w;
+    world_up(&w);
+    struct conn *m = open_conn(&w, CONN_ADMIN, "admin", true);
+    struct conn *d = open_conn(&w, CONN_DISPLAY, "lobby", false);
+    feed_resync(hub_feed(w.hub));                       /* a cluster node back from an outage */
+    ck_assert_uint_eq(monitor_flush(w.mon), 1);
+    char names[4096];
+    struct json_object *resync = NULL;
+    take_events(m, names, sizeof names, "resync", &resync);
+    ck_assert_str_eq(names, "resync summary");          /* instead of the changes */
+    ck_assert_str_eq(json_object_get_string(get(resync, "reason")), "cluster");
+    json_object_put(resync);
+    world_down(&w);
+    conn_free(m);
+    conn_free(d);
+}
+END_TEST
+
 START_TEST(monitor_resyncs_a_stream_that_fell_behind)
 {
     struct world w;
@@ -238,6 +259,7 @@ Suite *monitor_suite(void)
     Suite *s = suite_create("monitor");
     UNIT_TEST(s, monitor_sends_changes_and_summary);
     UNIT_TEST(s, monitor_resyncs_when_more_changed_than_fits);
+    UNIT_TEST(s, monitor_resyncs_when_the_view_was_rebuilt);
     UNIT_TEST(s, monitor_resyncs_a_stream_that_fell_behind);
     return s;
 }
