@@ -17,9 +17,18 @@
  *            (`sse:node:<node>`, with the counts per user and per address
  *            and the claims of displays and client ids), with a TTL that
  *            every heartbeat refreshes, so a dead node's entries expire by
- *            themselves; its changes go to the others on `sse:changes`,
- *            which keep them in their mirror (mirror.c) for stats and the
- *            monitor.  Tokens are there only as SHA-256 hashes.
+ *            themselves.  Tokens are there only as SHA-256 hashes.
+ *   changes  a node's changes (opened, closed, state) are numbered by Redis
+ *            (INCR `sse:cseq`) as they are published on `sse:changes`, in
+ *            the same script.  Every node applies every change, its own
+ *            included, when it comes back from Redis, in that order and
+ *            with that number: the others' into its mirror (mirror.c), its
+ *            own to its feed alone (its registry holds them already).  So
+ *            `seq` means the same on every node, and a page may take its
+ *            list from one node and the monitor's changes from another
+ *            (a round-robin web server).  What a node numbers itself (while
+ *            Redis is away; what a reload found) is followed by a raise of
+ *            `sse:cseq` above it and a `resync` to its monitors.
  *   admission a new stream is admitted by one EVALSHA that checks the
  *            per-user and per-address limits across the live nodes and
  *            claims its display (or user and client id): superseding holds
@@ -28,7 +37,7 @@
  *            (`sse:cmd:<node>`); the answer comes back on the asker's once
  *            the stream is closed, after its change (same connection, so
  *            the asker's mirror has dropped it first).
- *   liveness `sse:alive:<node>` expires 2.5 heartbeats after its last
+ *   liveness `sse:alive:<node>` expires 2 heartbeats after its last
  *            refresh; every node checks the others each half heartbeat and
  *            drops a node that is gone (node_lost) within 3 heartbeats.
  *
@@ -36,6 +45,9 @@
  * publishing, and routes that need another node, answer 503; new streams
  * are admitted on local rules alone; stats says `degraded`.  When Redis
  * answers again, the node registers its streams anew within a heartbeat.
+ * A publish or a command that a paused Redis would run after its sender
+ * gave up (answered 503) checks a deadline against Redis's clock and does
+ * nothing: a 503 never turns into a late delivery.
  */
 #ifndef SSE_CLUSTER_H
 #define SSE_CLUSTER_H

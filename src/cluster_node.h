@@ -47,6 +47,7 @@ struct node_state {
     bool lost;                      /* its alive key expired */
     int64_t last_seen_ms;
     size_t connections;
+    uint64_t beat;                  /* the last heartbeat that found it in sse:nodes */
 };
 
 /* Something for the writer to send, in order. */
@@ -91,6 +92,7 @@ struct cnode {
     pthread_mutex_t nodes_mu;       /* a leaf */
     struct node_state nodes[NODES_MAX];
     size_t nnodes;
+    uint64_t beats;                 /* heartbeats so far */
 
     /* The writer's queue (cluster_threads.c). */
     pthread_mutex_t wq_mu;          /* a leaf */
@@ -98,6 +100,8 @@ struct cnode {
     struct op *wq_head, *wq_tail;
     bool reregister;                /* write all of this node's streams anew */
     bool subscribed_feed;
+
+    int64_t up_since_mono;          /* the beat's: when Redis last came back */
 
     pthread_t reader, subscriber, writer, beat;
     bool started[4];
@@ -119,8 +123,17 @@ int64_t cnode_request(struct cnode *n, const char *node, struct wire_cmd *cmd);
 /* An answer to request req came. */
 void cnode_answered(struct cnode *n, uint64_t req, int64_t result);
 
-/* PUBLISH on the workers' connection.  Returns the receivers, or -1 if
- * Redis could not be reached. */
+/* The deadline (Redis's clock) of a command sent on c now: it must run
+ * well within the command timeout, or not at all (see wire_send_script). */
+static inline int64_t cnode_deadline(struct rconn *c)
+{
+    rconn_ensure(c);                /* a new connection measures the clocks first */
+    return rconn_redis_ms(c) + RCONN_TIMEOUT_MS / 2;
+}
+
+/* PUBLISH on the workers' connection, unless Redis runs it after
+ * cnode_deadline().  Returns the receivers, or -1 if Redis could not be
+ * reached or ran it too late. */
 long cnode_publish(struct cnode *n, const char *channel, const char *message);
 
 /* Redis failed (what: for the log, once per outage): degraded until the

@@ -28,6 +28,9 @@
 #define XREAD_BLOCK_MS "500"        /* under the command timeout (RCONN_TIMEOUT_MS) */
 #define XREAD_COUNT "256"
 #define LOST_FORGET_MS (3600 * 1000)    /* a lost node leaves the list after an hour */
+#define ALIVE_BEATS 2               /* a node's alive key lives this many heartbeats: it
+                                       is refreshed every half one, and checked as often,
+                                       so a stopped node is lost within 2.5 (< 3) */
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -47,16 +50,39 @@ static void nap(struct cnode *n, int64_t ms)
 
 void cnode_down(struct cnode *n, const char *what)
 {
-    if (atomic_exchange(&n->up, false))
+    if (atomic_exchange(&n->up, false)) {
         log_warn("cluster: Redis unreachable (%s: %s); degraded until it answers",
                  what, rconn_error(n->cmd));
+        /* Changes on their way through Redis may never come back: whoever
+         * watches fetches the list again, and this node's changes go to
+         * its feed directly until Redis answers. */
+        mirror_resync(n->mirror);
+    }
+}
+
+/* After this node numbered changes itself (Redis away, a node reloaded),
+ * the cluster's numbers go on above its own, and whoever watches here
+ * fetches the list again.  Returns 0, or -1 if Redis failed. */
+static int renumber(struct cnode *n, struct rconn *c)
+{
+    char seq[24];
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)feed_seq(n->hub.feed));
+    const char *argv[] = { "EVAL", wire_floor_script, "1", WIRE_CSEQ, seq };
+    redisReply *r = rconn_command(c, 5, argv, NULL);
+    if (!r)
+        return -1;
+    freeReplyObject(r);
+    mirror_resync(n->mirror);
+    return 0;
 }
 
 long cnode_publish(struct cnode *n, const char *channel, const char *message)
 {
-    const char *argv[] = { "PUBLISH", channel, message };
+    char deadline[24];
     pthread_mutex_lock(&n->cmd_mu);
-    redisReply *r = rconn_command(n->cmd, 3, argv, NULL);
+    snprintf(deadline, sizeof deadline, "%lld", (long long)cnode_deadline(n->cmd));
+    const char *argv[] = { "EVAL", wire_send_script, "0", channel, message, deadline };
+    redisReply *r = rconn_command(n->cmd, 6, argv, NULL);
     pthread_mutex_unlock(&n->cmd_mu);
     if (!r) {
         cnode_down(n, "publish");
@@ -90,13 +116,21 @@ static void ask_reregister(struct cnode *n)
     pthread_mutex_unlock(&n->wq_mu);
 }
 
-/* The feed's subscriber: this node's own changes become ops.  Called with
- * the registry and feed mutexes held; takes the leaf locks only. */
+/* The registry's feed's subscriber: this node's changes become ops.  They
+ * reach this node's own view (hub.feed) when Redis publishes them back,
+ * numbered; while Redis is away, directly.  Called with the registry and
+ * its feed's mutexes held; takes the mirror's (then the view's feed's) and
+ * the leaf locks only. */
 static void on_change(void *ctx, const struct feed_change *ch)
 {
     struct cnode *n = ctx;
-    if (strcmp(ch->info->node, n->o.node) != 0)
-        return;                     /* another node's, from the mirror */
+    if (ch->kind == FEED_RESYNC)
+        return;
+    if (!atomic_load(&n->up)) {
+        struct feed_change direct = *ch;
+        direct.seq = 0;
+        mirror_own(n->mirror, &direct);
+    }
     struct op *op = calloc(1, sizeof *op);
     if (!op) {
         ask_reregister(n);          /* a change lost: write everything anew */
@@ -169,6 +203,13 @@ static void script(struct rconn *c, const char *body, const char *key, const cha
     rconn_append(c, a3 ? 7 : 6, argv, NULL);
 }
 
+/* Numbers a change and publishes it (wire_change_script). */
+static void publish_change(struct rconn *c, const char *change)
+{
+    const char *argv[] = { "EVAL", wire_change_script, "2", WIRE_CSEQ, WIRE_CHANGES, change };
+    rconn_append(c, 6, argv, NULL);
+}
+
 /* Appends the commands of op to the writer's pipeline. */
 static void append_op(struct cnode *n, struct rconn *w, const struct op *op)
 {
@@ -192,7 +233,7 @@ static void append_op(struct cnode *n, struct rconn *w, const struct op *op)
         cmd4(w, "HSET", key, ci->public_id, json);
         if (op->kind == OP_STATE && claim[0])
             script(w, wire_claim_state_script, claims, claim, ci->public_id, ci->stale ? "1" : "0");
-        cmd3(w, "PUBLISH", WIRE_CHANGES, change);
+        publish_change(w, change);
         break;
     case OP_CLOSED:
     case OP_RELEASE:
@@ -209,7 +250,7 @@ static void append_op(struct cnode *n, struct rconn *w, const struct op *op)
         json = wire_conn_json(ci, op->token_hash, op->addr);
         change = json ? wire_change_json(n->o.node, 'c', json, op->reason, op->at_ms) : NULL;
         if (change)
-            cmd3(w, "PUBLISH", WIRE_CHANGES, change);
+            publish_change(w, change);
         break;
     case OP_REPLY:
     case OP_PUBLISH:
@@ -284,7 +325,7 @@ static int register_all(struct cnode *n, struct rconn *w, struct op **ops)
         cmd3(w, "PEXPIRE", keys[i], ttl);
     char *reload = wire_change_json(n->o.node, 'r', NULL, CLOSE_NONE, time_now_ms());
     if (reload)
-        cmd3(w, "PUBLISH", WIRE_CHANGES, reload);
+        publish_change(w, reload);
     free(reload);
     int rc = rconn_flush(w, NULL, NULL);
     if (rc == 0)
@@ -406,10 +447,13 @@ static void delivered(struct cnode *n)
 static int sync_events(struct cnode *n, struct rconn *rd, bool first)
 {
     char now[24], count[24];
-    snprintf(now, sizeof now, "%lld", (long long)time_now_ms());
+    uint64_t start = (uint64_t)time_now_ms(), last = hub_local_last_id(n->local);
+    snprintf(now, sizeof now, "%llu", (unsigned long long)(last >= start ? last + 1 : start));
     snprintf(count, sizeof count, "%zu", n->o.history_max ? n->o.history_max : 1);
     /* Every node must count from the same place: the first one to look
-     * starts the ids at its clock. */
+     * starts the ids at its clock, or past the last id it delivered if
+     * that is later (a Redis that restarted empty must not give an id
+     * twice). */
     const char *init[] = { "SET", WIRE_SEQ, now, "NX" };
     const char *get[] = { "GET", WIRE_SEQ };
     const char *range[] = { "XREVRANGE", WIRE_EVENTS, "+", "-", "COUNT", count };
@@ -432,7 +476,6 @@ static int sync_events(struct cnode *n, struct rconn *rd, bool first)
             return -1;
         }
     } else {
-        uint64_t last = hub_local_last_id(n->local);
         if (oldest > last + 1)
             log_warn("cluster: events %llu to %llu were trimmed before this node read them",
                      (unsigned long long)last + 1, (unsigned long long)oldest - 1);
@@ -491,8 +534,9 @@ static void *reader_main(void *arg)
 /* ---- the subscriber: the other nodes' changes, and commands ---------------------------- */
 
 /* Loads node's streams from its hash into the mirror (after a reconnect,
- * a reload, a node back from lost).  Returns 0, or -1 if Redis failed. */
-static int load_node(struct cnode *n, struct rconn *c, const char *node)
+ * a reload, a node back from lost).  Returns how many changes that made,
+ * or -1 if Redis failed. */
+static long load_node(struct cnode *n, struct rconn *c, const char *node)
 {
     char key[WIRE_KEY_MAX];
     wire_node_key(key, node, NULL);
@@ -507,11 +551,10 @@ static int load_node(struct cnode *n, struct rconn *c, const char *node)
         if (val->str && wire_conn_parse(val->str, val->len, node, &v[k]))
             k++;
     }
-    if (v)
-        mirror_load_node(n->mirror, node, v, k, time_now_ms());
+    long changes = v ? mirror_load_node(n->mirror, node, v, k, time_now_ms()) : -1;
     free(v);
     freeReplyObject(r);
-    return 0;
+    return changes < 0 ? 0 : changes;
 }
 
 /* Every other node's streams, as Redis has them now.  Returns 0 or -1. */
@@ -536,29 +579,79 @@ static int load_all(struct cnode *n, struct rconn *c)
         }
         bool up = a->type == REDIS_REPLY_INTEGER && a->integer == 1;
         freeReplyObject(a);
-        if (up)
-            rc = load_node(n, c, node);
+        if (up && load_node(n, c, node) < 0)
+            rc = -1;
     }
     freeReplyObject(r);
     return rc;
 }
 
+/* Finds or adds node in the table.  Called with nodes_mu held. */
+static struct node_state *node_entry(struct cnode *n, const char *name)
+{
+    for (size_t i = 0; i < n->nnodes; i++)
+        if (strcmp(n->nodes[i].name, name) == 0)
+            return &n->nodes[i];
+    if (n->nnodes == NODES_MAX)
+        return NULL;
+    struct node_state *ns = &n->nodes[n->nnodes++];
+    memset(ns, 0, sizeof *ns);
+    snprintf(ns->name, sizeof ns->name, "%s", name);
+    ns->lost = true;                /* until seen alive */
+    return ns;
+}
+
+/* This node's own change, back from Redis with its number: to its view.
+ * (Its streams themselves are in its registry.) */
+static void own_change(struct cnode *n, const struct wire_change *ch)
+{
+    struct feed_change fc = {
+        .seq = ch->q,
+        .kind = ch->kind == 'o' ? FEED_OPENED : ch->kind == 'c' ? FEED_CLOSED : FEED_STATE,
+        .info = &ch->conn.info,
+        .stale = ch->conn.info.stale,
+        .reason = ch->reason,
+        .at_ms = ch->at_ms,
+    };
+    mirror_own(n->mirror, &fc);
+}
+
+/* A change on sse:changes: every node gets the same ones in the same order,
+ * with the cluster's numbers, so every node's view numbers them alike. */
 static void on_changes_message(struct cnode *n, struct rconn *sy, const char *text, size_t len)
 {
     struct wire_change ch;
-    if (!wire_change_parse(text, len, &ch) || strcmp(ch.node, n->o.node) == 0)
+    if (!wire_change_parse(text, len, &ch))
         return;
+    if (strcmp(ch.node, n->o.node) == 0) {
+        if (ch.kind == 'o' || ch.kind == 'c' || ch.kind == 's')
+            own_change(n, &ch);
+        return;
+    }
     switch (ch.kind) {
     case 'o':
     case 's':
-        mirror_put(n->mirror, &ch.conn, ch.at_ms);
+        mirror_put(n->mirror, &ch.conn, ch.at_ms, ch.q);
         break;
     case 'c':
-        mirror_remove(n->mirror, ch.node, ch.conn.info.public_id, ch.reason, ch.at_ms);
+        mirror_remove(n->mirror, ch.node, ch.conn.info.public_id, ch.reason, ch.at_ms, ch.q);
         break;
     case 'r':
-        load_node(n, sy, ch.node);
+        /* Each node numbers what the reload changed itself: */
+        if (load_node(n, sy, ch.node) > 0)
+            renumber(n, sy);
         break;
+    case 'l': {
+        pthread_mutex_lock(&n->nodes_mu);
+        struct node_state *ns = node_entry(n, ch.node);
+        if (ns)
+            ns->lost = true;
+        pthread_mutex_unlock(&n->nodes_mu);
+        size_t dropped = mirror_drop_node(n->mirror, ch.node, CLOSE_NODE_LOST, ch.at_ms, ch.q);
+        if (dropped)
+            log_warn("cluster: node %s lost; its %zu streams leave", ch.node, dropped);
+        break;
+    }
     }
 }
 
@@ -595,7 +688,7 @@ static void *subscriber_main(void *arg)
              * applied after the load, and the mirror converges. */
             const char *argv[] = { "SUBSCRIBE", WIRE_CHANGES, mine };
             redisReply *r = rconn_command(sub, 3, argv, NULL);
-            if (!r || load_all(n, sy) < 0) {
+            if (!r || load_all(n, sy) < 0 || renumber(n, sy) < 0) {
                 if (r)
                     freeReplyObject(r);
                 nap(n, RCONN_RETRY_MS);
@@ -634,21 +727,6 @@ struct beat_replies {
     redisReply *nodes;              /* HGETALL sse:nodes (kept) */
 };
 
-/* Finds or adds node in the table.  Called with nodes_mu held. */
-static struct node_state *node_entry(struct cnode *n, const char *name)
-{
-    for (size_t i = 0; i < n->nnodes; i++)
-        if (strcmp(n->nodes[i].name, name) == 0)
-            return &n->nodes[i];
-    if (n->nnodes == NODES_MAX)
-        return NULL;
-    struct node_state *ns = &n->nodes[n->nnodes++];
-    memset(ns, 0, sizeof *ns);
-    snprintf(ns->name, sizeof ns->name, "%s", name);
-    ns->lost = true;                /* until seen alive */
-    return ns;
-}
-
 /* One heartbeat.  Returns 0, or -1 if Redis failed. */
 static int beat_once(struct cnode *n, struct rconn *b)
 {
@@ -661,7 +739,7 @@ static int beat_once(struct cnode *n, struct rconn *b)
     wire_node_key(users, n->o.node, ":u");
     wire_node_key(addrs, n->o.node, ":a");
     wire_node_key(claims, n->o.node, ":s");
-    snprintf(px, sizeof px, "%lld", (long long)(n->o.heartbeat_ms * 5 / 2));
+    snprintf(px, sizeof px, "%lld", (long long)(ALIVE_BEATS * n->o.heartbeat_ms));
     snprintf(ttl, sizeof ttl, "%lld", (long long)(4 * n->o.heartbeat_ms));
     int64_t now = time_now_ms();
     size_t mine = registry_count(n->reg);
@@ -689,14 +767,27 @@ static int beat_once(struct cnode *n, struct rconn *b)
         else
             freeReplyObject(r);
     }
-    if (!atomic_exchange(&n->up, true)) {
+    bool was_up = atomic_exchange(&n->up, true);
+    if (!was_up || !n->up_since_mono)
+        n->up_since_mono = time_mono_ms();
+    if (!was_up) {
         log_info("cluster: Redis answers again; registering this node's streams");
         ask_reregister(n);
+        if (renumber(n, b) < 0) {
+            freeReplyObject(nodes);
+            return -1;
+        }
     } else if (exists == 0 && mine > 0) {
         log_warn("cluster: this node's records had expired in Redis; registering them anew");
         ask_reregister(n);
     }
-    /* Which other nodes are alive. */
+    /* Which other nodes are alive.  Right after an outage (or a start),
+     * every alive key may have expired in a Redis that was paused: none is
+     * called lost before it had the time to say it is alive (its TTL). */
+    bool settled = time_mono_ms() - n->up_since_mono >= ALIVE_BEATS * n->o.heartbeat_ms;
+    pthread_mutex_lock(&n->nodes_mu);
+    uint64_t beat = ++n->beats;
+    pthread_mutex_unlock(&n->nodes_mu);
     size_t nn = nodes && nodes->type == REDIS_REPLY_ARRAY ? nodes->elements / 2 : 0;
     for (size_t i = 0; i < nn; i++) {
         const char *name = nodes->element[2 * i]->str;
@@ -706,6 +797,8 @@ static int beat_once(struct cnode *n, struct rconn *b)
         rconn_append(b, 2, e2, NULL);
     }
     bool ok = true;
+    const char *back[NODES_MAX];    /* nodes up again: loaded once the pipeline is read */
+    size_t nback = 0;
     for (size_t i = 0; i < nn; i++) {
         redisReply *e = rconn_read_pipelined(b);
         if (!e) {
@@ -727,29 +820,51 @@ static int beat_once(struct cnode *n, struct rconn *b)
         struct node_state *ns = node_entry(n, name);
         bool was_lost = ns ? ns->lost : false;
         if (ns) {
+            ns->beat = beat;
             ns->last_seen_ms = is_me ? now : seen;
             ns->connections = is_me ? mine : count;
-            ns->lost = !up && !is_me;
+            ns->lost = !up && !is_me && (settled || was_lost);
         }
         bool forget = ns && ns->lost && !is_me && now - seen > LOST_FORGET_MS;
         pthread_mutex_unlock(&n->nodes_mu);
         if (is_me || !ns)
             continue;
-        if (!up && !was_lost) {
-            size_t dropped = mirror_drop_node(n->mirror, name, CLOSE_NODE_LOST, now);
-            log_warn("cluster: node %s lost; its %zu streams leave", name, dropped);
-        } else if (up && was_lost) {
+        if (!up && settled && mirror_count(n->mirror, name) > 0) {
+            /* Through Redis, numbered, so that every node drops them as
+             * one change of the cluster (any node that sees it first says
+             * so; the others' drops find nothing left). */
+            char *lost = wire_change_json(name, 'l', NULL, CLOSE_NODE_LOST, now);
+            if (lost)
+                publish_change(b, lost);
+            free(lost);
+        } else if (up && was_lost && nback < NODES_MAX) {
             log_info("cluster: node %s is up", name);
-            if (load_node(n, b, name) < 0)
-                ok = false;
+            back[nback++] = name;
         }
         if (forget)
             cmd3(b, "HDEL", WIRE_NODES, name);
     }
-    if (nodes)
-        freeReplyObject(nodes);
     if (ok && rconn_flush(b, NULL, NULL) < 0)
         ok = false;
+    /* A node that stopped and said so (it left sse:nodes) leaves the list. */
+    pthread_mutex_lock(&n->nodes_mu);
+    for (size_t i = 0; ok && i < n->nnodes;) {
+        if (n->nodes[i].beat != beat && strcmp(n->nodes[i].name, n->o.node) != 0)
+            n->nodes[i] = n->nodes[--n->nnodes];
+        else
+            i++;
+    }
+    pthread_mutex_unlock(&n->nodes_mu);
+    long changed = 0;
+    for (size_t i = 0; ok && i < nback; i++) {
+        long c = load_node(n, b, back[i]);
+        ok = c >= 0;
+        changed += ok ? c : 0;
+    }
+    if (ok && changed > 0 && renumber(n, b) < 0)
+        ok = false;
+    if (nodes)
+        freeReplyObject(nodes);
     return ok ? 0 : -1;
 }
 
@@ -812,7 +927,7 @@ int cnode_start_threads(struct cnode *n, char *err, size_t errlen)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&n->wq_cond, &ca);
     pthread_condattr_destroy(&ca);
-    if (feed_subscribe(n->hub.feed, on_change, always, n) < 0) {
+    if (feed_subscribe(hub_feed(n->local), on_change, always, n) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -864,7 +979,7 @@ void cnode_stop_threads(struct cnode *n)
         if (n->started[i])
             pthread_join(threads[i], NULL);
     if (n->subscribed_feed)
-        feed_unsubscribe(n->hub.feed, on_change, n);
+        feed_unsubscribe(hub_feed(n->local), on_change, n);
     free_ops(n->wq_head);
     n->wq_head = n->wq_tail = NULL;
     pthread_mutex_destroy(&n->wq_mu);

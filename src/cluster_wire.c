@@ -36,7 +36,14 @@ void wire_claim(char *out, size_t cap, enum conn_type type, const char *name, co
         out[0] = '\0';
 }
 
+/* A command that a paused Redis runs late, after its sender answered 503,
+ * must not act: both scripts check the deadline against Redis's clock. */
+#define LATE(deadline) \
+    "local now = redis.call('TIME')\n" \
+    "if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(" deadline ") then\n"
+
 const char wire_publish_script[] =
+    LATE("ARGV[7]") "  return 0\nend\n"
     "local id\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
     "  id = tonumber(ARGV[2])\n"
@@ -47,6 +54,10 @@ const char wire_publish_script[] =
     "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], id .. '-1',\n"
     "           'n', ARGV[3], 'd', ARGV[4], 'f', ARGV[5], 't', ARGV[6])\n"
     "return id\n";
+
+const char wire_send_script[] =
+    LATE("ARGV[3]") "  return -1\nend\n"
+    "return redis.call('PUBLISH', ARGV[1], ARGV[2])\n";
 
 const char wire_admit_script[] =
     "local me, user, addr, claim = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
@@ -79,6 +90,19 @@ const char wire_admit_script[] =
     "if addr ~= '' then redis.call('HINCRBY', k .. ':a', addr, 1) end\n"
     "if claim ~= '' then redis.call('HSET', k .. ':s', claim, ARGV[10] .. ' 0 ' .. ARGV[9]) end\n"
     "return {'ok', hnode or '', hpid or ''}\n";
+
+/* json-c writes an object as "{" then its first member: the number goes in
+ * front of that. */
+const char wire_change_script[] =
+    "local q = redis.call('INCR', KEYS[1])\n"
+    "redis.call('PUBLISH', KEYS[2], '{\"q\":' .. q .. ',' .. string.sub(ARGV[1], 2))\n"
+    "return q\n";
+
+const char wire_floor_script[] =
+    "local q = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+    "local want = tonumber(ARGV[1])\n"
+    "if q < want then redis.call('SET', KEYS[1], ARGV[1]) return want end\n"
+    "return q\n";
 
 const char wire_claim_state_script[] =
     "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
@@ -237,6 +261,8 @@ bool wire_change_parse(const char *text, size_t len, struct wire_change *out)
         const char *k = get_str(o, "k");
         out->kind = k[0];
         out->at_ms = get_int(o, "t");
+        int64_t q = get_int(o, "q");
+        out->q = q > 0 ? (uint64_t)q : 0;
         if (out->kind == 'c') {
             out->reason = wire_reason(get_str(o, "r"));
             ok = json_object_object_get_ex(o, "c", &c) && out->reason != CLOSE_NONE &&
@@ -244,7 +270,7 @@ bool wire_change_parse(const char *text, size_t len, struct wire_change *out)
         } else if (out->kind == 'o' || out->kind == 's') {
             ok = json_object_object_get_ex(o, "c", &c) && conn_from(c, out->node, &out->conn);
         } else {
-            ok = out->kind == 'r';
+            ok = (out->kind == 'r' || out->kind == 'l') && !k[1];
         }
     }
     json_object_put(o);

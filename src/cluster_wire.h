@@ -17,6 +17,7 @@
 #define WIRE_EVENTS "sse:events"        /* the Redis Stream of events */
 #define WIRE_NODES "sse:nodes"          /* node -> {"t": last seen, "n": streams} */
 #define WIRE_CHANGES "sse:changes"      /* every node's changes */
+#define WIRE_CSEQ "sse:cseq"            /* the number of the last change */
 #define WIRE_KEY_MAX 160
 
 /* Key or channel names of a node: "sse:alive:<node>", "sse:node:<node>"
@@ -31,8 +32,9 @@ void wire_cmd_channel(char out[WIRE_KEY_MAX], const char *node);
 void wire_claim(char *out, size_t cap, enum conn_type type, const char *name, const char *client);
 
 /* KEYS[1] sse:seq, KEYS[2] sse:events; ARGV: maxlen, the first id (start
- * ms, if sse:seq does not exist), name, data, filter, publish ms.  Returns
- * the event's id. */
+ * ms, if sse:seq does not exist), name, data, filter, publish ms, deadline
+ * (Redis's clock, ms).  Returns the event's id, or 0 if it ran after the
+ * deadline (the publisher gave up on it: it must not be delivered). */
 extern const char wire_publish_script[];
 
 /* ARGV: node, user, addr, claim, max per user, max per address, the claim
@@ -42,6 +44,20 @@ extern const char wire_publish_script[];
  * Returns {"ok", holder node, holder public id}, {"conflict"}, {"user"} or
  * {"address"}. */
 extern const char wire_admit_script[];
+
+/* ARGV: channel, message, deadline (Redis's clock, ms).  PUBLISH, unless it
+ * runs after the deadline.  Returns the receivers, or -1 if too late. */
+extern const char wire_send_script[];
+
+/* KEYS[1] sse:cseq, KEYS[2] sse:changes; ARGV[1] a change's JSON
+ * (wire_change_json).  Numbers the change (INCR) and publishes it with its
+ * number as "q".  Returns the number. */
+extern const char wire_change_script[];
+
+/* KEYS[1] sse:cseq; ARGV[1] a number.  Raises sse:cseq to it if it is
+ * below (a node that numbered changes itself while Redis was away).
+ * Returns what sse:cseq is. */
+extern const char wire_floor_script[];
 
 /* KEYS[1] the claims of a node; ARGV: claim, public id, stale (1/0).
  * Updates the claim's state if it is that connection's. */
@@ -59,12 +75,14 @@ char *wire_conn_json(const struct conn_info *ci, const char *token_hash, const c
 bool wire_conn_parse(const char *text, size_t len, const char *node, struct mirror_conn *out);
 
 /* A change of node: kind 'o' (opened), 'c' (closed: reason, at_ms), 's'
- * (state), or 'r' (reload: the node registered anew; conn NULL).  Returns
- * a new string (caller frees) or NULL. */
+ * (state), 'r' (reload: the node registered anew; conn NULL) or 'l' (the
+ * node is lost: its streams leave; conn NULL).  Returns a new string
+ * (caller frees) or NULL. */
 char *wire_change_json(const char *node, char kind, const char *conn_json,
                        enum close_reason reason, int64_t at_ms);
 
 struct wire_change {
+    uint64_t q;                     /* its number (wire_change_script), or 0 */
     char node[CONN_NODE_MAX + 1];
     char kind;
     struct mirror_conn conn;        /* 'o', 's'; 'c': info.public_id */

@@ -149,26 +149,29 @@ void cnode_answered(struct cnode *n, uint64_t req, int64_t result)
 static int cluster_publish(struct hub *h, const struct hub_event *ev, struct hub_published *out)
 {
     struct cnode *n = node_of(h);
-    char filter[2 * CONN_NAME_MAX + 16], maxlen[24], first[24], at[24];
+    char filter[2 * CONN_NAME_MAX + 16], maxlen[24], first[24], at[24], deadline[24];
     wire_filter(filter, sizeof filter, ev->to);
     snprintf(maxlen, sizeof maxlen, "%zu", n->o.history_max ? n->o.history_max : 1);
     snprintf(first, sizeof first, "%lld", (long long)time_now_ms());
     snprintf(at, sizeof at, "%lld", (long long)time_now_ms());
     const char *argv[] = { "EVAL", wire_publish_script, "2", WIRE_SEQ, WIRE_EVENTS, maxlen, first,
-                           ev->name, ev->data, filter, at };
-    size_t lens[11];
-    for (int i = 0; i < 11; i++)
+                           ev->name, ev->data, filter, at, deadline };
+    size_t lens[12];
+    pthread_mutex_lock(&n->cmd_mu);
+    snprintf(deadline, sizeof deadline, "%lld", (long long)cnode_deadline(n->cmd));
+    for (int i = 0; i < 12; i++)
         lens[i] = strlen(argv[i]);
     lens[8] = ev->len;
-    pthread_mutex_lock(&n->cmd_mu);
-    redisReply *r = rconn_command(n->cmd, 11, argv, lens);
+    redisReply *r = rconn_command(n->cmd, 12, argv, lens);
     pthread_mutex_unlock(&n->cmd_mu);
     if (!r) {
         cnode_down(n, "publish");
         return HUB_UNAVAILABLE;
     }
     int rc = HUB_UNAVAILABLE;
-    if (r->type == REDIS_REPLY_INTEGER) {
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+        log_warn("cluster: Redis ran a publish after its deadline: not delivered");
+    } else if (r->type == REDIS_REPLY_INTEGER) {
         out->id = (uint64_t)r->integer;
         out->notified = registry_count_matching(n->reg, ev->to) +
                         mirror_count_matching(n->mirror, ev->to);
@@ -403,14 +406,24 @@ static long cluster_closed(struct hub *h, struct closed_info **out, uint64_t tot
     return a + b < REGISTRY_CLOSED_MAX ? a + b : REGISTRY_CLOSED_MAX;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct node_state *)a)->name, ((const struct node_state *)b)->name);
+}
+
 static void cluster_describe(struct hub *h, struct jw *w)
 {
     struct cnode *n = node_of(h);
     char stamp[TIME_ISO_LEN];
-    jw_lit(w, ",\"nodes\":[");
+    struct node_state nodes[NODES_MAX];
     pthread_mutex_lock(&n->nodes_mu);
-    for (size_t i = 0; i < n->nnodes; i++) {
-        const struct node_state *ns = &n->nodes[i];
+    size_t nn = n->nnodes;
+    memcpy(nodes, n->nodes, nn * sizeof *nodes);
+    pthread_mutex_unlock(&n->nodes_mu);
+    qsort(nodes, nn, sizeof *nodes, by_name);
+    jw_lit(w, ",\"nodes\":[");
+    for (size_t i = 0; i < nn; i++) {
+        const struct node_state *ns = &nodes[i];
         jw_lit(w, i ? ",{\"node\":" : "{\"node\":");
         jw_str(w, ns->name);
         jw_lit(w, ns->lost ? ",\"state\":\"lost\",\"connections\":" : ",\"state\":\"up\",\"connections\":");
@@ -419,7 +432,6 @@ static void cluster_describe(struct hub *h, struct jw *w)
         jw_str(w, time_iso8601(stamp, ns->last_seen_ms));
         jw_lit(w, "}");
     }
-    pthread_mutex_unlock(&n->nodes_mu);
     jw_lit(w, "],\"cluster\":{\"backend\":\"redis\",\"node\":");
     jw_str(w, n->o.node);
     jw_lit(w, atomic_load(&n->up) ? ",\"state\":\"ok\"}" : ",\"state\":\"degraded\"}");
@@ -430,6 +442,7 @@ static void cluster_free(struct hub *h)
     struct cnode *n = node_of(h);
     cnode_stop_threads(n);
     mirror_free(n->mirror);
+    feed_free(n->hub.feed);
     hub_free(n->local);
     rconn_free(n->cmd);
     for (size_t b = 0; b < LOCAL_BUCKETS; b++)
@@ -493,8 +506,12 @@ struct hub *hub_redis_create(struct registry *r, struct metrics *m,
         goto fail;
     }
     n->hub.ops = &cluster_ops;
-    n->hub.feed = hub_feed(n->local);
-    n->mirror = mirror_create(n->hub.feed);
+    /* This node's view: every node's changes as Redis numbered them (this
+     * node's own come back through Redis too), so that a stats answer of
+     * one node and the monitor of another speak of the same numbers.  The
+     * registry's own feed (the local hub's) goes to the writer. */
+    n->hub.feed = feed_create();
+    n->mirror = n->hub.feed ? mirror_create(n->hub.feed) : NULL;
     if (!n->mirror) {
         snprintf(err, errlen, "out of memory");
         goto fail;

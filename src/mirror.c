@@ -69,10 +69,10 @@ void mirror_free(struct mirror *m)
 
 /* Called with m->mu held. */
 static void publish(struct mirror *m, enum feed_kind kind, const struct entry *e,
-                    enum close_reason reason, int64_t at_ms)
+                    enum close_reason reason, int64_t at_ms, uint64_t seq)
 {
-    struct feed_change ch = { .kind = kind, .info = &e->mc.info, .stale = e->mc.info.stale,
-                              .reason = reason, .at_ms = at_ms };
+    struct feed_change ch = { .seq = seq, .kind = kind, .info = &e->mc.info,
+                              .stale = e->mc.info.stale, .reason = reason, .at_ms = at_ms };
     feed_publish(m->feed, &ch, NULL, NULL);
 }
 
@@ -147,7 +147,8 @@ static void link_entry(struct mirror *m, struct entry *e)
 }
 
 /* Called with m->mu held. */
-static bool put_locked(struct mirror *m, const struct mirror_conn *mc, int64_t at_ms)
+static bool put_locked(struct mirror *m, const struct mirror_conn *mc, int64_t at_ms,
+                       uint64_t seq, size_t *changes)
 {
     struct entry *e = find_id(m, mc->info.public_id);
     if (e) {
@@ -161,8 +162,10 @@ static bool put_locked(struct mirror *m, const struct mirror_conn *mc, int64_t a
         memcpy(e->mc.info.public_id, old.public_id, sizeof old.public_id);
         if (e->mc.info.stale)
             m->stale_count++;
-        if (was_stale != e->mc.info.stale)
-            publish(m, FEED_STATE, e, CLOSE_NONE, at_ms);
+        if (was_stale != e->mc.info.stale) {
+            publish(m, FEED_STATE, e, CLOSE_NONE, at_ms, seq);
+            ++*changes;
+        }
         return true;
     }
     e = calloc(1, sizeof *e);
@@ -170,50 +173,52 @@ static bool put_locked(struct mirror *m, const struct mirror_conn *mc, int64_t a
         return false;
     e->mc = *mc;
     link_entry(m, e);
-    publish(m, FEED_OPENED, e, CLOSE_NONE, at_ms);
+    publish(m, FEED_OPENED, e, CLOSE_NONE, at_ms, seq);
+    ++*changes;
     return true;
 }
 
-bool mirror_put(struct mirror *m, const struct mirror_conn *mc, int64_t at_ms)
+bool mirror_put(struct mirror *m, const struct mirror_conn *mc, int64_t at_ms, uint64_t seq)
 {
+    size_t changes = 0;
     pthread_mutex_lock(&m->mu);
-    bool ok = put_locked(m, mc, at_ms);
+    bool ok = put_locked(m, mc, at_ms, seq, &changes);
     pthread_mutex_unlock(&m->mu);
     return ok;
 }
 
 /* Called with m->mu held. */
 static void remove_locked(struct mirror *m, struct entry *e, enum close_reason reason,
-                          int64_t at_ms)
+                          int64_t at_ms, uint64_t seq)
 {
     unlink_entry(m, e);
     closed_log_add_info(m->closed, &e->mc.info, reason, at_ms);
-    publish(m, FEED_CLOSED, e, reason, at_ms);
+    publish(m, FEED_CLOSED, e, reason, at_ms, seq);
     free(e);
 }
 
 bool mirror_remove(struct mirror *m, const char *node, const char *public_id,
-                   enum close_reason reason, int64_t at_ms)
+                   enum close_reason reason, int64_t at_ms, uint64_t seq)
 {
     pthread_mutex_lock(&m->mu);
     struct entry *e = find_id(m, public_id);
     if (e && strcmp(e->mc.info.node, node) != 0)
         e = NULL;
     if (e)
-        remove_locked(m, e, reason, at_ms);
+        remove_locked(m, e, reason, at_ms, seq);
     pthread_mutex_unlock(&m->mu);
     return e != NULL;
 }
 
 size_t mirror_drop_node(struct mirror *m, const char *node, enum close_reason reason,
-                        int64_t at_ms)
+                        int64_t at_ms, uint64_t seq)
 {
     size_t n = 0;
     pthread_mutex_lock(&m->mu);
     for (struct entry *e = m->head, *next; e; e = next) {
         next = e->next;
         if (strcmp(e->mc.info.node, node) == 0) {
-            remove_locked(m, e, reason, at_ms);
+            remove_locked(m, e, reason, at_ms, seq);
             n++;
         }
     }
@@ -227,13 +232,14 @@ static int by_public_id(const void *a, const void *b)
                   ((const struct mirror_conn *)b)->info.public_id);
 }
 
-bool mirror_load_node(struct mirror *m, const char *node, const struct mirror_conn *v, size_t n,
+long mirror_load_node(struct mirror *m, const char *node, const struct mirror_conn *v, size_t n,
                       int64_t at_ms)
 {
     /* Sorted by public id, to tell in O(log n) which entries node still lists. */
     struct mirror_conn *sorted = malloc((n ? n : 1) * sizeof *sorted);
     if (!sorted)
-        return false;
+        return -1;
+    size_t changes = 0;
     memcpy(sorted, v, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, by_public_id);
     bool ok = true;
@@ -241,14 +247,30 @@ bool mirror_load_node(struct mirror *m, const char *node, const struct mirror_co
     for (struct entry *e = m->head, *next; e; e = next) {
         next = e->next;
         if (strcmp(e->mc.info.node, node) == 0 &&
-            !bsearch(&e->mc, sorted, n, sizeof *sorted, by_public_id))
-            remove_locked(m, e, CLOSE_CLIENT_CLOSED, at_ms);
+            !bsearch(&e->mc, sorted, n, sizeof *sorted, by_public_id)) {
+            remove_locked(m, e, CLOSE_CLIENT_CLOSED, at_ms, 0);
+            changes++;
+        }
     }
     for (size_t i = 0; i < n; i++)
-        ok &= put_locked(m, &v[i], at_ms);
+        ok &= put_locked(m, &v[i], at_ms, 0, &changes);
     pthread_mutex_unlock(&m->mu);
     free(sorted);
-    return ok;
+    return ok ? (long)changes : -1;
+}
+
+void mirror_own(struct mirror *m, struct feed_change *ch)
+{
+    pthread_mutex_lock(&m->mu);
+    feed_publish(m->feed, ch, NULL, NULL);
+    pthread_mutex_unlock(&m->mu);
+}
+
+void mirror_resync(struct mirror *m)
+{
+    pthread_mutex_lock(&m->mu);
+    feed_resync(m->feed);
+    pthread_mutex_unlock(&m->mu);
 }
 
 bool mirror_find_token(struct mirror *m, const char *token_hash, struct mirror_conn *out)

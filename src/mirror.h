@@ -45,25 +45,38 @@ void mirror_free(struct mirror *m);
 
 /* A connection opened on its node, or changed (state, counters): added or
  * replaced by public id.  The feed gets FEED_OPENED for a new one, or
- * FEED_STATE when its state changed.  Returns false when out of memory. */
-bool mirror_put(struct mirror *m, const struct mirror_conn *mc, int64_t at_ms);
+ * FEED_STATE when its state changed, numbered seq if that is above the
+ * feed's (the cluster's number of the change; 0: the next).  Returns false
+ * when out of memory. */
+bool mirror_put(struct mirror *m, const struct mirror_conn *mc, int64_t at_ms, uint64_t seq);
 
 /* The connection with public_id on node closed with reason at at_ms.
- * Returns true if the mirror had it (the feed gets FEED_CLOSED). */
+ * Returns true if the mirror had it (the feed gets FEED_CLOSED, numbered as
+ * by mirror_put()). */
 bool mirror_remove(struct mirror *m, const char *node, const char *public_id,
-                   enum close_reason reason, int64_t at_ms);
+                   enum close_reason reason, int64_t at_ms, uint64_t seq);
 
-/* Every connection of node leaves with reason (a node lost: node_lost).
+/* Every connection of node leaves with reason (a node lost: node_lost),
+ * the first numbered seq as by mirror_put(), the others after it.
  * Returns how many. */
 size_t mirror_drop_node(struct mirror *m, const char *node, enum close_reason reason,
-                        int64_t at_ms);
+                        int64_t at_ms, uint64_t seq);
 
 /* What node holds now, all of it (loaded after a reconnect): connections
  * the mirror had and node no longer lists leave (reason CLOSE_CLIENT_CLOSED
- * if they went while nobody watched), new ones come.  Returns false when
- * out of memory. */
-bool mirror_load_node(struct mirror *m, const char *node, const struct mirror_conn *v, size_t n,
+ * if they went while nobody watched), new ones come, each numbered by the
+ * feed.  Returns how many changes that made, or -1 when out of memory. */
+long mirror_load_node(struct mirror *m, const char *node, const struct mirror_conn *v, size_t n,
                       int64_t at_ms);
+
+/* A change of this node's own streams as the cluster numbered it (ch->seq):
+ * to the feed alone, under the mirror's mutex like the others' changes
+ * (this node's streams are in its registry, not here). */
+struct feed_change;
+void mirror_own(struct mirror *m, struct feed_change *ch);
+
+/* feed_resync() on the mirror's feed, under its mutex. */
+void mirror_resync(struct mirror *m);
 
 /* Lookups: the node holding the connection with this token hash, or
  * public id; the live stream of a display (newest, if two nodes briefly

@@ -46,8 +46,8 @@ static long finish(struct proto *p, char *dst, size_t cap, const char *name, uin
     return n > 0 && (size_t)n < cap ? n : -1;
 }
 
-long proto_connected(char *dst, size_t cap, const struct conn *c, int64_t heartbeat_ms,
-                     unsigned retry_ms, int64_t now_ms)
+long proto_connected(char *dst, size_t cap, const struct conn *c, const char *node,
+                     int64_t heartbeat_ms, unsigned retry_ms, int64_t now_ms)
 {
     struct proto p;
     begin(&p, "SSE connection established");
@@ -69,6 +69,10 @@ long proto_connected(char *dst, size_t cap, const struct conn *c, int64_t heartb
     jw_u64(&p.w, CONN_CLOSE_BEATS);
     member(&p, "client");
     jw_str(&p.w, c->client[0] ? c->client : NULL);
+    if (node) {
+        member(&p, "node");
+        jw_str(&p.w, node);
+    }
     return finish(&p, dst, cap, "connected", c->start_id, retry_ms, now_ms);
 }
 

@@ -24,10 +24,11 @@
 /* Room for any protocol event with the longest names. */
 #define PROTO_EVENT_MAX 1024
 
-/* `connected` for c, with heartbeat_ms and retry_ms (the `retry:` line),
- * stamped now_ms.  Returns its length, or -1 if cap is too small. */
-long proto_connected(char *dst, size_t cap, const struct conn *c, int64_t heartbeat_ms,
-                     unsigned retry_ms, int64_t now_ms);
+/* `connected` for c, with heartbeat_ms, retry_ms (the `retry:` line) and
+ * the cluster node that holds it (NULL: not a cluster), stamped now_ms.
+ * Returns its length, or -1 if cap is too small. */
+long proto_connected(char *dst, size_t cap, const struct conn *c, const char *node,
+                     int64_t heartbeat_ms, unsigned retry_ms, int64_t now_ms);
 
 /* `ping`, with "seq": seq unless seq is 0. */
 long proto_ping(char *dst, size_t cap, uint64_t seq, int64_t now_ms);

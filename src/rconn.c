@@ -19,6 +19,7 @@ struct rconn {
     int64_t failed_mono;            /* last failure; 0: none */
     size_t appended;                /* commands queued by rconn_append */
     uint64_t commands;
+    int64_t skew_ms;                /* Redis's clock minus ours, measured at connect */
     char error[160];
 };
 
@@ -194,6 +195,11 @@ const char *rconn_error(const struct rconn *c)
     return c->error[0] ? c->error : "not connected";
 }
 
+int64_t rconn_redis_ms(const struct rconn *c)
+{
+    return time_now_ms() + c->skew_ms;
+}
+
 uint64_t rconn_commands(const struct rconn *c)
 {
     return c->commands;
@@ -243,6 +249,21 @@ int rconn_ensure(struct rconn *c)
         ok = setup(c, 2, (const char *[]){ "SELECT", db });
     if (ok && c->name[0])
         ok = setup(c, 3, (const char *[]){ "CLIENT", "SETNAME", c->name });
+    if (ok) {
+        /* Redis's clock, for deadlines it checks itself (rconn_redis_ms). */
+        int64_t t0 = time_now_ms();
+        redisReply *r = redisCommand(c->ctx, "TIME");
+        int64_t t1 = time_now_ms();
+        ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->str &&
+             r->element[1]->str;
+        if (ok)
+            c->skew_ms = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+                         strtoll(r->element[1]->str, NULL, 10) / 1000 - (t0 + t1) / 2;
+        else
+            snprintf(c->error, sizeof c->error, "TIME: %s", r ? (r->str ? r->str : "?") : c->ctx->errstr);
+        if (r)
+            freeReplyObject(r);
+    }
     if (!ok) {
         char why[sizeof c->error];
         snprintf(why, sizeof why, "%s", c->error);

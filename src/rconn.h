@@ -80,6 +80,10 @@ redisReply *rconn_read_pipelined(struct rconn *c);
  * says whether it was a timeout (the connection is fine) or a failure. */
 redisReply *rconn_read(struct rconn *c, int timeout_ms, bool *timed_out);
 
+/* What Redis's clock says now (ours, corrected by what its TIME said when
+ * this connection was made): for deadlines a script checks against TIME. */
+int64_t rconn_redis_ms(const struct rconn *c);
+
 /* Why the last command or connect failed. */
 const char *rconn_error(const struct rconn *c);
 

@@ -34,6 +34,7 @@
 
 struct server {
     struct options opt;
+    char node[CONN_NODE_MAX + 1];       /* a cluster node's name, or "" */
     struct registry *reg;
     struct hub *hub;                    /* publishing (hub.h) */
     struct window *win;
@@ -285,6 +286,7 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
             snprintf(co.node, sizeof co.node, "%s", s->opt.node);
         else
             cluster_default_node(co.node);
+        memcpy(s->node, co.node, sizeof s->node);
         s->hub = hub_redis_create(s->reg, s->metrics, &co, err, errlen);
         if (!s->hub)
             return -1;
@@ -315,6 +317,7 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
         .win = s->win,
         .streams_changed = streams_changed,
         .ctx = s,
+        .node = s->node[0] ? s->node : NULL,
     };
     s->loops = stream_loops_start(&env, s->opt.io_threads, err, errlen);
     struct monitor_env menv = {

@@ -269,8 +269,8 @@ void stream_start(struct stream_loop *l, struct conn *c)
     int64_t now = time_now_ms();
     int rc = output_stdout(c, stream_headers, sizeof stream_headers - 1);
     if (rc == 0)
-        rc = output_proto(c, text, proto_connected(text, sizeof text, c, l->env->heartbeat_ms,
-                                                RETRY_MS, now));
+        rc = output_proto(c, text, proto_connected(text, sizeof text, c, l->env->node,
+                                                l->env->heartbeat_ms, RETRY_MS, now));
     if (rc == 0 && c->reset)
         rc = output_proto(c, text, proto_reset(text, sizeof text, now));
     if (rc == 0 && c->nreplay) {                  /* missed events first */

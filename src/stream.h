@@ -39,6 +39,7 @@ struct stream_env {
      * or a loop thread (-1), with no lock held. */
     void (*streams_changed)(void *ctx, int delta);
     void *ctx;
+    const char *node;               /* a cluster node's name (in `connected`), or NULL */
 };
 
 /* Starts n loops over env (copied).  Returns them, or NULL with err. */

@@ -11,6 +11,7 @@ struct seen {
     char id[16][PUBLIC_ID_LEN + 1];
     enum close_reason reason[16];
     char node[16][CONN_NODE_MAX + 1];
+    uint64_t seq[16];
 };
 
 static void record(void *ctx, const struct feed_change *ch)
@@ -20,6 +21,7 @@ static void record(void *ctx, const struct feed_change *ch)
         return;
     s->kind[s->n] = ch->kind;
     s->reason[s->n] = ch->reason;
+    s->seq[s->n] = ch->seq;
     memcpy(s->id[s->n], ch->info->public_id, sizeof s->id[0]);
     memcpy(s->node[s->n], ch->info->node, sizeof s->node[0]);
     s->n++;
@@ -48,13 +50,14 @@ START_TEST(mirror_follows_other_nodes)
     struct mirror_conn a = remote("n2", "c-000000000000000a", CONN_ADMIN, "alice", "aa");
     struct mirror_conn d = remote("n2", "c-000000000000000d", CONN_DISPLAY, "lobby", "dd");
     struct mirror_conn e = remote("n3", "c-000000000000000e", CONN_DISPLAY, "hall", "ee");
-    ck_assert(mirror_put(m, &a, 10));
-    ck_assert(mirror_put(m, &d, 11));
-    ck_assert(mirror_put(m, &e, 12));
-    ck_assert(mirror_put(m, &a, 13));                   /* again, unchanged: no change */
+    ck_assert(mirror_put(m, &a, 10, 0));
+    ck_assert(mirror_put(m, &d, 11, 0));
+    ck_assert(mirror_put(m, &e, 12, 0));
+    ck_assert(mirror_put(m, &a, 13, 0));                /* again, unchanged: no change */
     ck_assert_uint_eq(s.n, 3);
+    ck_assert_uint_eq(s.seq[2], 3);
     a.info.stale = true;
-    ck_assert(mirror_put(m, &a, 14));                   /* its state changed */
+    ck_assert(mirror_put(m, &a, 14, 0));                /* its state changed */
     ck_assert_uint_eq(s.n, 4);
     ck_assert_int_eq(s.kind[3], FEED_STATE);
     ck_assert_str_eq(s.node[3], "n2");
@@ -83,7 +86,8 @@ START_TEST(mirror_follows_other_nodes)
 
     /* n2 reloaded after a reconnect: alice is gone, a new one came */
     struct mirror_conn now[2] = { d, remote("n2", "c-000000000000000b", CONN_ADMIN, "bob", "bb") };
-    ck_assert(mirror_load_node(m, "n2", now, 2, 20));
+    ck_assert_int_eq(mirror_load_node(m, "n2", now, 2, 20), 2);
+    ck_assert_int_eq(mirror_load_node(m, "n2", now, 2, 21), 0);    /* nothing new */
     ck_assert_uint_eq(mirror_count(m, "n2"), 2);
     ck_assert(!mirror_find_token(m, "aa", &found));
     ck_assert_int_eq(s.kind[4], FEED_CLOSED);
@@ -91,9 +95,9 @@ START_TEST(mirror_follows_other_nodes)
     ck_assert_int_eq(s.kind[5], FEED_OPENED);
 
     /* a close from the wrong node is ignored; n3 lost: its streams leave */
-    ck_assert(!mirror_remove(m, "n2", "c-000000000000000e", CLOSE_CLIENT_CLOSED, 30));
-    ck_assert(mirror_remove(m, "n2", "c-000000000000000d", CLOSE_SUPERSEDED, 31));
-    ck_assert_uint_eq(mirror_drop_node(m, "n3", CLOSE_NODE_LOST, 32), 1);
+    ck_assert(!mirror_remove(m, "n2", "c-000000000000000e", CLOSE_CLIENT_CLOSED, 30, 0));
+    ck_assert(mirror_remove(m, "n2", "c-000000000000000d", CLOSE_SUPERSEDED, 31, 0));
+    ck_assert_uint_eq(mirror_drop_node(m, "n3", CLOSE_NODE_LOST, 32, 0), 1);
     ck_assert_int_eq(s.reason[s.n - 1], CLOSE_NODE_LOST);
     ck_assert(!mirror_display(m, "hall", &ci));
     struct closed_info *log;
@@ -110,9 +114,44 @@ START_TEST(mirror_follows_other_nodes)
 }
 END_TEST
 
+START_TEST(mirror_numbers_changes_as_the_cluster_does)
+{
+    struct feed *f = feed_create();
+    struct seen s = { 0 };
+    feed_subscribe(f, record, NULL, &s);
+    struct mirror *m = mirror_create(f);
+    struct mirror_conn a = remote("n2", "c-000000000000000a", CONN_ADMIN, "alice", "aa");
+    struct mirror_conn b = remote("n2", "c-000000000000000b", CONN_ADMIN, "bob", "bb");
+    ck_assert(mirror_put(m, &a, 10, 40));               /* the cluster's number */
+    ck_assert(mirror_put(m, &b, 11, 0));                /* none: the next */
+    ck_assert_uint_eq(s.seq[0], 40);
+    ck_assert_uint_eq(s.seq[1], 41);
+    ck_assert(mirror_remove(m, "n2", a.info.public_id, CLOSE_CLIENT_CLOSED, 12, 41));
+    ck_assert_uint_eq(s.seq[2], 42);                    /* never twice, never back */
+
+    /* this node's own change: to the feed, not into the mirror */
+    struct conn_info mine = { .type = CONN_ADMIN };
+    snprintf(mine.public_id, sizeof mine.public_id, "c-00000000000000ff");
+    snprintf(mine.node, sizeof mine.node, "n1");
+    struct feed_change ch = { .seq = 50, .kind = FEED_OPENED, .info = &mine, .at_ms = 13 };
+    mirror_own(m, &ch);
+    ck_assert_uint_eq(s.n, 4);
+    ck_assert_uint_eq(s.seq[3], 50);
+    ck_assert_str_eq(s.id[3], "c-00000000000000ff");
+    ck_assert_uint_eq(mirror_count(m, NULL), 1);
+    mirror_resync(m);
+    ck_assert_int_eq(s.kind[4], FEED_RESYNC);
+    ck_assert_uint_eq(feed_seq(f), 50);
+    feed_unsubscribe(f, record, &s);
+    mirror_free(m);
+    feed_free(f);
+}
+END_TEST
+
 Suite *mirror_suite(void)
 {
     Suite *s = suite_create("mirror");
     UNIT_TEST(s, mirror_follows_other_nodes);
+    UNIT_TEST(s, mirror_numbers_changes_as_the_cluster_does);
     return s;
 }

@@ -11,7 +11,7 @@ START_TEST(proto_connected_event)
     ck_assert_ptr_nonnull(c);
     c->start_id = 42;
     char buf[PROTO_EVENT_MAX];
-    long n = proto_connected(buf, sizeof buf, c, 5000, 3000, T0);
+    long n = proto_connected(buf, sizeof buf, c, NULL, 5000, 3000, T0);
     ck_assert_int_gt(n, 0);
     ck_assert_uint_eq(strlen(buf), (size_t)n);
     ck_assert_msg(strncmp(buf, "retry: 3000\nid: 42\nevent: connected\ndata: {", 42) == 0, "%s", buf);
@@ -25,12 +25,12 @@ START_TEST(proto_connected_event)
     ck_assert_str_eq(buf + 42, want);
     /* no client id: null; too small a buffer: refused */
     struct conn *a = conn_create(CONN_ADMIN, "alice", NULL, false);
-    n = proto_connected(buf, sizeof buf, a, 1000, 3000, T0);
+    n = proto_connected(buf, sizeof buf, a, "node-2", 1000, 3000, T0);
     ck_assert_int_gt(n, 0);
-    ck_assert(strstr(buf, "\"client\":null,") != NULL);
+    ck_assert(strstr(buf, "\"client\":null,\"node\":\"node-2\",") != NULL);  /* a cluster's */
     ck_assert(strstr(buf, "\"connection_type\":\"admin\"") != NULL);
     ck_assert(strstr(buf, "\nid: 0\n") == NULL);            /* id 0: no id line */
-    ck_assert_int_eq(proto_connected(buf, 100, a, 1000, 3000, T0), -1);
+    ck_assert_int_eq(proto_connected(buf, 100, a, NULL, 1000, 3000, T0), -1);
     conn_free(a);
     conn_free(c);
 }
