@@ -446,25 +446,24 @@ static void delivered(struct cnode *n)
  * outage, what was published meanwhile is delivered.  Returns 0 or -1. */
 static int sync_events(struct cnode *n, struct rconn *rd, bool first)
 {
-    char now[24], count[24];
-    uint64_t start = (uint64_t)time_now_ms(), last = hub_local_last_id(n->local);
-    snprintf(now, sizeof now, "%llu", (unsigned long long)(last >= start ? last + 1 : start));
+    char now[24], mine[24], count[24];
+    uint64_t last = hub_local_last_id(n->local);
+    snprintf(now, sizeof now, "%lld", (long long)time_now_ms());
+    snprintf(mine, sizeof mine, "%llu", (unsigned long long)last);
     snprintf(count, sizeof count, "%zu", n->o.history_max ? n->o.history_max : 1);
     /* Every node must count from the same place: the first one to look
-     * starts the ids at its clock, or past the last id it delivered if
-     * that is later (a Redis that restarted empty must not give an id
-     * twice). */
-    const char *init[] = { "SET", WIRE_SEQ, now, "NX" };
-    const char *get[] = { "GET", WIRE_SEQ };
+     * starts the ids at its clock; a Redis that lost the last ids (it
+     * restarted empty, a replica took over) goes on past the last one this
+     * node delivered, so that no id is given twice. */
+    const char *floor[] = { "EVAL", wire_seq_floor_script, "1", WIRE_SEQ, now, mine };
     const char *range[] = { "XREVRANGE", WIRE_EVENTS, "+", "-", "COUNT", count };
-    redisReply *r = rconn_command(rd, 4, init, NULL);
+    redisReply *r = rconn_command(rd, 6, floor, NULL);
     if (!r)
         return -1;
+    uint64_t seq = r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? (uint64_t)r->integer : 0;
     freeReplyObject(r);
-    if (!(r = rconn_command(rd, 2, get, NULL)))
+    if (!seq)
         return -1;
-    uint64_t seq = r->str ? strtoull(r->str, NULL, 10) : 0;
-    freeReplyObject(r);
     redisReply *v = rconn_command(rd, 6, range, NULL);
     if (!v)
         return -1;

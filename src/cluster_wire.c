@@ -55,6 +55,18 @@ const char wire_publish_script[] =
     "           'n', ARGV[3], 'd', ARGV[4], 'f', ARGV[5], 't', ARGV[6])\n"
     "return id\n";
 
+const char wire_seq_floor_script[] =
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "local start, mine = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "if not cur then\n"
+    "  cur = math.max(start, mine)\n"
+    "  redis.call('SET', KEYS[1], string.format('%d', cur))\n"
+    "elseif tonumber(cur) < mine then\n"
+    "  cur = mine\n"
+    "  redis.call('SET', KEYS[1], string.format('%d', cur))\n"
+    "end\n"
+    "return tonumber(cur)\n";
+
 const char wire_send_script[] =
     LATE("ARGV[3]") "  return -1\nend\n"
     "return redis.call('PUBLISH', ARGV[1], ARGV[2])\n";

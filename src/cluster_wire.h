@@ -45,6 +45,12 @@ extern const char wire_publish_script[];
  * {"address"}. */
 extern const char wire_admit_script[];
 
+/* KEYS[1] sse:seq; ARGV: start (ms), the last id this node delivered.
+ * Sets sse:seq to the larger if it does not exist, or raises it to the
+ * last id if it is below (a Redis that restarted empty, or a replica that
+ * took over without the last writes): ids never repeat.  Returns it. */
+extern const char wire_seq_floor_script[];
+
 /* ARGV: channel, message, deadline (Redis's clock, ms).  PUBLISH, unless it
  * runs after the deadline.  Returns the receivers, or -1 if too late. */
 extern const char wire_send_script[];
