@@ -5,7 +5,9 @@
 //                                  [--disconnects N] [--no-liveness]
 //
 //   --deployments  comma-separated, default all: nginx-unix, nginx-tcp, lighttpd-spawn-fcgi,
-//                  lighttpd-bin-path, systemd-fd0, listen-fds, apache-unix, caddy-unix, h2o-unix
+//                  lighttpd-bin-path, systemd-fd0, listen-fds, apache-unix, caddy-unix, h2o-unix,
+//                  and the site's own login instead of basic auth (login.mjs's checks, not the
+//                  suite): nginx-auth-request, caddy-forward-auth
 //   --subset       only the reported bug's scenario set (make check's nginx.sh): 7 aborts then 1,
 //                  explicit disconnects (10 unless --disconnects), SIGKILL, bad input
 //   --only TEXT    only tests whose name contains TEXT
@@ -20,6 +22,7 @@
 import { startStack, sleep, now } from '../harness/stack.mjs';
 import { tests, detectionLimit } from './suite.mjs';
 import { runLiveness } from './liveness.mjs';
+import { LOGIN_DEPLOYMENTS, runLogin } from './login.mjs';
 
 const DEPLOYMENTS = {
   'nginx-unix': { front: 'nginx', mode: 'unix' },
@@ -32,6 +35,7 @@ const DEPLOYMENTS = {
   'caddy-unix': { front: 'caddy', mode: 'unix' },
   'h2o-unix': { front: 'h2o', mode: 'unix' },
 };
+for (const [d, spec] of Object.entries(LOGIN_DEPLOYMENTS)) DEPLOYMENTS[d] = { front: spec.front, mode: 'unix', login: true };
 
 function parseArgs(argv) {
   const o = { deployments: Object.keys(DEPLOYMENTS), subset: false, only: null, heartbeat: 1, disconnects: null, liveness: true };
@@ -149,14 +153,20 @@ async function runDeployment(name) {
   }
 }
 
-for (const d of opts.deployments) await runDeployment(d);
+for (const d of opts.deployments) if (!DEPLOYMENTS[d].login) await runDeployment(d);
 
 let liveness = null;
 if (opts.liveness && !opts.subset) {
-  const fronts = [...new Set(opts.deployments.map((d) => DEPLOYMENTS[d].front))];
+  const fronts = [...new Set(opts.deployments.filter((d) => !DEPLOYMENTS[d].login).map((d) => DEPLOYMENTS[d].front))];
   liveness = await runLiveness({ fronts, heartbeat: opts.heartbeat, only: opts.only });
   passed += liveness.passed;
   failed += liveness.failed;
+}
+const logins = opts.deployments.filter((d) => DEPLOYMENTS[d].login);
+if (logins.length && !opts.subset) {
+  const r = await runLogin({ deployments: logins, heartbeat: opts.heartbeat, only: opts.only });
+  passed += r.passed;
+  failed += r.failed;
 }
 
 console.log('\nMeasured (ms):');
