@@ -63,6 +63,11 @@ async function call(stack, route, { method = 'GET', headers = {}, body } = {}) {
   return stack.api(route, { method, auth: false, headers, body });
 }
 
+async function publish(stack, event) {
+  const r = await stack.api('publish', { method: 'POST', body: { event, data: {}, target: 'admin' } });
+  assert(r.status === 200, `publish: ${r.status} ${r.text.slice(0, 160)}`);
+}
+
 const ADMIN_ROUTES = [['GET', 'stats'], ['GET', 'stats?summary=1'], ['POST', 'publish'], ['POST', 'test'], ['GET', 'closed'],
   ['GET', 'metrics'], ['DELETE', 'connections/c-0000000000000000'], ['GET', 'admin']];
 const bodyFor = (m) => (m === 'POST' ? { event: 'x', data: {}, target: 'admin', type: 'x', message: 'x' } : undefined);
@@ -157,10 +162,14 @@ export const checks = [
       const { svc } = ctx;
       const cookie = await svc.login('bob', PASSWORDS.bob);
       assert((await stack.api('stats', { auth: false, headers: { Cookie: cookie } })).status === 200, 'bob\'s fresh session was refused');
+      const open = ctx.track(await stack.openStream('admin', { auth: false, headers: { Cookie: cookie } }));
       await svc.logout(cookie);
       assertEnvelope401(await stack.api('stats', { auth: false, headers: { Cookie: cookie } }), 'stats after logging out');
       assertEnvelope401(await call(stack, 'admin', { headers: { Cookie: cookie } }), 'a stream after logging out');
-      return 'stats 200 before, 401 (JSON) after POST /logout; streams too';
+      // The session is checked when a request starts: a stream opened before goes on.
+      await publish(stack, 'it.after-logout');
+      await open.waitFor('it.after-logout', 1000);
+      return 'stats 200 before, 401 (JSON) after POST /logout, streams too; a stream opened before the logout goes on (as documented)';
     },
   },
   {
