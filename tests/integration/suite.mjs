@@ -276,6 +276,8 @@ export const tests = [
       for (const [route, o] of checks) {
         const r = await stack.api(route, o);
         assertEnvelope(r, 503, 'SERVICE_UNAVAILABLE', `${route} while the responder is down`);
+        // The templates that can add it say when to come back (lighttpd's and h2o's error files cannot).
+        if (['nginx', 'apache', 'caddy'].includes(stack.front)) assert(r.headers['retry-after'], `${route} while the responder is down: no Retry-After`);
       }
       await stack.startResponder();
       down = false;
