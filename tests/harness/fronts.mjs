@@ -3,15 +3,22 @@
 // started in the foreground in the stack's private directory.
 //
 // Each front: { package (Debian), binary: [ENV, name], modes, responderArgs(opts), configure(c),
-// command(c) -> [cmd, args, env], addUser(c, name, password) }. `c` is the stack's context:
-// { dir, port, sock, prefix, staticDir, htpasswd, user, password, frontOptions, render, contrib,
-// tool, errorLogFile }.
+// command(c) -> [cmd, args, env], addUser(c, name, password), socketGroup(mode) }. `c` is the
+// stack's context: { dir, mode, port, sock, prefix, staticDir, htpasswd, user, password,
+// frontOptions, render, contrib, tool, errorLogFile }.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const APACHE_MODULES = '/usr/lib/apache2/modules';
+
+/** The gid of a group, from /etc/group. */
+function gidOf(group) {
+  const line = fs.readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${group}:`));
+  if (!line) throw new Error(`no group ${group}`);
+  return Number(line.split(':')[2]);
+}
 
 /** "name bcrypt-hash" for Caddy's basicauth, from htpasswd -B (cost 5: cheap to check per request;
  *  Caddy also keeps a cache of checked passwords). */
@@ -36,23 +43,29 @@ export const FRONTS = {
     binary: ['APACHE', 'apache2'],
     modes: ['unix', 'spawn-fcgi', 'systemd-fd0', 'listen-fds'],
     responderArgs: (o) => ['--max-connections', String(apacheSizing(o).maxConnections)],
+    // Under spawn-fcgi the socket is given Apache's own group (-G), as a Debian deployment does.
+    socketGroup: (mode) => (mode === 'spawn-fcgi' ? 'www-data' : ''),
     configure(c) {
       const z = apacheSizing(c.frontOptions);
+      const ownGroup = this.socketGroup(c.mode) !== '';
       fs.writeFileSync(path.join(c.dir, 'sse-fcgi.conf'), c.render('apache/sse-fcgi.conf', {
         LISTEN: `127.0.0.1:${c.port}`, SOCKET: c.sock, PREFIX: c.prefix, STATIC_DIR: c.staticDir,
         HTPASSWD: c.htpasswd, ERRORS_DIR: path.join(c.contrib, 'errors'),
       }, c.frontOptions?.enable || []));
       fs.writeFileSync(path.join(c.dir, 'apache2.conf'), c.render('apache/apache-standalone.conf', {
         RUNDIR: c.dir, LISTEN: `127.0.0.1:${c.port}`, ERROR_LOG: c.errorLogFile, MODULES: APACHE_MODULES,
-        // Apache refuses to serve as root. Its children run as www-data in group root, so that
-        // they reach the responder's socket (root:root 0660) in the private directory, which is
-        // opened to its group for them; a deployment gives the responder's socket the web
-        // server's own group instead (see contrib/apache/sse-fcgi.conf).
-        USER: 'www-data', GROUP: 'root',
+        // Apache refuses to serve as root; its children run as www-data. With spawn-fcgi they run
+        // in www-data's own group, which the socket (-G www-data), the private directory and the
+        // htpasswd file are given, as a Debian deployment does. Otherwise (--socket makes the
+        // socket root:root 0660) in group root.
+        USER: 'www-data', GROUP: ownGroup ? 'www-data' : 'root',
         THREADS_PER_CHILD: z.threads, SERVERS: z.servers, SERVER_LIMIT: z.serverLimit, MAX_REQUEST_WORKERS: z.workers,
       }));
-      fs.chmodSync(c.dir, 0o750);
-      fs.chmodSync(c.htpasswd, 0o640);
+      const gid = ownGroup ? gidOf('www-data') : 0;
+      for (const [f, m] of [[c.dir, 0o750], [c.htpasswd, 0o640]]) {
+        fs.chownSync(f, 0, gid);
+        fs.chmodSync(f, m);
+      }
     },
     command: (c) => [c.tool('APACHE', 'apache2', 'apache2'), ['-f', path.join(c.dir, 'apache2.conf'), '-DFOREGROUND'], {}],
   },

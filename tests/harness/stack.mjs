@@ -575,7 +575,7 @@ export async function startStack({
   const hbArg = String(heartbeat);
   const responderArgs = ['--heartbeat', hbArg, ...(FRONTS[front]?.responderArgs(frontOptions) || []), ...daemonArgs];
   const frontCtx = FRONTS[front] && {
-    dir, port, sock, prefix, staticDir, htpasswd, user, password, frontOptions, errorLogFile, contrib: CONTRIB,
+    dir, mode, port, sock, prefix, staticDir, htpasswd, user, password, frontOptions, errorLogFile, contrib: CONTRIB,
     render: renderTemplate, tool,
   };
 
@@ -619,6 +619,8 @@ export async function startStack({
   };
 
   // --- processes
+  // The group the socket is given under spawn-fcgi (Apache: its own; see fronts.mjs), else none.
+  const socketGroup = FRONTS[front]?.socketGroup?.(mode) || '';
   const startResponder = async () => {
     const env = {};
     if (mode === 'unix' || mode === 'tcp') {
@@ -629,8 +631,8 @@ export async function startStack({
         logFile: daemonLogFile,
         env: {
           SSE_FCGI_NO_DEFAULTS: '1', SPAWN_FCGI: tool('SPAWN_FCGI', 'spawn-fcgi'), SSE_FCGI_BIN: bin,
-          SSE_FCGI_ARGS: responderArgs.join(' '), SSE_FCGI_SOCKET: sock, SSE_FCGI_SOCKET_MODE: '0600',
-          SSE_FCGI_SOCKET_OWNER: '', SSE_FCGI_SOCKET_GROUP: '', SSE_FCGI_USER: '',
+          SSE_FCGI_ARGS: responderArgs.join(' '), SSE_FCGI_SOCKET: sock, SSE_FCGI_SOCKET_MODE: socketGroup ? '0660' : '0600',
+          SSE_FCGI_SOCKET_OWNER: '', SSE_FCGI_SOCKET_GROUP: socketGroup, SSE_FCGI_USER: '',
         },
       });
     } else if (units) {

@@ -5,7 +5,8 @@
 //                                  [--disconnects N] [--no-liveness]
 //
 //   --deployments  comma-separated, default all: nginx-unix, nginx-tcp, lighttpd-spawn-fcgi,
-//                  lighttpd-bin-path, systemd-fd0, listen-fds, apache-unix, caddy-unix, h2o-unix,
+//                  lighttpd-bin-path, systemd-fd0, listen-fds, apache-unix, apache-spawn-fcgi
+//                  (Apache as www-data:www-data, the socket given that group), caddy-unix, h2o-unix,
 //                  and the site's own login instead of basic auth (login.mjs's checks, not the
 //                  suite): nginx-auth-request, caddy-forward-auth
 //   --subset       only the reported bug's scenario set (make check's nginx.sh): 7 aborts then 1,
@@ -32,6 +33,7 @@ const DEPLOYMENTS = {
   'systemd-fd0': { front: 'nginx', mode: 'systemd-fd0' },
   'listen-fds': { front: 'nginx', mode: 'listen-fds' },
   'apache-unix': { front: 'apache', mode: 'unix' },
+  'apache-spawn-fcgi': { front: 'apache', mode: 'spawn-fcgi' },
   'caddy-unix': { front: 'caddy', mode: 'unix' },
   'h2o-unix': { front: 'h2o', mode: 'unix' },
 };
