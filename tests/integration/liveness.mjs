@@ -540,7 +540,7 @@ export const checks = [
   },
   {
     name: 'close reason write_failed: a display stops reading while big events fill the pipe',
-    except: ['h2o'], // h2o reads whatever the responder writes: see the next check
+    except: ['h2o'], // h2o reads whatever the responder writes: see 'h2o holds'
     async run(stack, ctx) {
       // How: the client keeps its socket open but stops reading. The kernel buffers, the web
       // server's small buffer (nginx: fastcgi_buffering off; lighttpd: stream-response-body 2,
@@ -678,6 +678,9 @@ export const checks = [
   },
   {
     name: 'close reason slow_consumer: many ~40 KiB events to a display that does not read',
+    // Behind h2o the display's reading does not matter (h2o reads for it): whether the queue
+    // overflows depends only on how fast h2o itself keeps up (both seen). See 'h2o holds'.
+    except: ['h2o'],
     async run(stack, ctx) {
       const st = ctx.track(await stack.openStream('display/rc-slow'));
       const id = publicId(st);
@@ -735,8 +738,9 @@ export const checks = [
       const sum = REASONS.reduce((a, r) => a + c.totals[r], 0);
       assert(s.closed_total === sum, `stats closed_total ${s.closed_total}, sum of reasons ${sum}`);
       assert(c.closed.length === Math.min(500, sum), `${c.closed.length} entries for ${sum} closed`);
-      // Behind h2o no client makes the responder's output stop moving: no write_failed there.
-      const possible = REASONS.filter((r) => r !== 'shutdown' && !(r === 'write_failed' && stack.front === 'h2o'));
+      // Behind h2o no client makes the responder's output stop moving or fall behind: no
+      // write_failed or slow_consumer there on the client's account.
+      const possible = REASONS.filter((r) => r !== 'shutdown' && !(['write_failed', 'slow_consumer'].includes(r) && stack.front === 'h2o'));
       const missing = possible.filter((r) => !c.closed.some((e) => e.reason === r));
       assert(missing.length === 0, `no entry in GET closed with reason ${missing.join(', ')}`);
       for (let i = 1; i < c.closed.length; i++) {
@@ -744,7 +748,7 @@ export const checks = [
       }
       const byReason = REASONS.filter((r) => c.totals[r]).map((r) => `${r} ${c.totals[r]}`).join(', ');
       assert(s.heartbeat_seconds === stack.heartbeat, `heartbeat_seconds ${s.heartbeat_seconds}`);
-      return `${sum} closed (${byReason}); stats agrees; newest first; every reason but shutdown present`;
+      return `${sum} closed (${byReason}); stats agrees; newest first; every reason ${stack.front === 'h2o' ? 'possible behind h2o ' : ''}but shutdown present`;
     },
   },
   {
