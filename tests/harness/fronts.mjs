@@ -94,8 +94,10 @@ export const FRONTS = {
     /** Caddy reads its users with the configuration: add the line, then caddy reload. */
     addUser(c, name, password) {
       fs.appendFileSync(path.join(c.dir, 'caddy-users'), caddyUserLine(name, password));
-      execFileSync(c.tool('CADDY', 'caddy', 'caddy'), ['reload', '--config', path.join(c.dir, 'Caddyfile'), '--adapter', 'caddyfile',
-        '--address', `unix/${path.join(c.dir, 'caddy-admin.sock')}`], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, XDG_DATA_HOME: c.dir, XDG_CONFIG_HOME: c.dir } });
+      const args = ['reload', '--config', path.join(c.dir, 'Caddyfile'), '--adapter', 'caddyfile',
+        '--address', `unix/${path.join(c.dir, 'caddy-admin.sock')}`];
+      const env = { ...process.env, XDG_DATA_HOME: c.dir, XDG_CONFIG_HOME: c.dir };
+      execFileSync(c.tool('CADDY', 'caddy', 'caddy'), args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     },
   },
 

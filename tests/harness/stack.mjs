@@ -1,6 +1,6 @@
-// A real sse-fcgi stack for tests: the responder behind nginx, lighttpd, Apache, Caddy or h2o, in a private temporary
-// directory, with configs rendered from the shipped contrib/ templates by contrib/render-config.
-// Node 20, built-in modules only.
+// A real sse-fcgi stack for tests: the responder behind nginx, lighttpd, Apache, Caddy or h2o, in a
+// private temporary directory, with configs rendered from the shipped contrib/ templates by
+// contrib/render-config. Node 20, built-in modules only.
 //
 //   import { startStack } from './stack.mjs';
 //   const s = await startStack({ front: 'nginx', mode: 'unix', heartbeat: 1 });
