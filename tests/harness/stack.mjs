@@ -1,6 +1,6 @@
-// A real sse-fcgi stack for tests: the responder behind nginx or lighttpd, in a private temporary
-// directory, with configs rendered from the shipped contrib/ templates by contrib/render-config.
-// Node 20, built-in modules only.
+// A real sse-fcgi stack for tests: the responder behind nginx, lighttpd, Apache, Caddy or h2o, in a
+// private temporary directory, with configs rendered from the shipped contrib/ templates by
+// contrib/render-config. Node 20, built-in modules only.
 //
 //   import { startStack } from './stack.mjs';
 //   const s = await startStack({ front: 'nginx', mode: 'unix', heartbeat: 1 });
@@ -14,12 +14,15 @@
 //             'spawn-fcgi', 'systemd-fd0', 'listen-fds'
 //   lighttpd: 'spawn-fcgi' (default; contrib/spawn-fcgi/sse-fcgi-spawn run), 'bin-path' (lighttpd
 //             spawns it: the template's "#bin-path#" lines enabled), 'unix', 'systemd-fd0', 'listen-fds'
+//   apache, caddy, h2o: 'unix' (default), 'spawn-fcgi', 'systemd-fd0', 'listen-fds'; the server
+//             itself is configured and started by tests/harness/fronts.mjs
 //   'systemd-fd0' / 'listen-fds': contrib/systemd/sse-fcgi.{socket,service} are rendered, and their
 //   ListenStream=/ExecStart= run by tests/harness/socket-activate.pl, which holds the socket like
 //   systemd and passes it as fd 0 (StandardInput=socket) or fd 3 with LISTEN_FDS/LISTEN_PID.
 //
 // Environment: SSE_FCGI_BIN (the responder; default src/sse-fcgi of this tree), NGINX, LIGHTTPD,
-// SPAWN_FCGI (binaries), SSE_FCGI_KEEP_TMP=1 (keep the runtime directory after stop()).
+// APACHE, CADDY, H2O, SPAWN_FCGI (binaries), SSE_FCGI_KEEP_TMP=1 (keep the runtime directory after
+// stop()).
 
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,6 +33,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
+import { FRONTS } from './fronts.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '..', '..');
@@ -71,9 +75,9 @@ export function findResponder() {
   throw new Error('sse-fcgi binary not found: build it (make) or set SSE_FCGI_BIN');
 }
 
-const tool = (envName, name) => {
+const tool = (envName, name, pkg = name === 'nginx' ? 'nginx-light' : name) => {
   const p = which(process.env[envName] || name);
-  if (!p) throw new Error(`${name} is not installed (apt-get install ${name === 'nginx' ? 'nginx-light' : name})`);
+  if (!p) throw new Error(`${name} is not installed (apt-get install ${pkg})`);
   return p;
 };
 
@@ -251,9 +255,10 @@ function canConnect(opts) {
 
 /**
  * One HTTP request on a fresh connection (no keep-alive, so restarts never meet a stale one).
- * Resolves { status, headers, text, json } (json null when the body is not JSON).
+ * Resolves { status, headers, text, json } (json null when the body is not JSON). `chunked`:
+ * send the body with Transfer-Encoding: chunked, in two chunks, and no Content-Length.
  */
-export function httpRequest(port, urlPath, { method = 'GET', headers = {}, body, timeout = 10000 } = {}) {
+export function httpRequest(port, urlPath, { method = 'GET', headers = {}, body, timeout = 10000, chunked = false } = {}) {
   return new Promise((resolve, reject) => {
     const hdrs = { Connection: 'close', ...headers };
     let payload;
@@ -264,7 +269,8 @@ export function httpRequest(port, urlPath, { method = 'GET', headers = {}, body,
         payload = Buffer.from(JSON.stringify(body));
         if (!Object.keys(hdrs).some((k) => k.toLowerCase() === 'content-type')) hdrs['Content-Type'] = 'application/json';
       }
-      hdrs['Content-Length'] = payload.length;
+      if (chunked) hdrs['Transfer-Encoding'] = 'chunked';
+      else hdrs['Content-Length'] = payload.length;
     } else if (method === 'POST' || method === 'PUT') {
       hdrs['Content-Length'] = 0;
     }
@@ -281,7 +287,13 @@ export function httpRequest(port, urlPath, { method = 'GET', headers = {}, body,
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: no answer in ${timeout} ms`)));
     req.on('error', reject);
-    req.end(payload);
+    if (chunked && payload) {
+      const half = payload.length >> 1;
+      req.write(payload.subarray(0, half));
+      setTimeout(() => req.end(payload.subarray(half)), 20);
+    } else {
+      req.end(payload);
+    }
   });
 }
 
@@ -514,6 +526,7 @@ const MODES = {
   nginx: ['unix', 'tcp', 'spawn-fcgi', 'systemd-fd0', 'listen-fds'],
   lighttpd: ['spawn-fcgi', 'bin-path', 'unix', 'systemd-fd0', 'listen-fds'],
 };
+for (const [f, d] of Object.entries(FRONTS)) { DEFAULT_MODE[f] = d.modes[0]; MODES[f] = d.modes; }
 
 /**
  * Start a stack; resolves once GET {prefix}/stats answers 200 through the front end.
@@ -528,6 +541,8 @@ export async function startStack({
   port,
   prefix = '/api/v1/events',
   password = crypto.randomBytes(9).toString('base64url'),
+  frontOptions = {}, // Apache, Caddy, h2o: see tests/harness/fronts.mjs; nginx: { template, vars }
+  authHeaders = null, // the credentials of api() and openStream() (default: basic auth as `user`)
 } = {}) {
   if (!MODES[front]) throw new Error(`unknown front ${front}`);
   mode = mode || DEFAULT_MODE[front];
@@ -556,19 +571,27 @@ export async function startStack({
   const sha = crypto.createHash('sha1').update(password).digest('base64');
   fs.writeFileSync(htpasswd, `${user}:{SHA}${sha}\n`, { mode: 0o600 });
   const authHeader = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const credentials = authHeaders || { Authorization: authHeader };
   const hbArg = String(heartbeat);
-  const responderArgs = ['--heartbeat', hbArg, ...daemonArgs];
+  const responderArgs = ['--heartbeat', hbArg, ...(FRONTS[front]?.responderArgs(frontOptions) || []), ...daemonArgs];
+  const frontCtx = FRONTS[front] && {
+    dir, mode, port, sock, prefix, staticDir, htpasswd, user, password, frontOptions, errorLogFile, contrib: CONTRIB,
+    render: renderTemplate, tool,
+  };
 
   // --- configs, rendered from the shipped templates
   if (front === 'nginx') {
     const upstream = mode === 'tcp' ? `127.0.0.1:${upstreamPort}` : `unix:${sock}`;
-    fs.writeFileSync(path.join(dir, 'sse-fcgi.conf'), renderTemplate('nginx/sse-fcgi.conf', {
+    fs.writeFileSync(path.join(dir, 'sse-fcgi.conf'), renderTemplate(frontOptions.template || 'nginx/sse-fcgi.conf', {
       LISTEN: `127.0.0.1:${port}`, UPSTREAM: upstream, PREFIX: prefix, STATIC_DIR: staticDir, HTPASSWD: htpasswd,
+      ...(frontOptions.vars || {}),
     }));
     fs.copyFileSync(path.join(CONTRIB, 'nginx/sse-fcgi-params'), path.join(dir, 'sse-fcgi-params'));
     fs.writeFileSync(path.join(dir, 'nginx.conf'), renderTemplate('nginx/nginx-standalone.conf', {
       RUNDIR: dir, ERROR_LOG: errorLogFile,
     }));
+  } else if (frontCtx) {
+    FRONTS[front].configure(frontCtx);
   } else {
     fs.writeFileSync(path.join(dir, 'sse-fcgi.conf'), renderTemplate('lighttpd/sse-fcgi.conf', {
       SOCKET: sock, PREFIX: prefix, STATIC_DIR: staticDir, HTPASSWD: htpasswd,
@@ -587,7 +610,7 @@ export async function startStack({
   }
 
   const st = {
-    front, mode, dir, port, prefix, user, password, authHeader, heartbeat, staticDir,
+    front, mode, dir, port, prefix, user, password, authHeader, heartbeat, staticDir, frontOptions,
     socketPath: mode === 'tcp' ? null : sock,
     upstreamPort,
     baseUrl: `http://127.0.0.1:${port}`,
@@ -596,6 +619,8 @@ export async function startStack({
   };
 
   // --- processes
+  // The group the socket is given under spawn-fcgi (Apache: its own; see fronts.mjs), else none.
+  const socketGroup = FRONTS[front]?.socketGroup?.(mode) || '';
   const startResponder = async () => {
     const env = {};
     if (mode === 'unix' || mode === 'tcp') {
@@ -606,8 +631,8 @@ export async function startStack({
         logFile: daemonLogFile,
         env: {
           SSE_FCGI_NO_DEFAULTS: '1', SPAWN_FCGI: tool('SPAWN_FCGI', 'spawn-fcgi'), SSE_FCGI_BIN: bin,
-          SSE_FCGI_ARGS: responderArgs.join(' '), SSE_FCGI_SOCKET: sock, SSE_FCGI_SOCKET_MODE: '0600',
-          SSE_FCGI_SOCKET_OWNER: '', SSE_FCGI_SOCKET_GROUP: '', SSE_FCGI_USER: '',
+          SSE_FCGI_ARGS: responderArgs.join(' '), SSE_FCGI_SOCKET: sock, SSE_FCGI_SOCKET_MODE: socketGroup ? '0660' : '0600',
+          SSE_FCGI_SOCKET_OWNER: '', SSE_FCGI_SOCKET_GROUP: socketGroup, SSE_FCGI_USER: '',
         },
       });
     } else if (units) {
@@ -634,6 +659,9 @@ export async function startStack({
   const startFront = async () => {
     if (front === 'nginx') {
       st.frontProc = startProcess('nginx', tool('NGINX', 'nginx'), ['-p', `${dir}/`, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], { logFile: frontLogFile });
+    } else if (frontCtx) {
+      const [cmd, args, env] = FRONTS[front].command(frontCtx);
+      st.frontProc = startProcess(front, cmd, args, { logFile: frontLogFile, env });
     } else {
       st.frontProc = startProcess('lighttpd', tool('LIGHTTPD', 'lighttpd'), ['-D', '-f', path.join(dir, 'lighttpd.conf')], { logFile: frontLogFile });
     }
@@ -642,7 +670,7 @@ export async function startStack({
   const waitReady = async (ms = 10000) => {
     await waitUntil(async () => {
       if (st.frontProc?.exitInfo) throw new Error(`${front} exited (${JSON.stringify(st.frontProc.exitInfo)})`);
-      const r = await httpRequest(port, `${prefix}/stats`, { headers: { Authorization: authHeader }, timeout: 2000 });
+      const r = await httpRequest(port, `${prefix}/stats`, { headers: credentials, timeout: 2000 });
       return r.status === 200 && r.json?.success === true;
     }, { ms, every: 30, what: `${front}+${mode} to answer ${prefix}/stats` });
   };
@@ -673,11 +701,21 @@ export async function startStack({
     throw new Error(msg);
   }
 
-  Object.assign(st, frontClient({ port, prefix, authHeader }));
+  const { api } = Object.assign(st, frontClient({ port, prefix, credentials }));
 
   Object.assign(st, {
     responderPid,
     logs,
+    /** Another basic-auth user of the admin routes; resolves its Authorization header value. */
+    async addUser(name, pass) {
+      const sha = crypto.createHash('sha1').update(pass).digest('base64');
+      fs.appendFileSync(htpasswd, `${name}:{SHA}${sha}\n`); // nginx, lighttpd, Apache, h2o read it per request
+      if (FRONTS[front]?.addUser) {
+        FRONTS[front].addUser(frontCtx, name, pass);
+        await waitReady();
+      }
+      return `Basic ${Buffer.from(`${name}:${pass}`).toString('base64')}`;
+    },
     async restartFront() {
       const t0 = now();
       const stopped = await stopProcess(st.frontProc, { group: mode !== 'bin-path' });
@@ -761,15 +799,15 @@ export async function startStack({
 // A client of one front end
 
 /**
- * The routes under `prefix` of the web server on 127.0.0.1:`port`, with `authHeader` as the
- * admin's credentials: { api, stats, metrics, openStream }.
+ * The routes under `prefix` of the web server on 127.0.0.1:`port`, with `credentials` (headers,
+ * e.g. { Authorization }) as the admin's: { api, stats, metrics, openStream }.
  */
-export function frontClient({ port, prefix, authHeader }) {
-  const api = (p, { method = 'GET', body, auth = true, headers = {}, timeout } = {}) => {
+export function frontClient({ port, prefix, credentials }) {
+  const api = (p, { method = 'GET', body, auth = true, headers = {}, timeout, chunked } = {}) => {
     const h = { ...headers };
-    if (auth === true) h.Authorization = authHeader;
+    if (auth === true) Object.assign(h, credentials);
     else if (typeof auth === 'string') h.Authorization = auth;
-    return httpRequest(port, p.startsWith('/') ? p : `${prefix}/${p}`, { method, body, headers: h, timeout });
+    return httpRequest(port, p.startsWith('/') ? p : `${prefix}/${p}`, { method, body, headers: h, timeout, chunked });
   };
 
   return {
@@ -801,7 +839,7 @@ export function frontClient({ port, prefix, authHeader }) {
       if (extra) urlPath += (urlPath.includes('?') ? '&' : '?') + extra;
       if (auth === undefined) auth = !/\/display\//.test(urlPath);
       const h = { ...headers };
-      if (auth === true) h.Authorization = authHeader;
+      if (auth === true) Object.assign(h, credentials);
       else if (typeof auth === 'string') h.Authorization = auth;
       const s = new SseStream(port, urlPath, h);
       if (ack) {

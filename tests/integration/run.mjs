@@ -5,13 +5,17 @@
 //                                  [--disconnects N] [--no-liveness]
 //
 //   --deployments  comma-separated, default all: nginx-unix, nginx-tcp, lighttpd-spawn-fcgi,
-//                  lighttpd-bin-path, systemd-fd0, listen-fds
+//                  lighttpd-bin-path, systemd-fd0, listen-fds, apache-unix, apache-spawn-fcgi
+//                  (Apache as www-data:www-data, the socket given that group), caddy-unix, h2o-unix,
+//                  and the site's own login instead of basic auth (login.mjs's checks, not the
+//                  suite): nginx-auth-request, caddy-forward-auth
 //   --subset       only the reported bug's scenario set (make check's nginx.sh): 7 aborts then 1,
 //                  explicit disconnects (10 unless --disconnects), SIGKILL, bad input
 //   --only TEXT    only tests whose name contains TEXT
 //   --no-liveness  without the liveness checks (liveness.mjs: acknowledged liveness, superseding,
 //                  close reasons), which otherwise run after the suite behind each front end of
-//                  the selected deployments (nginx, lighttpd); --subset leaves them out as well
+//                  the selected deployments (nginx, lighttpd, apache, caddy, h2o); --subset leaves
+//                  them out as well
 //
 // Prints one line per test and deployment, the measured delays per deployment, and last a line
 // "N passed, N failed". Exit 0 only if nothing failed.
@@ -19,6 +23,7 @@
 import { startStack, sleep, now } from '../harness/stack.mjs';
 import { tests, detectionLimit } from './suite.mjs';
 import { runLiveness } from './liveness.mjs';
+import { LOGIN_DEPLOYMENTS, runLogin } from './login.mjs';
 
 const DEPLOYMENTS = {
   'nginx-unix': { front: 'nginx', mode: 'unix' },
@@ -27,7 +32,12 @@ const DEPLOYMENTS = {
   'lighttpd-bin-path': { front: 'lighttpd', mode: 'bin-path' },
   'systemd-fd0': { front: 'nginx', mode: 'systemd-fd0' },
   'listen-fds': { front: 'nginx', mode: 'listen-fds' },
+  'apache-unix': { front: 'apache', mode: 'unix' },
+  'apache-spawn-fcgi': { front: 'apache', mode: 'spawn-fcgi' },
+  'caddy-unix': { front: 'caddy', mode: 'unix' },
+  'h2o-unix': { front: 'h2o', mode: 'unix' },
 };
+for (const [d, spec] of Object.entries(LOGIN_DEPLOYMENTS)) DEPLOYMENTS[d] = { front: spec.front, mode: 'unix', login: true };
 
 function parseArgs(argv) {
   const o = { deployments: Object.keys(DEPLOYMENTS), subset: false, only: null, heartbeat: 1, disconnects: null, liveness: true };
@@ -77,7 +87,7 @@ async function cleanup(stack, ctx) {
     stack.api('disconnect', { method: 'POST', auth: false, body: { connection_id: s.connectionId } }).catch(() => {})));
   for (const s of ctx.streams) s.close();
   const t0 = now();
-  while (now() - t0 < stack.heartbeat * 1000 + 3000) {
+  while (now() - t0 < detectionLimit(stack, 'fin') + 2000) {
     try {
       if ((await stack.stats()).total_connections === 0) return;
     } catch { /* restarting */ }
@@ -99,7 +109,7 @@ async function runDeployment(name) {
     await start();
   } catch (e) {
     console.log(`   stack did not start: ${indent(e.message)}`);
-    for (const t of selected.filter((x) => !x.modes || x.modes.includes(spec.mode))) {
+    for (const t of selected.filter((x) => (!x.modes || x.modes.includes(spec.mode)) && (!x.fronts || x.fronts.includes(spec.front)))) {
       failed++;
       console.log(`FAIL ${name}: ${t.name} (stack did not start)`);
     }
@@ -107,7 +117,7 @@ async function runDeployment(name) {
   }
   console.log(`   stack up at ${stack.baseUrl} (dir ${stack.dir})`);
   for (const t of selected) {
-    if (t.modes && !t.modes.includes(spec.mode)) continue;
+    if ((t.modes && !t.modes.includes(spec.mode)) || (t.fronts && !t.fronts.includes(spec.front))) continue;
     const ctx = {
       streams: [],
       cleanups: [],
@@ -139,17 +149,26 @@ async function runDeployment(name) {
     const x = r.responderExit;
     if (x) console.log(`   stopped: ${stack.mode === 'bin-path' ? 'lighttpd' : 'responder'} exit ${x.code ?? x.signal}${x.killed ? ' (SIGKILL needed)' : ''} after ${Math.round(x.ms ?? 0)} ms`);
   }
-  measured[name].limit = stack ? detectionLimit(stack) : null;
+  if (stack) {
+    measured[name]['limit RST'] = detectionLimit(stack, 'rst');
+    measured[name]['limit FIN'] = detectionLimit(stack, 'fin');
+  }
 }
 
-for (const d of opts.deployments) await runDeployment(d);
+for (const d of opts.deployments) if (!DEPLOYMENTS[d].login) await runDeployment(d);
 
 let liveness = null;
 if (opts.liveness && !opts.subset) {
-  const fronts = [...new Set(opts.deployments.map((d) => DEPLOYMENTS[d].front))];
+  const fronts = [...new Set(opts.deployments.filter((d) => !DEPLOYMENTS[d].login).map((d) => DEPLOYMENTS[d].front))];
   liveness = await runLiveness({ fronts, heartbeat: opts.heartbeat, only: opts.only });
   passed += liveness.passed;
   failed += liveness.failed;
+}
+const logins = opts.deployments.filter((d) => DEPLOYMENTS[d].login);
+if (logins.length && !opts.subset) {
+  const r = await runLogin({ deployments: logins, heartbeat: opts.heartbeat, only: opts.only });
+  passed += r.passed;
+  failed += r.failed;
 }
 
 console.log('\nMeasured (ms):');
