@@ -146,7 +146,7 @@ export async function startCluster({
       const n = {
         name, index: i, socket, port, logFile, proc: null,
         args: ['--socket', socket, '--cluster', clusterUrl, '--node', name, '--heartbeat', String(heartbeat), ...daemonArgs, ...nodeArgs(i)],
-        ...frontClient({ port, prefix, authHeader }),
+        ...frontClient({ port, prefix, credentials: { Authorization: authHeader } }),
         pid: () => (n.proc && !n.proc.exitInfo ? n.proc.pid : null),
         log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
         async start() {
@@ -183,7 +183,7 @@ export async function startCluster({
     }));
     c.nginxProc = startProcess('nginx', nginx, ['-p', `${dir}/`, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'],
       { logFile: path.join(dir, 'nginx.log') });
-    c.front = { port: frontPort, baseUrl: `http://127.0.0.1:${frontPort}`, ...frontClient({ port: frontPort, prefix, authHeader }) };
+    c.front = { port: frontPort, baseUrl: `http://127.0.0.1:${frontPort}`, ...frontClient({ port: frontPort, prefix, credentials: { Authorization: authHeader } }) };
 
     await Promise.all(c.nodes.map((n) => n.start()));
   } catch (e) {
