@@ -17,17 +17,27 @@
  *   - the change feed (feed.h) of the connections it knows, which the
  *     pushed monitor and a cluster consume.
  * It is an interface: hub_local.c is the hub of one process (its registry
- * and its history).  A hub backed by a cluster bus sits behind the same
- * calls.
+ * and its history); hub_redis.c is the hub of a cluster node (cluster.h),
+ * which keeps a local hub for its own streams and Redis for what the nodes
+ * share, behind the same calls.
  *
  * Lock order, the whole of it (outermost first):
  *   hub publish lock -> registry broadcast lock -> registry mutex
  *     -> feed mutex -> a feed subscriber's own mutex
  *     -> conn mutex -> I/O loop mutex
  * (the registry takes a connection's mutex, and a connection its loop's;
- * the feed's subscribers take nothing but their own).  Leaves, never held
- * while taking another: the server's stream count (server.c), the
- * displays lock (server.c), the event window's and the metrics' (atomic).
+ * the feed's subscribers take nothing but their own).  In a cluster node
+ * the registry's feed is the local one and the hub's feed (the view) is
+ * published under the mirror's mutex:
+ *   registry mutex -> local feed mutex -> mirror mutex -> view feed mutex
+ *     -> a view subscriber's own mutex
+ * (the writer's subscriber passes a change on to the view itself while
+ * Redis is away; a snapshot holds the registry and the mirror together).
+ * Leaves, never held while taking another: the server's stream count
+ * (server.c), the displays lock (server.c), the event window's and the
+ * metrics' (atomic), and a cluster node's own (its Redis connection for
+ * workers, its table of streams, requests, nodes and writer queue:
+ * cluster_node.h).
  *
  * Every call is thread safe. */
 #ifndef SSE_HUB_H
