@@ -488,6 +488,8 @@ async function outageScenario(c, { how }) {
     { ms: hb + 3000, what: 'every node to list the 11 streams again' });
   const backIn = now() - t1;
   assert(back.total_connections === 11, `after Redis came back: ${back.total_connections}`);
+  // each node registers its streams within a heartbeat of seeing Redis again (polling adds 50 ms)
+  assert(backIn <= okIn + hb + 250, `re-registered ${ms(backIn - okIn)} after every node said ok (more than a heartbeat)`);
   for (const [i, s] of streams.entries()) assert(i === 2 ? s.isEnded : !s.isEnded, `stream ${i} ${s.isEnded ? 'ended' : 'open'}`);
   const lost = streams.filter((s) => s.events.some((e) => e.event === 'lost-event'));
   assert(lost.length === 0, 'the refused event reached a stream');
