@@ -27,7 +27,8 @@
  * (the registry takes a connection's mutex, and a connection its loop's;
  * the feed's subscribers take nothing but their own).  Leaves, never held
  * while taking another: the server's stream count (server.c), the
- * displays lock (server.c), the event window's and the metrics' (atomic).
+ * displays lock (server.c), the intake's queue (intake.c), the event
+ * window's and the metrics' (atomic).
  *
  * Every call is thread safe. */
 #ifndef SSE_HUB_H

@@ -28,7 +28,7 @@
 
 /* One per module, in the order the runner runs them. */
 #define UNIT_SUITES(X) \
-    X(buf) X(fcgi_record) X(filter) X(output) X(pace) X(proto) X(sse) X(jsonw) X(window) X(token) X(sha256) X(timeutil) X(routes) X(json_strict) X(body) X(options) \
+    X(buf) X(fcgi_record) X(fcgi_request) X(filter) X(output) X(pace) X(proto) X(sse) X(jsonw) X(window) X(token) X(sha256) X(timeutil) X(routes) X(json_strict) X(body) X(options) \
     X(displays) X(conn) X(closed_log) X(feed) X(registry) X(hub) X(history) X(stats)
 
 #define UNIT_DECLARE(name) Suite *name##_suite(void);
