@@ -51,7 +51,8 @@ void displays_free(struct displays *d)
         return;
     for (size_t i = 0; i < d->count; i++)
         free(d->v[i].name);
-    explicit_bzero(d->v, d->count * sizeof *d->v);
+    if (d->v)
+        explicit_bzero(d->v, d->count * sizeof *d->v);
     free(d->v);
     free(d);
 }

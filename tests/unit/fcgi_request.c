@@ -14,7 +14,8 @@ static size_t record(uint8_t *out, int type, int id, const void *content, size_t
     uint8_t h[8] = { 1, (uint8_t)type, (uint8_t)(id >> 8), (uint8_t)id, (uint8_t)(len >> 8),
                      (uint8_t)len, (uint8_t)pad, 0 };
     memcpy(out, h, 8);
-    memcpy(out + 8, content, len);
+    if (len)
+        memcpy(out + 8, content, len);
     memset(out + 8 + len, 0, pad);
     return 8 + len + pad;
 }
