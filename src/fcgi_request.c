@@ -126,6 +126,10 @@ enum fcgi_request_state fcgi_request_scan(const uint8_t *buf, size_t len, size_t
         size_t end = body + clen + h[6];            /* and the record, padding included */
         if (h[0] != FCGI_VERSION_1)
             return invalid(info, "not FastCGI version 1");
+        /* libfcgi reads the next header where the padding of these starts:
+         * BEGIN_REQUEST's, and an empty PARAMS or STDIN's, are not skipped. */
+        if (h[6] && (type == FCGI_BEGIN_REQUEST || clen == 0))
+            return invalid(info, "padding after a BEGIN_REQUEST or an empty record");
         if (end > cap)
             return invalid(info, "a request larger than any route takes");
         if (!begun) {

@@ -11,9 +11,10 @@
  * all on the BEGIN_REQUEST's request id.  It is stricter than libfcgi on
  * purpose: anything else -- another request id, a management record (id 0),
  * another record type, a second BEGIN_REQUEST, a name-value pair that does
- * not fit its PARAMS stream -- is not a request any web server sends, and
- * libfcgi would skip, misread or mishandle it (a management record of an
- * unknown type leaks 48 bytes in libfcgi 2.4.2).  A request whose body is
+ * not fit its PARAMS stream, padding after a BEGIN_REQUEST or an empty
+ * record -- is not a request any web server sends, and libfcgi would skip,
+ * misread or mishandle it (a management record of an unknown type leaks 48
+ * bytes in libfcgi 2.4.2; it reads the next header inside such padding).  A request whose body is
  * refused by its length needs no body to be there: once the params are
  * whole, a CONTENT_LENGTH above body_max, or more than body_max bytes of
  * STDIN, make the request whole enough (the handler answers 413 without

@@ -143,7 +143,8 @@ FUZZ_TARGET(displays)
                 continue;
             bool elsewhere = memmem(path, strlen(path), lines[i].key, lines[i].klen) != NULL;
             for (size_t j = 0; j < nlines && !elsewhere; j++)
-                elsewhere = memmem(lines[j].name, lines[j].nlen, lines[i].key, lines[i].klen) != NULL;
+                elsewhere = lines[j].nlen &&
+                            memmem(lines[j].name, lines[j].nlen, lines[i].key, lines[i].klen);
             if (!elsewhere)
                 FUZZ_CHECK(!memmem(err, strlen(err), lines[i].key, lines[i].klen));
         }
@@ -155,7 +156,7 @@ FUZZ_TARGET(displays)
                     conflict = lines[i].nlen && lines[i].nlen == lines[j].nlen &&
                                memcmp(lines[i].name, lines[j].name, lines[i].nlen) == 0 &&
                                (lines[i].klen != lines[j].klen ||
-                                memcmp(lines[i].key, lines[j].key, lines[i].klen) != 0);
+                                (lines[i].klen && memcmp(lines[i].key, lines[j].key, lines[i].klen)));
             FUZZ_CHECK(conflict || strstr(err, "out of memory"));
         }
         return 0;

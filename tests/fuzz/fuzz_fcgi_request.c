@@ -148,6 +148,9 @@ static void against_libfcgi(const uint8_t *data, size_t size, const struct fcgi_
         FUZZ_CHECK(memcmp(got, r->body, want) == 0);
         FUZZ_CHECK(FCGX_GetError(req.in) == 0);
     }
+    /* Only now the peer is done: libfcgi's close reads to EOF first (for
+     * up to 2 s), and must not wait. */
+    shutdown(sv[1], SHUT_WR);
     req.keepConnection = 0;
     FCGX_Finish_r(&req);                /* closes sv[0] */
     close(sv[1]);

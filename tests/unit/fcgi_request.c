@@ -198,6 +198,13 @@ START_TEST(fcgi_request_invalid)
     size_t params_end = n;
     n = params_end + record(buf + params_end, FCGI_PARAMS, 1, params, p, 0);
     invalid(buf, n, "PARAMS after the params' end");
+    n = record(buf, FCGI_BEGIN_REQUEST, 1, begin, 8, 8);
+    invalid(buf, n, "padding after BEGIN_REQUEST");
+    n = base + record(buf + base, FCGI_PARAMS, 1, params, p, 0);
+    n += record(buf + n, FCGI_PARAMS, 1, NULL, 0, 7);
+    invalid(buf, n, "padding after the empty PARAMS");
+    n = params_end + record(buf + params_end, FCGI_STDIN, 1, NULL, 0, 1);
+    invalid(buf, n, "padding after the empty STDIN");
     n = params_end + record(buf + params_end, FCGI_DATA, 1, params, p, 0);
     invalid(buf, n, "DATA");
     n = params_end + record(buf + params_end, FCGI_STDIN, 7, params, p, 0);
