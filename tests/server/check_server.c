@@ -1196,7 +1196,8 @@ static void setup_pacing(void)
     start_with(2, 1000, NULL);
 }
 
-static void teardown_pacing(void)
+/* For the fixtures that set tweak. */
+static void teardown_tweaked(void)
 {
     teardown();
     tweak = NULL;
@@ -1382,12 +1383,6 @@ static void setup_slow_heartbeat(void)
     start_with(2, 100, NULL);
 }
 
-static void teardown_slow_heartbeat(void)
-{
-    teardown();
-    tweak = NULL;
-}
-
 START_TEST(stale_display_replaced)
 {
     /* an acked kiosk that stopped acking (stale) holds its display for
@@ -1426,11 +1421,6 @@ static void setup_intake(void)
     start_with(4, 3000, NULL);
 }
 
-static void teardown_intake(void)
-{
-    teardown();
-    tweak = NULL;
-}
 
 /* ms a GET of path (style) takes, answered 200. */
 static int64_t timed_get(const char *path, enum style style)
@@ -1800,7 +1790,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, last_event_id_replay);
     suite_add_tcase(s, tc);
     tc = tcase_create("stale-display");
-    tcase_add_checked_fixture(tc, setup_slow_heartbeat, teardown_slow_heartbeat);
+    tcase_add_checked_fixture(tc, setup_slow_heartbeat, teardown_tweaked);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, stale_display_replaced);
     suite_add_tcase(s, tc);
@@ -1825,12 +1815,12 @@ static Suite *server_suite(void)
     tcase_add_test(tc, two_thousand_streams_four_workers);
     suite_add_tcase(s, tc);
     tc = tcase_create("pacing");
-    tcase_add_checked_fixture(tc, setup_pacing, teardown_pacing);
+    tcase_add_checked_fixture(tc, setup_pacing, teardown_tweaked);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, pace_gives_up_on_an_unread_mark);
     suite_add_tcase(s, tc);
     tc = tcase_create("intake");
-    tcase_add_checked_fixture(tc, setup_intake, teardown_intake);
+    tcase_add_checked_fixture(tc, setup_intake, teardown_tweaked);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, stalled_peers_hold_no_worker);
     tcase_add_test(tc, many_stalled_peers);
