@@ -193,25 +193,26 @@ struct displays *displays_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read displays file %s: %s", path, strerror(errno));
         goto fail;
     }
-    qsort(d->v, d->count, sizeof *d->v, cmp);
-    /* A name listed twice: the same display, unless the keys differ. */
+    if (d->count)
+        qsort(d->v, d->count, sizeof *d->v, cmp);   /* not with NULL, even for 0 */
+    /* A name listed twice: the same display, unless the keys differ.  All
+     * checked before any is merged, so that a failure frees each name once. */
+    for (size_t i = 1; i < d->count; i++) {
+        struct display *a = &d->v[i - 1], *b = &d->v[i];
+        if (strcmp(a->name, b->name) == 0 &&
+            (a->keyed != b->keyed || (b->keyed && !sha256_equal(a->digest, b->digest)))) {
+            snprintf(err, errlen, "%s:%u: display %s is on line %u too, with another key",
+                     path, a->line > b->line ? a->line : b->line, b->name,
+                     a->line < b->line ? a->line : b->line);
+            goto fail;
+        }
+    }
     size_t kept = 0;
     for (size_t i = 0; i < d->count; i++) {
-        struct display *x = &d->v[i];
-        if (kept && strcmp(d->v[kept - 1].name, x->name) == 0) {
-            struct display *first = &d->v[kept - 1];
-            if (first->keyed != x->keyed ||
-                (x->keyed && !sha256_equal(first->digest, x->digest))) {
-                unsigned a = first->line < x->line ? first->line : x->line;
-                unsigned b = first->line < x->line ? x->line : first->line;
-                snprintf(err, errlen, "%s:%u: display %s is on line %u too, with another key",
-                         path, b, x->name, a);
-                goto fail;
-            }
-            free(x->name);
-            continue;
-        }
-        d->v[kept++] = *x;
+        if (kept && strcmp(d->v[kept - 1].name, d->v[i].name) == 0)
+            free(d->v[i].name);
+        else
+            d->v[kept++] = d->v[i];
     }
     for (size_t i = 0; i < kept; i++)
         d->keyed += d->v[i].keyed;

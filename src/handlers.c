@@ -28,7 +28,7 @@
 #define DISCONNECT_BODY_MAX 4096
 #define ACK_BODY_MAX 1024
 #define TEST_BODY_MAX 16384
-#define PUBLISH_BODY_MAX 65536
+#define PUBLISH_BODY_MAX HANDLERS_BODY_MAX
 #define STREAM_BODY_MAX 4096        /* a GET has none; discard a little */
 #define STATS_SNDBUF_FROM (256 * 1024)  /* answers above this widen the send buffer */
 #define STATS_SNDBUF_MAX (8 * 1024 * 1024)
@@ -542,6 +542,13 @@ static void handle_publish(const struct handlers_env *env, FCGX_Request *req)
 }
 
 static bool dispatch(const struct handlers_env *env, FCGX_Request *req, int *route);
+
+void handlers_bad_request(const struct handlers_env *env, FCGX_Request *req, const char *message)
+{
+    int64_t t0 = time_mono_us();
+    http_error(req, 400, message, NULL);
+    metrics_request(env->metrics, ROUTE_NOT_FOUND, 400, time_mono_us() - t0);
+}
 
 bool handlers_dispatch(const struct handlers_env *env, FCGX_Request *req)
 {

@@ -40,6 +40,14 @@ struct handlers_env {
     void *ctx;
 };
 
+/* The largest request body any route takes (publish): the intake need not
+ * wait for more of a body than this. */
+#define HANDLERS_BODY_MAX 65536
+
+/* Answers req 400 with message, without looking at its params (a param
+ * holds a NUL byte, which C strings would cut short), and counts it. */
+void handlers_bad_request(const struct handlers_env *env, FCGX_Request *req, const char *message);
+
 /* Answers req in the calling worker.  Returns true if req's socket was
  * handed to a stream loop: the worker must then free the request without
  * closing it (FCGX_Free(req, 0)) and never finish it. */

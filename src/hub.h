@@ -34,10 +34,10 @@
  * (the writer's subscriber passes a change on to the view itself while
  * Redis is away; a snapshot holds the registry and the mirror together).
  * Leaves, never held while taking another: the server's stream count
- * (server.c), the displays lock (server.c), the event window's and the
- * metrics' (atomic), and a cluster node's own (its Redis connection for
- * workers, its table of streams, requests, nodes and writer queue:
- * cluster_node.h).
+ * (server.c), the displays lock (server.c), the intake's queue (intake.c),
+ * the event window's and the metrics' (atomic), and a cluster node's own
+ * (its Redis connection for workers, its table of streams, requests,
+ * nodes and writer queue: cluster_node.h).
  *
  * Every call is thread safe. */
 #ifndef SSE_HUB_H

@@ -19,7 +19,7 @@ static const int64_t bucket_us[] = { 500, 1000, 2500, 5000, 10000, 25000, 50000,
 #define NBUCKETS (sizeof bucket_us / sizeof bucket_us[0])
 
 /* Status codes counted one by one; anything else is "other". */
-static const int codes[] = { 200, 400, 401, 404, 405, 413, 415, 429, 500, 503 };
+static const int codes[] = { 200, 400, 401, 404, 405, 409, 413, 415, 429, 500, 503 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
 static const char *const route_names[METRICS_ROUTES] = {
@@ -43,10 +43,17 @@ static const char *const counter_names[METRIC_COUNTERS][2] = {
     [METRIC_EVENTS_DROPPED] = { "sse_events_dropped_total", "Events queued for a stream that it never got (it ended first)." },
     [METRIC_HEARTBEAT_FAILURES] = { "sse_heartbeat_write_failures_total", "Heartbeats whose write or flush failed." },
     [METRIC_STREAMS_OPENED] = { "sse_streams_opened_total", "Streams opened." },
-    [METRIC_STREAMS_REFUSED] = { "sse_streams_refused_total", "Streams refused with 429 or 503." },
+    [METRIC_STREAMS_REFUSED] = { "sse_streams_refused_total", "Streams refused with 409, 429 or 503." },
     [METRIC_PACE_GIVEUPS] = { "sse_pace_giveups_total",
                               "Broadcast slices written without waiting: the web server left "
                               "the last slice's mark unread for 50 ms." },
+    [METRIC_REQUESTS_INCOMPLETE] = { "sse_requests_incomplete_total",
+                                     "Connections closed before their request was whole: "
+                                     "--request-timeout passed, the peer stopped sending, or "
+                                     "1024 newer ones were waiting." },
+    [METRIC_REQUESTS_INVALID] = { "sse_requests_invalid_total",
+                                  "Connections closed for records that are not one FastCGI "
+                                  "request as web servers send it." },
 };
 
 struct route_stats {

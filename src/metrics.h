@@ -31,8 +31,10 @@ enum metrics_counter {
     METRIC_EVENTS_DROPPED,          /* queued for a stream that ended before it got them */
     METRIC_HEARTBEAT_FAILURES,      /* heartbeats whose write or flush failed */
     METRIC_STREAMS_OPENED,
-    METRIC_STREAMS_REFUSED,         /* 429 and 503 on stream routes */
+    METRIC_STREAMS_REFUSED,         /* 409, 429 and 503 on stream routes */
     METRIC_PACE_GIVEUPS,            /* marks left unread for PACE_WAIT_MS (stream.c) */
+    METRIC_REQUESTS_INCOMPLETE,     /* connections closed before their request was whole (intake.c) */
+    METRIC_REQUESTS_INVALID,        /* connections closed for records that are no request */
     METRIC_COUNTERS
 };
 

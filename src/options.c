@@ -23,6 +23,9 @@ static const char usage[] =
     "  -t, --threads N              worker threads for short requests (default 8)\n"
     "      --io-threads N           threads serving the streams (default: CPUs, at most 8)\n"
     "  -b, --heartbeat SECONDS      heartbeat interval, may be fractional (default 5)\n"
+    "      --request-timeout SECONDS\n"
+    "                               a connection sends its whole request within\n"
+    "                               this, or is closed (default 5)\n"
     "  -m, --max-connections N      most concurrent streams (default 10000)\n"
     "  -a, --auth MODE              remote-user (default) or none (demos only)\n"
     "  -d, --displays FILE          known display names, one a line\n"
@@ -66,6 +69,18 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+/* Parses a number of seconds in [lo, hi], fractions allowed, into ms. */
+static int parse_seconds(const char *s, double lo, double hi, int64_t *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *ms = (int64_t)llround(v * 1000);
+    return 0;
+}
+
 static int parse_prefix(struct options *o, const char *s)
 {
     size_t n = strlen(s);
@@ -94,6 +109,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
         { "threads", required_argument, NULL, 't' },
         { "io-threads", required_argument, NULL, 'I' },
         { "heartbeat", required_argument, NULL, 'b' },
+        { "request-timeout", required_argument, NULL, 'T' },
         { "max-connections", required_argument, NULL, 'm' },
         { "auth", required_argument, NULL, 'a' },
         { "displays", required_argument, NULL, 'd' },
@@ -115,6 +131,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o->io_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
     o->heartbeat_ms = 5000;
+    o->request_timeout_ms = 5000;
     o->max_connections = 10000;
     o->auth = AUTH_REMOTE_USER;
     strcpy(o->prefix, "/api/v1/events");
@@ -145,15 +162,14 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
                 return fail(err, errlen, "--io-threads: '%s' is not a number from 1 to 64", optarg);
             o->io_threads = (int)v;
             break;
-        case 'b': {
-            char *end;
-            errno = 0;
-            double s = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !isfinite(s) || s < 0.05 || s > 3600)
+        case 'b':
+            if (parse_seconds(optarg, 0.05, 3600, &o->heartbeat_ms) < 0)
                 return fail(err, errlen, "--heartbeat: '%s' is not a number of seconds from 0.05 to 3600", optarg);
-            o->heartbeat_ms = (int64_t)llround(s * 1000);
             break;
-        }
+        case 'T':
+            if (parse_seconds(optarg, 0.1, 3600, &o->request_timeout_ms) < 0)
+                return fail(err, errlen, "--request-timeout: '%s' is not a number of seconds from 0.1 to 3600", optarg);
+            break;
         case 'm':
             if (parse_long(optarg, 1, 1000000, &v) < 0)
                 return fail(err, errlen, "--max-connections: '%s' is not a number from 1 to 1000000", optarg);

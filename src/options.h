@@ -19,6 +19,7 @@ struct options {
     int threads;
     int io_threads;             /* epoll loops serving the streams */
     int64_t heartbeat_ms;
+    int64_t request_timeout_ms;  /* a connection's whole request, at most */
     size_t max_connections;
     enum auth_mode auth;
     const char *displays_file;  /* NULL: any valid display name */

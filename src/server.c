@@ -20,6 +20,7 @@
 #include "feed.h"
 #include "handlers.h"
 #include "hub.h"
+#include "intake.h"
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -48,6 +49,7 @@ struct server {
 
     int listen_fd;
     bool own_socket;
+    struct intake *intake;              /* accepts; hands whole requests over */
     atomic_bool stopping;
     int nworkers;
     pthread_t *workers;
@@ -92,6 +94,7 @@ void server_free(struct server *s)
 {
     if (!s)
         return;
+    intake_free(s->intake);
     stream_loops_stop(s->loops);
     monitor_stop(s->monitor);
     if (s->roster_subscribed)
@@ -195,30 +198,26 @@ static void *worker_main(void *arg)
 {
     struct server *s = arg;
     FCGX_Request request, *req = &request;
-    FCGX_InitRequest(req, s->listen_fd, 0);
-    int64_t last_warn = 0;
-    for (;;) {
-        int rc = FCGX_Accept_r(req);
-        if (rc < 0) {
-            if (atomic_load(&s->stopping))
-                break;
-            /* EMFILE/ENFILE would spin: back off and say so (once a second)
-             * while streams keep their fds and short requests retry. */
-            int64_t now = time_mono_ms();
-            if (now - last_warn >= 1000) {
-                log_warn("accept failed: %s; backing off", strerror(-rc));
-                last_warn = now;
-            }
-            struct timespec ts = { 0, 50 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        set_io_timeouts(req->ipcFd);
-        if (handlers_dispatch(&s->env, req)) {
+    /* No listening socket: libfcgi never accepts here.  The intake hands
+     * over connections whose request is whole, and FCGX_Accept_r reads a
+     * request from req->ipcFd when it is set -- after finishing the
+     * request before, which would close that fd unless keepConnection
+     * says to keep it (set here; the request's own flags replace it). */
+    FCGX_InitRequest(req, -1, 0);
+    struct intake_conn conn;
+    while (intake_next(s->intake, &conn) == 0) {
+        set_io_timeouts(conn.fd);
+        req->ipcFd = conn.fd;
+        req->keepConnection = 1;
+        if (FCGX_Accept_r(req) < 0)
+            continue;                   /* libfcgi refused it, and closed it */
+        if (conn.nul_param) {
+            handlers_bad_request(&s->env, req, "A request parameter holds a NUL byte");
+        } else if (handlers_dispatch(&s->env, req)) {
             /* The socket is a stream loop's now: free libfcgi's side of the
              * request without closing it, and start afresh. */
             FCGX_Free(req, 0);
-            FCGX_InitRequest(req, s->listen_fd, 0);
+            FCGX_InitRequest(req, -1, 0);
             continue;
         }
         /* Never keep the connection: with keepConnection set (a web server
@@ -353,6 +352,12 @@ int server_start(struct server *s, int fd, bool own_socket, char *err, size_t er
         .streams = streams_in_flight,
         .ctx = s,
     };
+    s->intake = intake_start(fd, s->opt.request_timeout_ms, HANDLERS_BODY_MAX, s->metrics,
+                             err, errlen);
+    if (!s->intake) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return -1;
+    }
     s->workers = calloc((size_t)s->opt.threads, sizeof *s->workers);
     int rc = s->workers ? 0 : ENOMEM;
     for (int i = 0; rc == 0 && i < s->opt.threads; i++) {
@@ -390,14 +395,15 @@ static void wait_until(struct server *s, int64_t deadline_ms)
 size_t server_stop(struct server *s, int64_t deadline_ms)
 {
     atomic_store(&s->stopping, true);
-    if (s->own_socket && s->listen_fd >= 0) {
-        /* Wakes the workers blocked in accept(); requests in progress end
-         * normally. */
+    /* No more connections; the workers finish what they have and leave.
+     * An inherited socket stays open for whoever hands it on. */
+    if (s->intake)
+        intake_stop(s->intake);
+    if (s->own_socket && s->listen_fd >= 0)
         shutdown(s->listen_fd, SHUT_RDWR);
-        for (int i = 0; i < s->nworkers; i++)
-            pthread_join(s->workers[i], NULL);
-        s->nworkers = 0;
-    }
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    s->nworkers = 0;
     size_t closed = s->reg ? registry_remove_all(s->reg, CLOSE_SHUTDOWN) : 0;
     if (closed)
         log_info("closing %zu streams", closed);

@@ -1,12 +1,14 @@
-/* server.h -- the responder: worker pool, stream loops, lifecycle.
+/* server.h -- the responder: intake, worker pool, stream loops, lifecycle.
  *
  * DESIGN
- * `threads` workers each accept FastCGI requests on the listening socket
- * with their own FCGX_Request (libfcgi needs no accept lock on Linux) and
- * answer the short routes.  A stream request's socket is handed to one of
- * `io_threads` epoll loops (stream.c), which serve every stream without
- * blocking; the worker frees libfcgi's request and goes back to accepting,
- * so streams never occupy the pool and cost no thread.
+ * The intake (intake.h) accepts on the listening socket and hands each
+ * connection to a worker once its whole request is buffered, so a peer that
+ * stalls holds no worker.  `threads` workers each read the request with
+ * their own FCGX_Request (libfcgi, on a socket whose bytes are all there)
+ * and answer the short routes.  A stream request's socket is handed to one
+ * of `io_threads` epoll loops (stream.c), which serve every stream without
+ * blocking; the worker frees libfcgi's request and takes the next, so
+ * streams never occupy the pool and cost no thread.
  *
  * Signals: server_start() ignores SIGPIPE, and every thread it creates
  * starts with all asynchronous signals blocked.  The process's signals are
@@ -32,9 +34,11 @@ struct server *server_create(const struct options *o, char *err, size_t errlen);
  * Raises RLIMIT_NOFILE to its hard limit.  Returns 0, or -1 with err. */
 int server_start(struct server *s, int fd, bool own_socket, char *err, size_t errlen);
 
-/* Stops accepting new streams, sends every stream `event: shutdown`, finishes
- * their requests and waits for them until deadline_ms (monotonic) passes.
- * With an owned socket it also stops and joins the workers.  Returns the
+/* Stops accepting (the intake closes what it has not handed over), joins
+ * the workers once they have answered what they hold, sends every stream
+ * `event: shutdown`, finishes their requests and waits for them until
+ * deadline_ms (monotonic) passes.  An owned socket is shut down; an
+ * inherited one is left open, with its flags as they were.  Returns the
  * number of streams still running at the deadline (0 on a clean stop). */
 size_t server_stop(struct server *s, int64_t deadline_ms);
 

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sleep, now, waitUntil, which, startStack } from '../harness/stack.mjs';
@@ -395,6 +396,45 @@ export const tests = [
       assert(d.total_connections === 0, `stats shows ${d.total_connections} after the bad requests`);
       assert(failures.length === 0, `${failures.length} of ${cases.length} cases wrong:\n      ${failures.join('\n      ')}`);
       return `${cases.length} cases, each with its status and error envelope`;
+    },
+  },
+  {
+    name: 'peers that stall inside a FastCGI record hold no worker: /health answers meanwhile',
+    async run(stack, ctx) {
+      // 16 peers (twice the workers) connect to the responder's own socket, send 3 bytes of a
+      // record header and wait. A worker that accepted one would block in libfcgi's read; /health
+      // through the web server must still answer at once, and each peer must be closed once
+      // --request-timeout (5 s) has passed.
+      const PEERS = 16;
+      const where = stack.upstreamPort ? { host: '127.0.0.1', port: stack.upstreamPort }
+        : { path: stack.mode === 'bin-path' && fs.existsSync(`${stack.socketPath}-0`) ? `${stack.socketPath}-0` : stack.socketPath };
+      const peers = await Promise.all(Array.from({ length: PEERS }, () => new Promise((resolve, reject) => {
+        const c = net.createConnection(where);
+        c.once('connect', () => { c.write(Buffer.from([1, 1, 0])); resolve(c); });
+        c.once('error', reject);
+      })));
+      const t0 = now();
+      const closedAt = peers.map((c) => new Promise((resolve) => c.once('close', () => resolve(now() - t0))));
+      peers.forEach((c) => c.on('error', () => {}));
+      ctx.onCleanup(() => peers.forEach((c) => c.destroy()));
+      await sleep(100);
+      const lat = [];
+      for (let i = 0; i < 10; i++) {
+        const t = now();
+        const r = await stack.api('health', { auth: false, timeout: 15000 });
+        lat.push(now() - t);
+        assert(r.status === 200, `/health with ${PEERS} stalled peers: ${r.status} ${r.text.slice(0, 100)}`);
+      }
+      const st = ctx.track(await stack.openStream('display/stall-meanwhile'));
+      assert(st.status === 200, `a stream with ${PEERS} stalled peers: ${st.status}`);
+      const worst = Math.max(...lat);
+      ctx.measure('health, 16 stalled peers (max)', worst);
+      assert(worst < 1000, `/health took up to ${ms(worst)} with ${PEERS} stalled peers (limit 1000 ms; ${lat.map((x) => Math.round(x)).join('/')} ms)`);
+      const closed = await Promise.race([Promise.all(closedAt), sleep(9000).then(() => null)]);
+      assert(closed, `stalled peers still connected 9 s later`);
+      const last = Math.max(...closed);
+      assert(Math.min(...closed) >= 4500 && last < 7000, `stalled peers closed after ${ms(Math.min(...closed))}-${ms(last)} (want about 5 s)`);
+      return `/health ${lat.map((x) => Math.round(x)).join('/')} ms with ${PEERS} stalled peers; a stream opened; peers closed after ${ms(Math.min(...closed))}-${ms(last)}`;
     },
   },
   {

@@ -80,6 +80,33 @@ static size_t put_len(unsigned char *p, size_t n)
     return 4;
 }
 
+int fcgi_send_raw(int fd, const void *buf, size_t len)
+{
+    return write_all(fd, buf, len);
+}
+
+size_t fcgi_record(unsigned char *out, int type, int id, const void *content, size_t len,
+                   unsigned pad)
+{
+    unsigned char h[8] = { 1, (unsigned char)type, (unsigned char)(id >> 8), (unsigned char)id,
+                           (unsigned char)(len >> 8), (unsigned char)len, (unsigned char)pad, 0 };
+    memcpy(out, h, 8);
+    if (len)
+        memcpy(out + 8, content, len);
+    memset(out + 8 + len, 0, pad);
+    return 8 + len + pad;
+}
+
+size_t fcgi_pair(unsigned char *out, const char *name, size_t nlen, const char *value,
+                 size_t vlen)
+{
+    size_t n = put_len(out, nlen);
+    n += put_len(out + n, vlen);
+    memcpy(out + n, name, nlen);
+    memcpy(out + n + nlen, value, vlen);
+    return n + nlen + vlen;
+}
+
 int fcgi_send(int fd, const struct fcgi_param *params, size_t nparams,
               const char *body, size_t body_len)
 {

@@ -26,6 +26,21 @@ int fcgi_connect(const char *path);
 int fcgi_send(int fd, const struct fcgi_param *params, size_t nparams,
               const char *body, size_t body_len);
 
+/* Writes len raw bytes (records built by hand, or part of one).  Returns 0
+ * or -1. */
+int fcgi_send_raw(int fd, const void *buf, size_t len);
+
+/* Appends a record of type on request id with content (len bytes, at most
+ * 65535) and pad bytes of padding to out, which has room.  Returns the
+ * bytes appended. */
+size_t fcgi_record(unsigned char *out, int type, int id, const void *content, size_t len,
+                   unsigned pad);
+
+/* Appends a name-value pair (lengths as FastCGI encodes them) to out, which
+ * has room; name and value may hold any bytes.  Returns the bytes appended. */
+size_t fcgi_pair(unsigned char *out, const char *name, size_t nlen, const char *value,
+                 size_t vlen);
+
 /* Reads records into r until END_REQUEST, EOF, `until` appears in the
  * output (if not NULL), or timeout_ms passes.  Returns 0 if it got what it
  * waited for (`until`, or else the end of the response), 1 if not (time
