@@ -168,6 +168,9 @@ describe('kiosk statuses', () => {
     expect(screen.getByTestId('kiosk-latest').textContent).toContain('Lunch at noon');
     await advance(1_000);
     expect(FakeStream.instances).toHaveLength(2);
+    // Trying again: the reason stays on the screen until the kiosk is live.
+    expect(status()!.textContent).toContain('Closed by an administrator');
+    expect(screen.getByTestId('kiosk-retry').textContent).toContain('Trying again now');
     act(() => FakeStream.last.emit('connected', connectedData('tok-2', 'display')));
     expect(status()).toBeNull();
     expect(screen.getByTestId('kiosk').textContent).not.toContain('Closed by an administrator');

@@ -117,74 +117,81 @@ interface KioskStatus {
   detail: string;
   /** When the screen tries again (a countdown), if it will. */
   retryAt: number | null;
+  /** It is trying again now (the stream is being opened again). */
+  trying?: boolean;
   tone: 'warning' | 'danger' | 'info';
   kind: string;
   status?: number;
 }
 
+/** Why the stream is not live, from what went wrong last. */
+function problemStatus(p: NonNullable<UseSSEResult['problem']>, name: string, hasKey: boolean, retryAt: number | null): KioskStatus {
+  if (p.kind === 'http') {
+    switch (p.status) {
+      case 409:
+        return {
+          title: `Display ${name} is live on another screen`,
+          detail: hasKey
+            ? 'The other screen holds this display name; this one steps aside and looks again later.'
+            : 'Only one screen can show a display. Close it on the other screen, or open this page with the display’s key to move it here.',
+          retryAt,
+          tone: 'warning',
+          kind: 'conflict',
+          status: 409,
+        };
+      case 401:
+        return {
+          title: p.message || `Display ${name} needs its key`,
+          detail: hasKey
+            ? 'The key in this page’s address is not this display’s key. Ask an administrator for the right address.'
+            : 'This display opens only with its key: open this page with the address an administrator gives you (…?key=…).',
+          retryAt,
+          tone: 'danger',
+          kind: 'key',
+          status: 401,
+        };
+      case 404:
+        return {
+          title: `Unknown display name “${name}”`,
+          detail: 'The server’s list of displays has no display by this name. Check the address of this page.',
+          retryAt,
+          tone: 'danger',
+          kind: 'unknown',
+          status: 404,
+        };
+      case 429:
+      case 503:
+        return { title: 'The event server is busy', detail: p.message, retryAt, tone: 'warning', kind: 'busy', status: p.status };
+      default:
+        return { title: 'The event server refused this screen', detail: `${p.message} (HTTP ${p.status})`, retryAt, tone: 'danger', kind: 'http', status: p.status };
+    }
+  }
+  if (p.kind === 'superseded') {
+    return {
+      title: `Another screen took over display ${name}`,
+      detail: 'This screen steps aside and looks again later.',
+      retryAt,
+      tone: 'warning',
+      kind: 'superseded',
+    };
+  }
+  if (p.kind === 'closed') return { title: p.message, detail: 'Reconnecting.', retryAt, tone: 'info', kind: 'closed' };
+  if (p.kind === 'shutdown') return { title: 'The event server is restarting', detail: 'Reconnecting.', retryAt, tone: 'info', kind: 'shutdown' };
+  return { title: 'Connection to the event server lost', detail: p.message, retryAt, tone: 'warning', kind: p.kind };
+}
+
 /**
  * Why the screen is not showing live events, in plain words, or null while
- * it is live. Never blank: every state but `open` has a status.
+ * it is live. Never blank: every state but `open` has a status. While it
+ * tries again after a problem, the problem still says why (an
+ * administrator's close stays on the screen until the kiosk is live again).
  */
 function kioskStatus(sse: Pick<UseSSEResult, 'state' | 'problem' | 'nextRetryAt' | 'closedReason' | 'attempt'>, name: string, hasKey: boolean): KioskStatus | null {
   if (sse.state === 'open') return null;
-  const retryAt = sse.state === 'error' ? sse.nextRetryAt : null;
   const p = sse.problem;
-  if (sse.state === 'error' && p) {
-    if (p.kind === 'http') {
-      switch (p.status) {
-        case 409:
-          return {
-            title: `Display ${name} is live on another screen`,
-            detail: hasKey
-              ? 'The other screen holds this display name; this one steps aside and looks again later.'
-              : 'Only one screen can show a display. Close it on the other screen, or open this page with the display’s key to move it here.',
-            retryAt,
-            tone: 'warning',
-            kind: 'conflict',
-            status: 409,
-          };
-        case 401:
-          return {
-            title: p.message || `Display ${name} needs its key`,
-            detail: hasKey
-              ? 'The key in this page’s address is not this display’s key. Ask an administrator for the right address.'
-              : 'This display opens only with its key: open this page with the address an administrator gives you (…?key=…).',
-            retryAt,
-            tone: 'danger',
-            kind: 'key',
-            status: 401,
-          };
-        case 404:
-          return {
-            title: `Unknown display name “${name}”`,
-            detail: 'The server’s list of displays has no display by this name. Check the address of this page.',
-            retryAt,
-            tone: 'danger',
-            kind: 'unknown',
-            status: 404,
-          };
-        case 429:
-        case 503:
-          return { title: 'The event server is busy', detail: p.message, retryAt, tone: 'warning', kind: 'busy', status: p.status };
-        default:
-          return { title: 'The event server refused this screen', detail: `${p.message} (HTTP ${p.status})`, retryAt, tone: 'danger', kind: 'http', status: p.status };
-      }
-    }
-    if (p.kind === 'superseded') {
-      return {
-        title: `Another screen took over display ${name}`,
-        detail: 'This screen steps aside and looks again later.',
-        retryAt,
-        tone: 'warning',
-        kind: 'superseded',
-      };
-    }
-    if (p.kind === 'closed') return { title: p.message, detail: 'Reconnecting.', retryAt, tone: 'info', kind: 'closed' };
-    if (p.kind === 'shutdown') return { title: 'The event server is restarting', detail: 'Reconnecting.', retryAt, tone: 'info', kind: 'shutdown' };
-    return { title: 'Connection to the event server lost', detail: p.message, retryAt, tone: 'warning', kind: p.kind };
-  }
-  if (sse.state === 'error') return { title: 'Connection to the event server lost', detail: 'Reconnecting.', retryAt, tone: 'warning', kind: 'network' };
+  if (sse.state === 'error' && p) return problemStatus(p, name, hasKey, sse.nextRetryAt);
+  if (sse.state === 'connecting' && p) return { ...problemStatus(p, name, hasKey, null), trying: true };
+  if (sse.state === 'error') return { title: 'Connection to the event server lost', detail: 'Reconnecting.', retryAt: sse.nextRetryAt, tone: 'warning', kind: 'network' };
   if (sse.state === 'closed') return { title: 'Disconnected', detail: 'This page is not connected to the event server.', retryAt: null, tone: 'danger', kind: 'closed' };
   return {
     title: sse.attempt > 0 ? 'Reconnecting to the event server…' : 'Connecting to the event server…',
@@ -237,6 +244,11 @@ function KioskScreen({ name, hasKey }: { name: string; hasKey: boolean }) {
           {status.retryAt !== null && (
             <p className="fs-4 mb-0 text-body-secondary" data-testid="kiosk-retry">
               Trying again in <span className="font-monospace">{countdown(status.retryAt, now)}</span> (at {formatLocalTime(status.retryAt)}).
+            </p>
+          )}
+          {status.trying && (
+            <p className="fs-4 mb-0 text-body-secondary" data-testid="kiosk-retry">
+              Trying again now…
             </p>
           )}
         </section>
