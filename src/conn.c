@@ -115,7 +115,8 @@ int conn_enqueue(struct conn *c, struct event *e)
     if (c->qlen < c->qcap || queue_grow(c) == 0) {
         c->queue[(c->qhead + c->qlen) % c->qcap] = event_ref(e);
         c->qlen++;
-        atomic_fetch_add(&c->events_queued, 1);
+        if (event_published(e))
+            atomic_fetch_add(&c->events_queued, 1);
         wake_locked(c);
         rc = 0;
     }
@@ -196,6 +197,16 @@ unsigned conn_queue_depth(struct conn *c)
 {
     pthread_mutex_lock(&c->mu);
     unsigned n = c->qlen;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+unsigned conn_queue_published(struct conn *c)
+{
+    pthread_mutex_lock(&c->mu);
+    unsigned n = 0;
+    for (unsigned i = 0; i < c->qlen; i++)
+        n += event_published(c->queue[(c->qhead + i) % c->qcap]);
     pthread_mutex_unlock(&c->mu);
     return n;
 }

@@ -201,6 +201,9 @@ void conn_info_fill(struct conn *c, struct conn_info *ci);
 /* Events queued and not yet taken by its loop.  Takes c->mu. */
 unsigned conn_queue_depth(struct conn *c);
 
+/* How many of them are published events (event_published()). */
+unsigned conn_queue_published(struct conn *c);
+
 /* The queue's slots now (CONN_QUEUE_INLINE unless grown).  For tests.
  * Takes c->mu. */
 unsigned conn_queue_slots(struct conn *c);

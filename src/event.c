@@ -8,6 +8,7 @@
 
 struct event {
     atomic_uint refs;
+    bool published;                 /* it has an id */
     size_t len;
     char text[];
 };
@@ -21,6 +22,7 @@ struct event *event_create(const struct sse_event *ev)
     if (!e)
         return NULL;
     atomic_init(&e->refs, 1);
+    e->published = ev->id != 0;
     e->len = (size_t)need;
     sse_encode(e->text, (size_t)need + 1, ev);
     return e;
@@ -36,6 +38,19 @@ void event_unref(struct event *e)
 {
     if (e && atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
         free(e);
+}
+
+bool event_published(const struct event *e)
+{
+    return e->published;
+}
+
+size_t event_count_published(struct event *const *v, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += v[i]->published;
+    return k;
 }
 
 const char *event_text(const struct event *e)

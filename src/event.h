@@ -6,6 +6,7 @@
 #ifndef SSE_EVENT_H
 #define SSE_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,14 @@ struct event *event_ref(struct event *e);
 
 /* Drops a reference, freeing the event with the last.  NULL does nothing. */
 void event_unref(struct event *e);
+
+/* Whether e is a published event (it has an id), which the counts of
+ * events queued, sent and dropped are about; the pushed monitor's own
+ * events (summary, changes, resync) have none and count nowhere. */
+bool event_published(const struct event *e);
+
+/* How many of the n events of v are published ones. */
+size_t event_count_published(struct event *const *v, size_t n);
 
 /* The encoded bytes (NUL-terminated) and their length. */
 const char *event_text(const struct event *e);

@@ -66,13 +66,14 @@ static void mark(struct conn *c, uint32_t n)
 int output_events(struct conn *c, struct event **evs, size_t n)
 {
     int rc = 0;
+    size_t published = event_count_published(evs, n);   /* what counts as sent */
     for (size_t i = 0; i < n; i++) {
         if (rc == 0)
             rc = output_stdout(c, event_text(evs[i]), event_len(evs[i]));
         event_unref(evs[i]);
     }
     if (rc == 0)
-        mark(c, (uint32_t)n);
+        mark(c, (uint32_t)published);
     return rc;
 }
 

@@ -108,7 +108,7 @@ void stream_finish(struct stream_loop *l, struct conn *c)
      * output by the time the output limit drops it -- or still to replay.
      * With what stream_serve() counted as it threw events away, every
      * event queued for a stream is either sent or dropped, once. */
-    uint64_t lost = conn_queue_depth(c) + output_unsent_events(c) + c->nreplay;
+    uint64_t lost = conn_queue_published(c) + output_unsent_events(c) + c->nreplay;
     if (lost)
         metrics_add(l->env->metrics, METRIC_EVENTS_DROPPED, lost);
     bool answered = c->io.answered;
@@ -216,16 +216,17 @@ bool stream_serve(struct stream_loop *l, struct conn *c)
     if (!c->io.started)
         return false;               /* stream_start() takes the queue */
     while ((n = conn_take(c, evs, TAKE_BATCH, &closing)) > 0) {
+        size_t published = event_count_published(evs, n);
         if (c->io.draining) {
             for (size_t i = 0; i < n; i++)
                 event_unref(evs[i]);
-            metrics_add(l->env->metrics, METRIC_EVENTS_DROPPED, n);
+            metrics_add(l->env->metrics, METRIC_EVENTS_DROPPED, published);
             continue;
         }
         if (output_events(c, evs, n) < 0) {
             /* Past the output's cap: the batch is gone (output_events
              * dropped it), and the rest with the stream. */
-            metrics_add(l->env->metrics, METRIC_EVENTS_DROPPED, n);
+            metrics_add(l->env->metrics, METRIC_EVENTS_DROPPED, published);
             stream_end(l, c, CLOSE_SLOW_CONSUMER);
             return false;
         }

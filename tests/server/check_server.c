@@ -1304,8 +1304,22 @@ START_TEST(pushed_monitor_and_stats_pages)
     expect_error(&bad, 400, "BAD_REQUEST");
     for (int i = 0; i < 3; i++)
         close_stream(&more[i]);
+
+    /* The monitor's own events are not events sent: nothing was published,
+     * so nothing counts as queued, sent or dropped, however many summaries
+     * and changes the monitor stream got. */
+    ck_assert_int_eq(fcgi_read(mon.fd, &mon.resp, "\"closed\":[{", 3000), 0);
+    ck_assert_int_eq(metric("sse_events_sent_total"), 0);
+    struct req all = { "GET", "/stats", .style = NGINX, .user = "admin" };
+    ck_assert_int_eq(call(&all, &o, NULL), 200);
+    ck_assert_int_eq(json_object_get_int(get(o, "data.events_sent_last_hour")), 0);
+    struct json_object *row = json_object_array_get_idx(get(o, "data.connections"), 0);
+    ck_assert_int_eq(json_object_get_int(get(row, "events_sent")), 0);
+    ck_assert_int_eq(json_object_get_int(get(row, "events_queued")), 0);
+    json_object_put(o);
     close_stream(&mon);
     ck_assert_int_eq(await_total(0, 3000), 0);
+    ck_assert_int_eq(metric("sse_events_dropped_total"), 0);
 }
 END_TEST
 
