@@ -53,11 +53,25 @@ START_TEST(output_counts_events_once_written)
     ck_assert_uint_eq(read_all(sv[1]), bytes);
     event_unref(e);
 
+    /* an event without an id (the monitor's own) is written, and counts nowhere */
+    struct sse_event own = { .name = "summary", .data = "{}", .data_len = 2 };
+    struct event *o = event_create(&own);
+    ck_assert(!event_published(o));
+    size_t own_bytes = 8 + event_len(o);
+    struct event *mine[1] = { o };                      /* output_events takes it */
+    ck_assert_int_eq(output_events(c, mine, 1), 0);
+    ck_assert_uint_eq(output_unsent_events(c), 0);
+    ck_assert_int_eq(output_flush(c, 1500, &f), 0);
+    ck_assert_uint_eq(f.events, 0);
+    ck_assert_uint_eq(atomic_load(&c->events_sent), 2);
+    ck_assert_uint_eq(read_all(sv[1]), own_bytes);
+    bytes += own_bytes;
+
     /* more than the socket takes: the events count only once all is read */
     enum { BIG = 60000 };
     char *data = malloc(BIG);
     memset(data, 'x', BIG);
-    struct sse_event big = { .name = "big", .data = data, .data_len = BIG };
+    struct sse_event big = { .id = 7, .name = "big", .data = data, .data_len = BIG };
     struct event *b = event_create(&big);
     free(data);
     struct event *one[1] = { b };
@@ -103,7 +117,7 @@ START_TEST(output_refuses_past_its_cap)
     enum { SIZE = 64000 };
     char *data = malloc(SIZE);
     memset(data, 'y', SIZE);
-    struct sse_event ev = { .name = "y", .data = data, .data_len = SIZE };
+    struct sse_event ev = { .id = 8, .name = "y", .data = data, .data_len = SIZE };
     struct event *e = event_create(&ev);
     free(data);
     int rc = 0;
