@@ -29,6 +29,13 @@
 #define ACCEPT_PAUSE_MS 50          /* accept failed (out of fds): stop this long */
 #define WARN_EVERY_MS 10000         /* at most one warning of drops this often */
 #define ADDRS_MAX 16                /* FCGI_WEB_SERVER_ADDRS entries kept */
+/* A request whose params are whole and whose body has this much waiting is
+ * handed over before the body is whole: Apache sends a unix socket no more
+ * than about 50 KiB that nobody reads (it waits for the socket to be
+ * writable, which it is only while under a quarter of its buffer is
+ * queued), so a 64 KiB publish would never be whole here.  The worker reads
+ * the rest with its socket's timeouts. */
+#define BODY_HANDOVER (32 * 1024)
 
 /* A connection accepted whose request is not yet whole (on the watch
  * list, oldest first: all share one timeout, so that is deadline order),
@@ -198,6 +205,11 @@ static void examine(struct intake *in, struct pending *p, bool hup)
         unwatch_close(in, p);
         return;
     case FCGI_REQUEST_PARTIAL:
+        if (info.params_whole && (size_t)n >= BODY_HANDOVER && !hup) {
+            p->nul_param = info.nul_param;
+            hand_over(in, p);
+            return;
+        }
         if (hup) {
             dropped(in, METRIC_REQUESTS_INCOMPLETE, "the peer stopped sending before its request was whole");
             unwatch_close(in, p);

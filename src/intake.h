@@ -12,7 +12,9 @@
  * connection with epoll, peeks at its bytes without consuming them
  * (MSG_PEEK) until fcgi_request_scan() finds its request whole, and only
  * then queues the connection for a worker.  libfcgi then reads bytes that
- * are all there.  A connection whose request is not whole within the
+ * are all there (but for the end of a big body: a request whose params are
+ * whole and 32 KiB of whose body wait is handed over, since some web
+ * servers send no more until it is read).  A connection whose request is not whole within the
  * request timeout is closed, and so is one whose records are not one
  * request as web servers send them (fcgi_request.h): neither ever reaches a
  * worker.  A request with a NUL byte in a param name or value is handed
