@@ -2,22 +2,23 @@
 # Socket activation the way systemd does it, for tests on machines without systemd as init.
 #
 #   socket-activate.pl (--fd0 | --listen-fds) --listen PATH|HOST:PORT [--mode 0660]
-#       [--backlog N] [--pidfile FILE] -- COMMAND [ARGS...]
+#       [--backlog N] [--pidfile FILE] [--restart-sec S] -- COMMAND [ARGS...]
 #
 # Like a .socket unit, it binds and listens once (a blocking socket, unlinking a stale unix socket
 # file first) and holds the socket for as long as it runs. Like the .service, it starts COMMAND
 # with the socket on fd 0 (StandardInput=socket) or on fd 3 with LISTEN_FDS=1, LISTEN_PID and
 # LISTEN_FDNAMES (no StandardInput=), restarts it on SIGHUP (systemctl restart: the socket
-# stays, connections wait in the backlog), restarts it 1 s after a failure (Restart=on-failure),
-# and on SIGTERM/SIGINT stops it (SIGTERM, SIGKILL after 5 s), removes the socket file and
-# exits 0. COMMAND's pid is written to --pidfile at each start. Only core Perl (perl-base).
+# stays, connections wait in the backlog), restarts it S seconds after a failure (Restart=
+# on-failure, RestartSec=S; default 1), and on SIGTERM/SIGINT stops it (SIGTERM, SIGKILL after
+# 5 s), removes the socket file and exits 0. COMMAND's pid is written to --pidfile at each start.
+# Only core Perl (perl-base).
 use strict;
 use warnings;
 use Socket;
 use POSIX qw(dup2 :sys_wait_h);
 use Fcntl qw(F_SETFD);
 
-my ($fd0, $listen_fds, $listen, $mode, $backlog, $pidfile) = (0, 0, undef, undef, 1024, undef);
+my ($fd0, $listen_fds, $listen, $mode, $backlog, $pidfile, $restart_sec) = (0, 0, undef, undef, 1024, undef, 1);
 while (@ARGV && $ARGV[0] ne '--') {
     my $a = shift @ARGV;
     if    ($a eq '--fd0')        { $fd0 = 1 }
@@ -26,6 +27,7 @@ while (@ARGV && $ARGV[0] ne '--') {
     elsif ($a eq '--mode')       { $mode = oct(shift @ARGV) }
     elsif ($a eq '--backlog')    { $backlog = shift @ARGV }
     elsif ($a eq '--pidfile')    { $pidfile = shift @ARGV }
+    elsif ($a eq '--restart-sec') { $restart_sec = shift @ARGV }
     else { die "socket-activate: unknown option $a\n" }
 }
 shift @ARGV if @ARGV && $ARGV[0] eq '--';
@@ -41,9 +43,11 @@ if ($listen =~ m{^/}) {
     bind($sock, pack_sockaddr_un($unix_path)) or die "socket-activate: bind $unix_path: $!\n";
     chmod($mode, $unix_path) if defined $mode;
 } elsif ($listen =~ /^([0-9.]+):(\d+)$/) {
+    # Copied first: $1 and $2 are passed by alias, and inet_aton's own match would reset them.
+    my ($host, $port) = ($1, $2);
     socket($sock, PF_INET, SOCK_STREAM, getprotobyname('tcp')) or die "socket-activate: socket: $!\n";
     setsockopt($sock, SOL_SOCKET, SO_REUSEADDR, 1) or die "socket-activate: setsockopt: $!\n";
-    bind($sock, pack_sockaddr_in($2, inet_aton($1))) or die "socket-activate: bind $listen: $!\n";
+    bind($sock, pack_sockaddr_in($port, inet_aton($host))) or die "socket-activate: bind $listen: $!\n";
 } else {
     die "socket-activate: bad --listen $listen\n";
 }
@@ -98,7 +102,8 @@ sub stop_child {
 }
 
 $child = start_child();
-my $respawn_at = 0;
+# Ticks of the 50 ms loop below until a failed command is started again (0: none pending).
+my $respawn_ticks = 0;
 while (!$stop) {
     if ($restart) {
         $restart = 0;
@@ -112,11 +117,10 @@ while (!$stop) {
             my $st = $?;
             $child = 0;
             print STDERR "socket-activate: process ended with status $st\n";
-            $respawn_at = time() + 1 if $st != 0;
+            $respawn_ticks = int($restart_sec * 20) + 1 if $st != 0;
         }
     }
-    if (!$child && $respawn_at && time() >= $respawn_at) {
-        $respawn_at = 0;
+    if (!$child && $respawn_ticks && --$respawn_ticks == 0) {
         $child = start_child();
     }
     select(undef, undef, undef, 0.05);

@@ -132,6 +132,27 @@ export function parseUnit(text) {
   return out;
 }
 
+/**
+ * perl's arguments to run a socket unit and its service (parsed by parseUnit) the way systemd does,
+ * through socket-activate.pl: ListenStream=, SocketMode= and Backlog= of `socket`, ExecStart= and
+ * RestartSec= (or `restartSec`) of `service`, the socket on fd 0 (`fd0`) or as LISTEN_FDS, the
+ * command's pid written to `pidfile`.
+ */
+export function socketActivateArgs({ socket, service }, { fd0, pidfile, restartSec }) {
+  const exec = service.Service.ExecStart[0].split(/\s+/).filter(Boolean);
+  const sa = socket.Socket;
+  return [path.join(HERE, 'socket-activate.pl'), fd0 ? '--fd0' : '--listen-fds',
+    '--listen', sa.ListenStream[0], '--mode', sa.SocketMode?.[0] || '0666', '--backlog', sa.Backlog?.[0] || '128',
+    '--pidfile', pidfile, '--restart-sec', String(restartSec ?? seconds(service.Service.RestartSec?.[0] ?? '1')), '--', ...exec];
+}
+
+/** A systemd time span of seconds or milliseconds ("1", "1s", "500ms") in seconds. */
+export function seconds(span) {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(span);
+  if (!m) throw new Error(`time span "${span}": only seconds and ms are understood here`);
+  return m[2] === 'ms' ? Number(m[1]) / 1000 : Number(m[1]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Processes: every child is in its own process group, and is killed on stop and at exit.
 
@@ -636,14 +657,10 @@ export async function startStack({
         },
       });
     } else if (units) {
-      const exec = units.service.Service.ExecStart[0].split(/\s+/).filter(Boolean);
-      const sa = units.socket.Socket;
-      const pa = [path.join(HERE, 'socket-activate.pl'), mode === 'systemd-fd0' ? '--fd0' : '--listen-fds',
-        '--listen', sa.ListenStream[0], '--mode', sa.SocketMode?.[0] || '0666', '--backlog', sa.Backlog?.[0] || '128',
-        '--pidfile', path.join(dir, 'responder.pid'), '--', ...exec];
       if (mode === 'systemd-fd0' && units.service.Service.StandardInput?.[0] !== 'socket') {
         throw new Error('contrib/systemd/sse-fcgi.service lost StandardInput=socket');
       }
+      const pa = socketActivateArgs(units, { fd0: mode === 'systemd-fd0', pidfile: path.join(dir, 'responder.pid') });
       st.responder = startProcess('socket-activate', 'perl', pa, { logFile: daemonLogFile, env });
     } else {
       return; // bin-path: lighttpd starts it
