@@ -247,6 +247,13 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
     }
     if (optind < argc)
         return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+    return OPTIONS_OK;
+}
+
+/* What holds between options, once the command line and the file are both
+ * read (either may give either). */
+static enum options_result check_together(const struct options *o, char *err, size_t errlen)
+{
     if (o->node && !o->cluster)
         return fail(err, errlen, "--node needs --cluster");
     return OPTIONS_OK;
@@ -325,7 +332,7 @@ enum options_result options_load(struct options *o, int argc, char **argv,
     *storage = NULL;
     enum options_result r = options_parse(o, argc, argv, err, errlen);
     if (r != OPTIONS_OK || !o->config_file)
-        return r;
+        return r == OPTIONS_OK ? check_together(o, err, errlen) : r;
     /* argv[0], the file's options, then the command line again (it wins). */
     size_t n = 0, cap = 0;
     char **file = NULL;
@@ -358,5 +365,5 @@ enum options_result options_load(struct options *o, int argc, char **argv,
     if (r == OPTIONS_ERROR)
         snprintf(err, errlen, "%s (in %s or the command line)", prefix_err, path);
     *storage = keep;
-    return r;
+    return r == OPTIONS_OK ? check_together(o, err, errlen) : r;
 }

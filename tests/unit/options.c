@@ -50,9 +50,35 @@ START_TEST(options_defaults_and_errors)
 }
 END_TEST
 
+/* The node's name on the command line, the cluster in the file (where its
+ * password stays out of ps): either may give either. */
+START_TEST(options_cluster_from_the_file)
+{
+    char path[] = "/tmp/sse-options-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char text[] = "cluster = redis://sse:secret@127.0.0.1:6379/2\n";
+    ck_assert_int_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    struct options o;
+    char err[256], **storage;
+    char *with[] = { "sse-fcgi", "--config", path, "--node", "web-1", NULL };
+    ck_assert_msg(options_load(&o, 5, with, &storage, err, sizeof err) == OPTIONS_OK, "%s", err);
+    ck_assert_str_eq(o.node, "web-1");
+    ck_assert_str_eq(o.cluster, "redis://sse:secret@127.0.0.1:6379/2");
+    options_free_storage(storage);
+    char *without[] = { "sse-fcgi", "--node", "web-1", NULL };      /* no cluster anywhere */
+    ck_assert_int_eq(options_load(&o, 3, without, &storage, err, sizeof err), OPTIONS_ERROR);
+    ck_assert_str_eq(err, "--node needs --cluster");
+    options_free_storage(storage);
+    unlink(path);
+}
+END_TEST
+
 Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
     UNIT_TEST(s, options_defaults_and_errors);
+    UNIT_TEST(s, options_cluster_from_the_file);
     return s;
 }
