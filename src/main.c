@@ -144,7 +144,10 @@ int main(int argc, char **argv)
     if (own && listen_is_unix(opt.socket))
         unlink(opt.socket);
     options_free_storage(storage);
-    if (own && left == 0) {
+    /* Freed whichever socket it served (an inherited one is only left
+     * open): a cluster node says goodbye here, and its streams leave every
+     * other node's list as shut down, not lost. */
+    if (left == 0) {
         server_free(the_server);
         the_server = NULL;
     }
