@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cluster.h"
 #include "cluster_wire.h"
@@ -20,6 +21,16 @@
 #define LOCAL_BUCKETS 4096
 #define REQUESTS_MAX 64             /* requests to other nodes under way */
 #define NODES_MAX 64
+
+/* A node's records (its hashes) live this many heartbeats past the last
+ * write or heartbeat that refreshed them. */
+#define RECORDS_BEATS 4
+
+/* That TTL in ms, as text for PEXPIRE. */
+static inline void cnode_records_ttl(const struct cluster_options *o, char out[24])
+{
+    snprintf(out, 24, "%lld", (long long)(RECORDS_BEATS * o->heartbeat_ms));
+}
 
 /* A guarded display is replaced only with its key, the same client id, or
  * when stale (registry_add's rule, cluster-wide). */

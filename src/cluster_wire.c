@@ -98,9 +98,13 @@ const char wire_admit_script[] =
     "if max_user > 0 and user ~= '' and nu - replaced >= max_user then return {'user'} end\n"
     "if max_addr > 0 and addr ~= '' and na >= max_addr then return {'address'} end\n"
     "local k = 'sse:node:' .. me\n"
-    "if user ~= '' then redis.call('HINCRBY', k .. ':u', user, 1) end\n"
-    "if addr ~= '' then redis.call('HINCRBY', k .. ':a', addr, 1) end\n"
-    "if claim ~= '' then redis.call('HSET', k .. ':s', claim, ARGV[10] .. ' 0 ' .. ARGV[9]) end\n"
+    /* each key it writes expires even if this node dies before its heartbeat */
+    "if user ~= '' then redis.call('HINCRBY', k .. ':u', user, 1); redis.call('PEXPIRE', k .. ':u', ARGV[13]) end\n"
+    "if addr ~= '' then redis.call('HINCRBY', k .. ':a', addr, 1); redis.call('PEXPIRE', k .. ':a', ARGV[13]) end\n"
+    "if claim ~= '' then\n"
+    "  redis.call('HSET', k .. ':s', claim, ARGV[10] .. ' 0 ' .. ARGV[9])\n"
+    "  redis.call('PEXPIRE', k .. ':s', ARGV[13])\n"
+    "end\n"
     "return {'ok', hnode or '', hpid or ''}\n";
 
 /* json-c writes an object as "{" then its first member: the number goes in

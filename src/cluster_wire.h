@@ -40,7 +40,8 @@ extern const char wire_publish_script[];
 /* ARGV: node, user, addr, claim, max per user, max per address, the claim
  * is a display's (1/0), presented the display's key (1/0), client id, public
  * id, a stream of this node is superseded (1/0), guarded (1/0: a display
- * replaces another only with its key, the same client id, or a stale one).
+ * replaces another only with its key, the same client id, or a stale one),
+ * the TTL (ms) of the node's records.
  * Returns {"ok", holder node, holder public id}, {"conflict"}, {"user"} or
  * {"address"}. */
 extern const char wire_admit_script[];

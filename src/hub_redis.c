@@ -209,18 +209,19 @@ static void catch_up(struct cnode *n, uint64_t id)
 static int admit(struct cnode *n, struct conn *c, bool key_ok, char *holder_node,
                  char *holder_id)
 {
-    char claim[CONN_NAME_MAX + CONN_CLIENT_MAX + 4], max_user[24], max_addr[24];
+    char claim[CONN_NAME_MAX + CONN_CLIENT_MAX + 4], max_user[24], max_addr[24], ttl[24];
     wire_claim(claim, sizeof claim, c->type, c->name, c->client);
     snprintf(max_user, sizeof max_user, "%zu", n->o.max_per_user);
     snprintf(max_addr, sizeof max_addr, "%zu", n->o.max_per_address);
+    cnode_records_ttl(&n->o, ttl);
     const char *argv[] = {
         "EVAL", wire_admit_script, "0", n->o.node, c->type == CONN_ADMIN ? c->name : "", c->addr,
         claim, max_user, max_addr, c->type == CONN_DISPLAY ? "1" : "0", key_ok ? "1" : "0",
         c->client, c->public_id, registry_would_supersede(n->reg, c) ? "1" : "0",
-        CLUSTER_GUARDED_DISPLAYS ? "1" : "0",
+        CLUSTER_GUARDED_DISPLAYS ? "1" : "0", ttl,
     };
     pthread_mutex_lock(&n->cmd_mu);
-    redisReply *r = rconn_command(n->cmd, 15, argv, NULL);
+    redisReply *r = rconn_command(n->cmd, 16, argv, NULL);
     pthread_mutex_unlock(&n->cmd_mu);
     holder_node[0] = holder_id[0] = '\0';
     if (!r) {
