@@ -319,7 +319,7 @@ static int register_all(struct cnode *n, struct rconn *w, struct op **ops)
     }
     registry_snapshot_release(&s);
     char ttl[24];
-    snprintf(ttl, sizeof ttl, "%lld", (long long)(4 * n->o.heartbeat_ms));
+    cnode_records_ttl(&n->o, ttl);
     const char *keys[] = { key, users, addrs, claims };
     for (int i = 0; i < 4; i++)
         cmd3(w, "PEXPIRE", keys[i], ttl);
@@ -359,8 +359,19 @@ static void *writer_main(void *arg)
         if (rc == 0 && rereg)
             rc = register_all(n, w, &ops);
         if (rc == 0 && ops) {
-            for (struct op *op = ops; op; op = op->next)
+            bool opened = false;
+            for (struct op *op = ops; op; op = op->next) {
                 append_op(n, w, op);
+                opened |= op->kind == OP_OPENED;
+            }
+            if (opened) {
+                /* The hash may be new: it expires even if this node dies
+                 * before its next heartbeat refreshes it. */
+                char key[WIRE_KEY_MAX], ttl[24];
+                wire_node_key(key, n->o.node, NULL);
+                cnode_records_ttl(&n->o, ttl);
+                cmd3(w, "PEXPIRE", key, ttl);
+            }
             rc = rconn_flush(w, NULL, NULL);
         }
         free_ops(ops);
@@ -739,7 +750,7 @@ static int beat_once(struct cnode *n, struct rconn *b)
     wire_node_key(addrs, n->o.node, ":a");
     wire_node_key(claims, n->o.node, ":s");
     snprintf(px, sizeof px, "%lld", (long long)(ALIVE_BEATS * n->o.heartbeat_ms));
-    snprintf(ttl, sizeof ttl, "%lld", (long long)(4 * n->o.heartbeat_ms));
+    cnode_records_ttl(&n->o, ttl);
     int64_t now = time_now_ms();
     size_t mine = registry_count(n->reg);
     snprintf(info, sizeof info, "{\"t\":%lld,\"n\":%zu}", (long long)now, mine);
@@ -918,6 +929,37 @@ static bool always(void *ctx)
     return true;
 }
 
+/* A process that starts under the name of one that died less than the
+ * records' TTL ago finds that one's records in Redis: its streams leave
+ * every node's list as lost (one numbered change, as for any lost node),
+ * and its records, counts and claims go, before this process admits a
+ * stream.  If Redis cannot be asked now, the first registration (which
+ * rewrites the records whole, and has the others reload them) does it. */
+static void forget_predecessor(struct cnode *n)
+{
+    char key[WIRE_KEY_MAX], users[WIRE_KEY_MAX], addrs[WIRE_KEY_MAX], claims[WIRE_KEY_MAX];
+    wire_node_key(key, n->o.node, NULL);
+    wire_node_key(users, n->o.node, ":u");
+    wire_node_key(addrs, n->o.node, ":a");
+    wire_node_key(claims, n->o.node, ":s");
+    const char *ex[] = { "EXISTS", key, users, addrs, claims };
+    redisReply *r = rconn_command(n->cmd, 5, ex, NULL);
+    long found = r && r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
+    if (r)
+        freeReplyObject(r);
+    if (found <= 0)
+        return;
+    char *lost = wire_change_json(n->o.node, 'l', NULL, CLOSE_NODE_LOST, time_now_ms());
+    if (lost)
+        publish_change(n->cmd, lost);
+    free(lost);
+    const char *del[] = { "DEL", key, users, addrs, claims };
+    rconn_append(n->cmd, 5, del, NULL);
+    if (rconn_flush(n->cmd, NULL, NULL) == 0)
+        log_warn("cluster: an earlier %s left its records in Redis: its streams leave as lost",
+                 n->o.node);
+}
+
 int cnode_start_threads(struct cnode *n, char *err, size_t errlen)
 {
     pthread_mutex_init(&n->wq_mu, NULL);
@@ -932,6 +974,7 @@ int cnode_start_threads(struct cnode *n, char *err, size_t errlen)
     }
     n->subscribed_feed = true;
     atomic_store(&n->up, true);     /* until something fails */
+    forget_predecessor(n);
     void *(*const mains[4])(void *) = { reader_main, subscriber_main, writer_main, beat_main };
     pthread_t *threads[4] = { &n->reader, &n->subscriber, &n->writer, &n->beat };
     for (int i = 0; i < 4; i++) {
