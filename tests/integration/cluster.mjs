@@ -3,7 +3,7 @@
 // real nginx or lighttpd (tests/harness/cluster.mjs), driven by real HTTP clients.
 //
 //   node tests/integration/cluster.mjs [--front nginx|lighttpd] [--mode direct|systemd]
-//                                      [--restart-sec S] [--known] [--only TEXT]
+//                                      [--restart-sec S] [--only TEXT]
 //                                      [--heartbeat S] [--disconnects N] [--list] [--sanitized]
 //
 //   --front      what balances over the nodes: nginx (default; the round-robin upstream of
@@ -13,9 +13,7 @@
 //                (contrib/systemd/sse-fcgi@.socket and sse-fcgi@.service, instance N, run through
 //                tests/harness/socket-activate.pl)
 //   --restart-sec  systemd: how long after a crash the supervisor starts the node again; default
-//                4 heartbeats + 1 s, not the unit's RestartSec=1 (see the kill -9 test)
-//   --known      also run the tests known to fail in this front and mode, for a fault of the
-//                responder's that the test names (without it they are listed, not run)
+//                the unit's RestartSec= (1 s)
 //   --sanitized  SSE_FCGI_BIN is an ASan build (tests/sanitize/run-sanitizers): memory is not
 //                compared after an outage (ASan keeps freed memory in quarantine; LeakSanitizer
 //                checks for leaks when each node exits), file descriptors still are
@@ -47,7 +45,7 @@ const pct = (v, p) => {
 };
 
 function parseArgs(argv) {
-  const o = { only: null, heartbeat: 1, disconnects: 100, list: false, sanitized: false, front: 'nginx', mode: 'direct', restartSec: null, known: false };
+  const o = { only: null, heartbeat: 1, disconnects: 100, list: false, sanitized: false, front: 'nginx', mode: 'direct', restartSec: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -62,7 +60,6 @@ function parseArgs(argv) {
     else if (a === '--front') o.front = val();
     else if (a === '--mode') o.mode = val();
     else if (a === '--restart-sec') o.restartSec = Number(val());
-    else if (a === '--known') o.known = true;
     else usage();
   }
   if (!['nginx', 'lighttpd'].includes(o.front) || !['direct', 'systemd'].includes(o.mode)) usage();
@@ -70,7 +67,7 @@ function parseArgs(argv) {
 }
 
 function usage() {
-  console.error('usage: cluster.mjs [--front nginx|lighttpd] [--mode direct|systemd] [--restart-sec S] [--known]\n' +
+  console.error('usage: cluster.mjs [--front nginx|lighttpd] [--mode direct|systemd] [--restart-sec S]\n' +
     '                  [--only TEXT] [--heartbeat S] [--disconnects N] [--list] [--sanitized]');
   process.exit(2);
 }
@@ -451,16 +448,9 @@ test('stats and the pushed monitors of every node agree while streams open, abor
   return `${opened} opened (${reloaded} of them superseding), ${aborted} aborted: 3 stats and 3 monitors agree on ${d.total_connections} (${want} besides the monitors)`;
 });
 
-// Under systemd (--mode systemd) the node killed is started again by its unit (Restart=on-failure)
-// on the same socket, under the same name. Two things the responder gets wrong there are kept out
-// of the way (`--restart-sec 1` shows the first):
-// - A node that starts while Redis still holds records under its name (a killed predecessor's,
-//   kept for 4 heartbeats) keeps them: every node lists the dead streams for as long as the new
-//   process runs (its heartbeat refreshes their TTL), with their display claims and per-user
-//   counts; no node_lost, no close. So the supervisor waits --restart-sec, by default 4
-//   heartbeats + 1 s, not the unit's RestartSec=1.
-// - A node's records get their TTL at its next heartbeat only (half a heartbeat): a node killed
-//   before it never loses them. So the kill comes a heartbeat after node-2's streams opened.
+// Under systemd (--mode systemd) the node killed is started again by its unit (Restart=on-failure,
+// after 1 s) on the same socket, under the same name, while Redis still holds its predecessor's
+// records: the new process drops them (node_lost) before it serves.
 test('kill -9 of a node: its streams leave every monitor as node_lost within 3 heartbeats; its clients resume elsewhere', async (c) => {
   const hb = c.heartbeat * 1000;
   const systemd = c.mode === 'systemd';
@@ -481,7 +471,6 @@ test('kill -9 of a node: its streams leave every monitor as node_lost within 3 h
   await waitAgree(c, (d) => d.total_connections === 8, { what: 'the streams everywhere' });
   await publish(c.nodes[0], { event: 'before', data: {} });
   await waitUntil(() => victims.every((v) => v.names.includes('before')), { ms: 3000, what: 'the first event' });
-  if (systemd) await sleep(hb);
   const oldPid = c.nodes[1].pid();
   const t0 = now();
   await c.nodes[1].kill9();
@@ -636,11 +625,6 @@ test('a node that stops (SIGTERM) says goodbye: its streams leave at once, not a
   void n3;
   m.close();
   return `closed with shutdown on node-1 ${ms(now() - t0)} after SIGTERM; node-3 left the node list`;
-}, {
-  known: {
-    modes: ['systemd'],
-    why: 'a node on an inherited socket (systemd, spawn-fcgi) exits on SIGTERM without leaving the cluster: its streams leave as node_lost, it stays listed as lost',
-  },
 });
 
 test('behind lighttpd: each new stream goes to the node with the fewest, a node that came back first (least-connection)', async (c) => {
@@ -709,7 +693,6 @@ test('systemd template units: systemd accepts them; the single units\' hardening
   const names = async () => (await c.allStats()).map((d) => d.nodes.map((x) => `${x.node}:${x.state}`).sort().join(','));
   for (const x of await names()) assert(x === 'node-1:up,node-2:up,node-3:up', `nodes: ${x}`);
   // systemctl restart sse-fcgi@2.service: the socket stays, the new process has the same name.
-  // (With no stream on it: one it held would stay listed, see the SIGTERM test, known to fail here.)
   const old = c.nodes[1].pid();
   const t0 = now();
   process.kill(c.nodes[1].proc.pid, 'SIGHUP');
@@ -745,13 +728,7 @@ test('systemctl restart of a node holding streams: they close as shutdown and le
   assert(reasons.length === ids.size && reasons.every((r) => r === 'shutdown'), `closed on node-1 as ${reasons.join(',')}`);
   m.close();
   return `5 streams closed as shutdown on node-1 and gone from every node ${ms(now() - t0)} after the restart; node-2 back under its name`;
-}, {
-  modes: [],
-  known: {
-    modes: ['systemd'],
-    why: 'the node leaves nothing on SIGTERM (see the SIGTERM test), and the new process under its name keeps what Redis held: the old streams stay listed',
-  },
-});
+}, { modes: ['systemd'] });
 
 test('contrib/run-local CLUSTER=3: Redis, three nodes and the front in one command; Ctrl-C leaves nothing', async () => {
   const port = await freePort();
@@ -816,17 +793,13 @@ test('contrib/run-local CLUSTER=3: Redis, three nodes and the front in one comma
 
 const here = (v) => v && (v.fronts || ['nginx', 'lighttpd']).includes(opts.front) && (v.modes || ['direct', 'systemd']).includes(opts.mode);
 const named = tests.filter((t) => !opts.only || t.name.includes(opts.only));
-// Known to fail in this front or mode, for a fault of the responder's (setup.known.why): run with --known.
-const known = named.filter((t) => here(t.setup.known));
-const selected = named.filter((t) => here(t.setup) && (opts.known || !known.includes(t))).concat(opts.known ? known.filter((t) => !here(t.setup)) : []);
+const selected = named.filter((t) => here(t.setup));
 if (opts.list) {
   for (const t of selected) console.log(t.name);
   process.exit(0);
 }
-// Under systemd a crashed node is started again after the records it left in Redis expired; see
-// the kill -9 test.
-const restartSec = opts.restartSec ?? 4 * opts.heartbeat + 1;
-console.log(`cluster suite: front ${opts.front}, nodes ${opts.mode === 'systemd' ? `from contrib/systemd/sse-fcgi@.{socket,service} (a crashed one restarted after ${restartSec} s)` : 'started directly'}, heartbeat ${opts.heartbeat} s`);
+const restartSec = opts.restartSec;
+console.log(`cluster suite: front ${opts.front}, nodes ${opts.mode === 'systemd' ? `from contrib/systemd/sse-fcgi@.{socket,service} (a crashed one restarted after ${restartSec ?? 'RestartSec='} s)` : 'started directly'}, heartbeat ${opts.heartbeat} s`);
 let passed = 0;
 let failed = 0;
 for (const t of selected) {
@@ -850,6 +823,5 @@ for (const t of selected) {
     if (c) await c.stop().catch(() => {});
   }
 }
-for (const t of opts.known ? [] : known) console.log(`not run: ${t.name}: known to fail here: ${t.setup.known.why} (--known runs it)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
