@@ -1,5 +1,5 @@
-/* fuzz_stream_query.c -- a stream's QUERY_STRING (?ack=1&client=<id>&
- * lastEventId=<n>): routes_stream_query against a reference written from
+/* fuzz_stream_query.c -- a stream's QUERY_STRING (?ack=1&monitor=1&
+ * client=<id>&lastEventId=<n>): routes_stream_query against a reference written from
  * routes.h and docs/api.md.  Input: the query string (up to the
  * first NUL: FastCGI params hold none).
  *
@@ -63,6 +63,18 @@ static bool decimal(const char *s, unsigned long long *out)
     return true;
 }
 
+/* A flag's value: 1/true or 0/false, else -1. */
+static int flag(long vn, const char *val, bool *out)
+{
+    if (vn >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
+        *out = true;
+    else if (vn >= 0 && (strcmp(val, "0") == 0 || strcmp(val, "false") == 0))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
 static int ref_query(const char *qs, struct stream_query *q)
 {
     memset(q, 0, sizeof *q);
@@ -76,13 +88,10 @@ static int ref_query(const char *qs, struct stream_query *q)
         long kn = decode(qs, klen, key, KEY_MAX);
         long vn = decode(v, vlen, val, VALUE_MAX);
         if (kn > 0 && strcmp(key, "ack") == 0) {
-            if (vn < 0)
+            if (flag(vn, val, &q->ack) < 0)
                 return -1;
-            if (strcmp(val, "1") == 0 || strcmp(val, "true") == 0)
-                q->ack = true;
-            else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0)
-                q->ack = false;
-            else
+        } else if (kn > 0 && strcmp(key, "monitor") == 0) {
+            if (flag(vn, val, &q->monitor) < 0)
                 return -1;
         } else if (kn > 0 && strcmp(key, "client") == 0) {
             if (vn < 0 || !routes_valid_name(val, (size_t)vn))
@@ -102,7 +111,7 @@ static int ref_query(const char *qs, struct stream_query *q)
 
 static bool same(const struct stream_query *a, const struct stream_query *b)
 {
-    return a->ack == b->ack && strcmp(a->client, b->client) == 0 &&
+    return a->ack == b->ack && a->monitor == b->monitor && strcmp(a->client, b->client) == 0 &&
            a->has_last_event_id == b->has_last_event_id &&
            a->last_event_id == b->last_event_id;
 }
