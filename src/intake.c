@@ -154,6 +154,17 @@ static void dropped(struct intake *in, enum metrics_counter why, const char *wha
     }
 }
 
+/* Counts a connection whose peer hung up (or reset it) before its request
+ * was whole.  Nothing to warn about: a web server does that when its own
+ * client goes away while it is still sending, and the peer holds nothing
+ * of ours any more. */
+static void hung_up(struct intake *in, const char *what)
+{
+    if (in->metrics)
+        metrics_add(in->metrics, METRIC_REQUESTS_INCOMPLETE, 1);
+    log_debug("connection closed before its request reached a worker: %s", what);
+}
+
 /* Closes a watched connection. */
 static void unwatch_close(struct intake *in, struct pending *p)
 {
@@ -190,7 +201,7 @@ static void examine(struct intake *in, struct pending *p, bool hup)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && !hup)
         return;
     if (n < 0) {
-        dropped(in, METRIC_REQUESTS_INCOMPLETE, strerror(errno));
+        hung_up(in, strerror(errno));
         unwatch_close(in, p);
         return;
     }
@@ -211,7 +222,7 @@ static void examine(struct intake *in, struct pending *p, bool hup)
             return;
         }
         if (hup) {
-            dropped(in, METRIC_REQUESTS_INCOMPLETE, "the peer stopped sending before its request was whole");
+            hung_up(in, "the peer hung up before its request was whole");
             unwatch_close(in, p);
         }
         return;
