@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Liveness, superseding and close reasons (issue 5) with real web servers and real clients.
+// Liveness, superseding and close reasons with real web servers and real clients.
 //
 //   node tests/integration/liveness.mjs [--fronts nginx,lighttpd,apache,caddy,h2o] [--heartbeat S] [--only TEXT]
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The soak run of issue 7: thousands of streams connecting, aborting (RST/FIN), disconnecting and
+// The soak run: thousands of streams connecting, aborting (RST/FIN), disconnecting and
 // being published to at random for a bounded time, with the web server restarted twice; then the
 // end state is checked.  Node 20, built-in modules only; tests/soak/run-soak (and `make soak`) run it.
 //
