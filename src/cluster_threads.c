@@ -213,12 +213,9 @@ static void publish_change(struct rconn *c, const char *change)
 /* Appends the commands of op to the writer's pipeline. */
 static void append_op(struct cnode *n, struct rconn *w, const struct op *op)
 {
-    char key[WIRE_KEY_MAX], users[WIRE_KEY_MAX], addrs[WIRE_KEY_MAX], claims[WIRE_KEY_MAX];
+    struct wire_node_keys k;
     char claim[CONN_NAME_MAX + CONN_CLIENT_MAX + 4];
-    wire_node_key(key, n->o.node, NULL);
-    wire_node_key(users, n->o.node, ":u");
-    wire_node_key(addrs, n->o.node, ":a");
-    wire_node_key(claims, n->o.node, ":s");
+    wire_node_keys(&k, n->o.node);
     wire_claim(claim, sizeof claim, op->info.type, op->info.name, op->info.client);
     const struct conn_info *ci = &op->info;
     char *json = NULL, *change = NULL;
@@ -230,21 +227,21 @@ static void append_op(struct cnode *n, struct rconn *w, const struct op *op)
                                          CLOSE_NONE, op->at_ms) : NULL;
         if (!change)
             break;
-        cmd4(w, "HSET", key, ci->public_id, json);
+        cmd4(w, "HSET", k.conns, ci->public_id, json);
         if (op->kind == OP_STATE && claim[0])
-            script(w, wire_claim_state_script, claims, claim, ci->public_id, ci->stale ? "1" : "0");
+            script(w, wire_claim_state_script, k.claims, claim, ci->public_id, ci->stale ? "1" : "0");
         publish_change(w, change);
         break;
     case OP_CLOSED:
     case OP_RELEASE:
         if (op->kind == OP_CLOSED)
-            cmd3(w, "HDEL", key, ci->public_id);
+            cmd3(w, "HDEL", k.conns, ci->public_id);
         if (ci->type == CONN_ADMIN)
-            cmd4(w, "HINCRBY", users, ci->name, "-1");
+            cmd4(w, "HINCRBY", k.users, ci->name, "-1");
         if (op->addr[0])
-            cmd4(w, "HINCRBY", addrs, op->addr, "-1");
+            cmd4(w, "HINCRBY", k.addrs, op->addr, "-1");
         if (claim[0])
-            script(w, wire_unclaim_script, claims, claim, ci->public_id, NULL);
+            script(w, wire_unclaim_script, k.claims, claim, ci->public_id, NULL);
         if (op->kind == OP_RELEASE)
             break;
         json = wire_conn_json(ci, op->token_hash, op->addr);
@@ -271,6 +268,17 @@ static void free_ops(struct op *op)
     }
 }
 
+/* Appends the PEXPIRE of this node's four records: they vanish by
+ * themselves unless a heartbeat refreshes them. */
+static void expire_records(struct cnode *n, struct rconn *c, const struct wire_node_keys *k)
+{
+    char ttl[24];
+    cnode_records_ttl(&n->o, ttl);
+    const char *keys[] = { k->conns, k->users, k->addrs, k->claims };
+    for (int i = 0; i < 4; i++)
+        cmd3(c, "PEXPIRE", keys[i], ttl);
+}
+
 /* Writes every stream of this node anew (after Redis lost them, or this
  * node lost Redis for a while): its records, counts and claims, with their
  * TTL, then tells the others to load them.  Ops about changes the snapshot
@@ -292,12 +300,9 @@ static int register_all(struct cnode *n, struct rconn *w, struct op **ops)
             pp = &op->next;
         }
     }
-    char key[WIRE_KEY_MAX], users[WIRE_KEY_MAX], addrs[WIRE_KEY_MAX], claims[WIRE_KEY_MAX];
-    wire_node_key(key, n->o.node, NULL);
-    wire_node_key(users, n->o.node, ":u");
-    wire_node_key(addrs, n->o.node, ":a");
-    wire_node_key(claims, n->o.node, ":s");
-    const char *del[] = { "DEL", key, users, addrs, claims };
+    struct wire_node_keys k;
+    wire_node_keys(&k, n->o.node);
+    const char *del[] = { "DEL", k.conns, k.users, k.addrs, k.claims };
     rconn_append(w, 5, del, NULL);
     for (size_t i = 0; i < s.nconns; i++) {
         const struct conn_info *ci = &s.conns[i];
@@ -305,24 +310,20 @@ static int register_all(struct cnode *n, struct rconn *w, struct op **ops)
         cnode_local_get(n, ci->public_id, &lc, false);
         char *json = wire_conn_json(ci, lc.token_hash, lc.addr);
         if (json)
-            cmd4(w, "HSET", key, ci->public_id, json);
+            cmd4(w, "HSET", k.conns, ci->public_id, json);
         free(json);
         if (ci->type == CONN_ADMIN)
-            cmd4(w, "HINCRBY", users, ci->name, "1");
+            cmd4(w, "HINCRBY", k.users, ci->name, "1");
         if (lc.addr[0])
-            cmd4(w, "HINCRBY", addrs, lc.addr, "1");
+            cmd4(w, "HINCRBY", k.addrs, lc.addr, "1");
         char claim[CONN_NAME_MAX + CONN_CLIENT_MAX + 4], value[PUBLIC_ID_LEN + CONN_CLIENT_MAX + 8];
         wire_claim(claim, sizeof claim, ci->type, ci->name, ci->client);
         snprintf(value, sizeof value, "%s %d %s", ci->public_id, ci->stale ? 1 : 0, ci->client);
         if (claim[0])
-            cmd4(w, "HSET", claims, claim, value);
+            cmd4(w, "HSET", k.claims, claim, value);
     }
     registry_snapshot_release(&s);
-    char ttl[24];
-    cnode_records_ttl(&n->o, ttl);
-    const char *keys[] = { key, users, addrs, claims };
-    for (int i = 0; i < 4; i++)
-        cmd3(w, "PEXPIRE", keys[i], ttl);
+    expire_records(n, w, &k);
     char *reload = wire_change_json(n->o.node, 'r', NULL, CLOSE_NONE, time_now_ms());
     if (reload)
         publish_change(w, reload);
@@ -385,14 +386,11 @@ static void *writer_main(void *arg)
     /* Stopping: this node's streams have closed (and said so above); its
      * records go, so that nobody waits for them to expire. */
     if (w && atomic_load(&n->up)) {
-        char alive[WIRE_KEY_MAX], key[WIRE_KEY_MAX], users[WIRE_KEY_MAX], addrs[WIRE_KEY_MAX],
-             claims[WIRE_KEY_MAX];
+        char alive[WIRE_KEY_MAX];
+        struct wire_node_keys k;
         wire_alive_key(alive, n->o.node);
-        wire_node_key(key, n->o.node, NULL);
-        wire_node_key(users, n->o.node, ":u");
-        wire_node_key(addrs, n->o.node, ":a");
-        wire_node_key(claims, n->o.node, ":s");
-        const char *del[] = { "DEL", alive, key, users, addrs, claims };
+        wire_node_keys(&k, n->o.node);
+        const char *del[] = { "DEL", alive, k.conns, k.users, k.addrs, k.claims };
         rconn_append(w, 6, del, NULL);
         cmd3(w, "HDEL", WIRE_NODES, n->o.node);
         rconn_flush(w, NULL, NULL);
@@ -742,25 +740,19 @@ static int beat_once(struct cnode *n, struct rconn *b)
 {
     if (rconn_ensure(b) < 0)
         return -1;
-    char alive[WIRE_KEY_MAX], key[WIRE_KEY_MAX], users[WIRE_KEY_MAX], addrs[WIRE_KEY_MAX],
-         claims[WIRE_KEY_MAX], px[24], ttl[24], info[64];
+    char alive[WIRE_KEY_MAX], px[24], info[64];
+    struct wire_node_keys k;
     wire_alive_key(alive, n->o.node);
-    wire_node_key(key, n->o.node, NULL);
-    wire_node_key(users, n->o.node, ":u");
-    wire_node_key(addrs, n->o.node, ":a");
-    wire_node_key(claims, n->o.node, ":s");
+    wire_node_keys(&k, n->o.node);
     snprintf(px, sizeof px, "%lld", (long long)(ALIVE_BEATS * n->o.heartbeat_ms));
-    cnode_records_ttl(&n->o, ttl);
     int64_t now = time_now_ms();
     size_t mine = registry_count(n->reg);
     snprintf(info, sizeof info, "{\"t\":%lld,\"n\":%zu}", (long long)now, mine);
     const char *set[] = { "SET", alive, "1", "PX", px };
     rconn_append(b, 5, set, NULL);
     cmd4(b, "HSET", WIRE_NODES, n->o.node, info);
-    const char *keys[] = { key, users, addrs, claims };
-    for (int i = 0; i < 4; i++)
-        cmd3(b, "PEXPIRE", keys[i], ttl);
-    const char *ex[] = { "EXISTS", key };
+    expire_records(n, b, &k);
+    const char *ex[] = { "EXISTS", k.conns };
     rconn_append(b, 2, ex, NULL);
     const char *all[] = { "HGETALL", WIRE_NODES };
     rconn_append(b, 2, all, NULL);
@@ -937,12 +929,9 @@ static bool always(void *ctx)
  * rewrites the records whole, and has the others reload them) does it. */
 static void forget_predecessor(struct cnode *n)
 {
-    char key[WIRE_KEY_MAX], users[WIRE_KEY_MAX], addrs[WIRE_KEY_MAX], claims[WIRE_KEY_MAX];
-    wire_node_key(key, n->o.node, NULL);
-    wire_node_key(users, n->o.node, ":u");
-    wire_node_key(addrs, n->o.node, ":a");
-    wire_node_key(claims, n->o.node, ":s");
-    const char *ex[] = { "EXISTS", key, users, addrs, claims };
+    struct wire_node_keys k;
+    wire_node_keys(&k, n->o.node);
+    const char *ex[] = { "EXISTS", k.conns, k.users, k.addrs, k.claims };
     redisReply *r = rconn_command(n->cmd, 5, ex, NULL);
     long found = r && r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
     if (r)
@@ -953,7 +942,7 @@ static void forget_predecessor(struct cnode *n)
     if (lost)
         publish_change(n->cmd, lost);
     free(lost);
-    const char *del[] = { "DEL", key, users, addrs, claims };
+    const char *del[] = { "DEL", k.conns, k.users, k.addrs, k.claims };
     rconn_append(n->cmd, 5, del, NULL);
     if (rconn_flush(n->cmd, NULL, NULL) == 0)
         log_warn("cluster: an earlier %s left its records in Redis: its streams leave as lost",

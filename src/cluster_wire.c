@@ -21,6 +21,14 @@ void wire_node_key(char out[WIRE_KEY_MAX], const char *node, const char *suffix)
     snprintf(out, WIRE_KEY_MAX, "sse:node:%s%s", node, suffix ? suffix : "");
 }
 
+void wire_node_keys(struct wire_node_keys *k, const char *node)
+{
+    wire_node_key(k->conns, node, NULL);
+    wire_node_key(k->users, node, ":u");
+    wire_node_key(k->addrs, node, ":a");
+    wire_node_key(k->claims, node, ":s");
+}
+
 void wire_cmd_channel(char out[WIRE_KEY_MAX], const char *node)
 {
     snprintf(out, WIRE_KEY_MAX, "sse:cmd:%s", node);

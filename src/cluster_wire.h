@@ -27,6 +27,13 @@ void wire_alive_key(char out[WIRE_KEY_MAX], const char *node);
 void wire_node_key(char out[WIRE_KEY_MAX], const char *node, const char *suffix);
 void wire_cmd_channel(char out[WIRE_KEY_MAX], const char *node);
 
+/* The four keys of a node's records: its connections, its counts per user
+ * and per address, its claims (wire_node_key with "", ":u", ":a", ":s"). */
+struct wire_node_keys {
+    char conns[WIRE_KEY_MAX], users[WIRE_KEY_MAX], addrs[WIRE_KEY_MAX], claims[WIRE_KEY_MAX];
+};
+void wire_node_keys(struct wire_node_keys *k, const char *node);
+
 /* The claim key of a connection: "d:<display>", "a:<user>\n<client>" for
  * an admin with a client id, or "" for none (it supersedes nothing). */
 void wire_claim(char *out, size_t cap, enum conn_type type, const char *name, const char *client);

@@ -117,4 +117,18 @@ static inline char *fuzz_copy(const uint8_t *data, size_t size)
     return s;
 }
 
+/* qs (n bytes) with a parameter no parser knows appended, broken escapes
+ * and empty pairs included: a query parser must answer it as it answers
+ * qs.  The caller frees. */
+static inline char *fuzz_with_unknown_param(const char *qs, size_t n)
+{
+    static const char junk[] = "&x%zz=%zz&&";
+    char *s = malloc(n + sizeof junk);
+    if (!s)
+        abort();
+    memcpy(s, qs, n);
+    memcpy(s + n, junk, sizeof junk);
+    return s;
+}
+
 #endif
