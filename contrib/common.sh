@@ -6,6 +6,11 @@
 SSE_FCGI_PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libjson-c-dev
   libhiredis-dev check lighttpd spawn-fcgi nginx-light apache2-utils curl libfcgi-bin)
 
+# ... and those HTTPS with HTTP/2 needs (TLS=1 contrib/run-local, the http2-browser suite):
+# openssl for the certificate, mod_openssl for lighttpd (nginx has TLS and HTTP/2 built in).
+# shellcheck disable=SC2034
+SSE_FCGI_TLS_PACKAGES=(openssl lighttpd-mod-openssl)
+
 sse_say() { printf '%s\n' "$*" >&2; }
 
 # Install whichever of the named Debian packages are missing: apt-get update once, then one

@@ -19,6 +19,9 @@
 //   'systemd-fd0' / 'listen-fds': contrib/systemd/sse-fcgi.{socket,service} are rendered, and their
 //   ListenStream=/ExecStart= run by tests/harness/socket-activate.pl, which holds the socket like
 //   systemd and passes it as fd 0 (StandardInput=socket) or fd 3 with LISTEN_FDS/LISTEN_PID.
+// tls: true (nginx and lighttpd): contrib/<front>/sse-fcgi-tls.conf is rendered too, with a
+//   self-signed certificate for 127.0.0.1 and localhost: HTTPS with HTTP/2 on a second port
+//   (st.tlsPort, st.httpsUrl) beside the plain one, which api() and openStream() keep using.
 //
 // Environment: SSE_FCGI_BIN (the responder; default src/sse-fcgi of this tree), NGINX, LIGHTTPD,
 // APACHE, CADDY, H2O, SPAWN_FCGI (binaries), SSE_FCGI_KEEP_TMP=1 (keep the runtime directory after
@@ -28,6 +31,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -101,6 +105,33 @@ export function renderTemplate(template, vars, enable = []) {
   args.push(path.join(CONTRIB, template));
   for (const [k, v] of Object.entries(vars)) args.push(`${k}=${v}`);
   return execFileSync('bash', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * A self-signed certificate (and its key, mode 0600) for 127.0.0.1 and localhost, valid for two
+ * days, in `dir`: { cert, key }, the paths of the two PEM files.
+ */
+export function selfSignedCertificate(dir) {
+  const cert = path.join(dir, 'tls-cert.pem');
+  const key = path.join(dir, 'tls-key.pem');
+  execFileSync(tool('OPENSSL', 'openssl'), ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-keyout', key, '-out', cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  fs.chmodSync(key, 0o600);
+  return { cert, key };
+}
+
+/** One HTTPS GET on 127.0.0.1:`port` (the certificate not checked); resolves { status, alpn }. */
+export function httpsGet(port, urlPath, { timeout = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path: urlPath, rejectUnauthorized: false, agent: false, timeout }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, alpn: res.socket?.alpnProtocol ?? null }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath}: no answer in ${timeout} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Prometheus text: { get(series), sum(series prefix), map } of every sample line. */
@@ -564,8 +595,10 @@ export async function startStack({
   password = crypto.randomBytes(9).toString('base64url'),
   frontOptions = {}, // Apache, Caddy, h2o: see tests/harness/fronts.mjs; nginx: { template, vars }
   authHeaders = null, // the credentials of api() and openStream() (default: basic auth as `user`)
+  tls = false, // nginx, lighttpd: HTTPS with HTTP/2 on a second port (see the top of this file)
 } = {}) {
   if (!MODES[front]) throw new Error(`unknown front ${front}`);
+  if (tls && front !== 'nginx' && front !== 'lighttpd') throw new Error(`tls: not behind ${front} (nginx and lighttpd only)`);
   mode = mode || DEFAULT_MODE[front];
   if (!MODES[front].includes(mode)) throw new Error(`mode ${mode} is not available behind ${front}`);
 
@@ -575,6 +608,7 @@ export async function startStack({
   for (const d of ['tmp', 'tmp/body', 'tmp/fastcgi', 'tmp/proxy', 'tmp/scgi', 'tmp/uwsgi']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   port = port || (await freePort());
   const upstreamPort = mode === 'tcp' ? await freePort() : null;
+  const tlsPort = tls ? await freePort() : null;
   const sock = path.join(dir, 'sse-fcgi.sock');
   const daemonLogFile = path.join(dir, 'daemon.log');
   const frontLogFile = path.join(dir, `${front}.log`);
@@ -622,6 +656,13 @@ export async function startStack({
       RUNDIR: dir, BIND: '127.0.0.1', PORT: port, ERROR_LOG: errorLogFile,
     }));
   }
+  if (tls) {
+    // nginx's sse-fcgi.conf and lighttpd-standalone.conf include it from the directory.
+    const { cert, key } = selfSignedCertificate(dir);
+    fs.writeFileSync(path.join(dir, 'sse-fcgi-tls.conf'), renderTemplate(`${front}/sse-fcgi-tls.conf`, {
+      TLS_LISTEN: `127.0.0.1:${tlsPort}`, CERT: cert, KEY: key,
+    }));
+  }
   let units = null;
   if (mode === 'systemd-fd0' || mode === 'listen-fds') {
     units = {
@@ -635,6 +676,8 @@ export async function startStack({
     socketPath: mode === 'tcp' ? null : sock,
     upstreamPort,
     baseUrl: `http://127.0.0.1:${port}`,
+    tlsPort,
+    httpsUrl: tls ? `https://127.0.0.1:${tlsPort}` : null,
     responder: null, // the responder's own process (or its supervisor in systemd modes)
     frontProc: null,
   };
@@ -688,8 +731,9 @@ export async function startStack({
     await waitUntil(async () => {
       if (st.frontProc?.exitInfo) throw new Error(`${front} exited (${JSON.stringify(st.frontProc.exitInfo)})`);
       const r = await httpRequest(port, `${prefix}/stats`, { headers: credentials, timeout: 2000 });
-      return r.status === 200 && r.json?.success === true;
-    }, { ms, every: 30, what: `${front}+${mode} to answer ${prefix}/stats` });
+      if (r.status !== 200 || r.json?.success !== true) return false;
+      return !tls || (await httpsGet(tlsPort, `${prefix}/health`, { timeout: 2000 })).status === 200;
+    }, { ms, every: 30, what: `${front}+${mode} to answer ${prefix}/stats${tls ? ' (and health over HTTPS)' : ''}` });
   };
 
   const logs = () => [
