@@ -789,6 +789,8 @@ test('contrib/run-local CLUSTER=3: Redis, three nodes and the front in one comma
     return `${opts.front} over node-1..3 (${Object.values(per).join('/')} of 6 streams), Redis on a unix socket; a publish reached all; Ctrl-C stopped ${pids.length} processes in ${ms(stopMs)}, exit 0, no process or file left`;
   } finally {
     await stopProcess(proc, { group: true });
+    // Redis runs in a session of its own: whatever a failure left behind goes too.
+    for (const p of leftovers()) { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.rmSync(log, { force: true });
   }
