@@ -15,9 +15,11 @@
 //
 //   node e2e/cluster.mjs [--only=keys,cluster] [--front=nginx|lighttpd] (keys: the front; default nginx)
 //
-// Env: CHROMIUM, E2E_MARGIN_MS (1000: a figure over its bound but within the margin passes, and
-// is named), SSE_FCGI_BIN (read by the harnesses). Prints one line per scenario and a last line
-// "N passed, N failed"; exits 1 on any failure. Needs `npm run build` first (dist/).
+// Env: CHROMIUM, E2E_DIST (the built dashboard to serve; default dist/), E2E_MARGIN_MS (1000: a
+// figure over its bound but within the margin passes, and is named), SSE_FCGI_BIN (read by the
+// harnesses). Prints one line per scenario and a last line "N passed, N failed"; exits 1 on any
+// failure. Needs `npm run build` first (dist/). A cluster scenario that fails stops the ones after
+// it (they build on its connections): they are reported as not run.
 
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +30,7 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 const frontendDir = resolve(here, '..');
 const repoRoot = resolve(frontendDir, '..');
-const distDir = resolve(frontendDir, 'dist');
+const distDir = resolve(process.env.E2E_DIST ?? resolve(frontendDir, 'dist'));
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {
