@@ -11,7 +11,8 @@
 //            dashboard lists every node's connections with their node and 3 nodes up; kill -9 of
 //            a node makes its connections leave as "Node lost" within 3 heartbeats and the Nodes
 //            panel says lost; a closed tab leaves the other tab's table within 1 s while that
-//            tab's stats requests land on other nodes than its stream.
+//            tab's stats requests land on other nodes than its stream; Redis stopped: a banner
+//            says the cluster is degraded (what works, what answers 503) until Redis is back.
 //
 //   node e2e/cluster.mjs [--only=keys,cluster] [--front=nginx|lighttpd] (keys: the front; default nginx)
 //
@@ -415,6 +416,39 @@ const clusterScenarios = [
       const closed = await closedShown(page);
       check(closed[secondId.value], 'the closed tab is not in Recently closed');
       return `gone in ${ms} ms; stream on ${tabNode}, stats answered by ${answered.join(',')}; closed as "${closed[secondId.value]}"`;
+    },
+  },
+  {
+    n: 7,
+    title: 'Redis stopped: a banner names the degraded nodes, what still works and what answers 503; it goes when Redis is back',
+    async run(env) {
+      const { c, page } = env;
+      const banner = () => page.evaluate(() => document.querySelector('[data-testid="cluster-degraded"]')?.textContent ?? null);
+      check((await banner()) === null, 'a degraded banner before Redis stopped');
+      const t0 = Date.now();
+      await c.redis.stop();
+      let restarted = false;
+      try {
+        const shown = await waitFor(banner, 3 * HEARTBEAT * 1000 + 2_000, 'the degraded banner');
+        const shownMs = Date.now() - t0;
+        within(shownMs, 2 * HEARTBEAT * 1000, 'the degraded banner shown');
+        const text = shown.value;
+        check(/cannot reach Redis/.test(text) && /Still works/.test(text) && /Answers 503/.test(text), `the banner says: ${text}`);
+        const pub = await c.front.api('publish', { method: 'POST', body: { event: 'announcement', data: { message: 'x' } } });
+        check(pub.status === 503, `publish while degraded: HTTP ${pub.status}, the banner says 503`);
+        const t1 = Date.now();
+        await c.redis.start();
+        restarted = true;
+        await waitFor(async () => (await banner()) === null, 20_000, 'the banner gone', async () => `: ${await banner()}`);
+        const goneMs = Date.now() - t1;
+        await c.waitNodes();
+        const nodes = await nodesShown(page);
+        check(nodes.filter((x) => x.state === 'up').length === 2, `Nodes panel after Redis came back: ${JSON.stringify(nodes)}`);
+        const named = /Nodes? ([\w, -]+) cannot reach Redis/.exec(text)?.[1] ?? '?';
+        return `banner ${shownMs} ms after Redis stopped (naming ${named}); publish answered 503; gone ${goneMs} ms after Redis started`;
+      } finally {
+        if (!restarted) await c.redis.start().catch(() => {});
+      }
     },
   },
 ];
