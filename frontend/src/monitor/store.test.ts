@@ -435,6 +435,18 @@ describe('a cluster: stats and pushes from different nodes', () => {
     expect(s.getSnapshot().closed!.list).toBe(before);
   });
 
+  it('Recently closed: the node and seq a pushed close carries fill in the same close from /closed, which lacks them', async () => {
+    const f = fakeApi();
+    const s = liveStore(f, { closed: true });
+    s.onChanges({ seq: 5, closed: [closedOf('c-5', 5, { reason: 'node_lost', node: 'node-2' })] });
+    const { node: _node, seq: _seq, ...bare } = closedOf('c-5', 5, { reason: 'node_lost', node: 'node-2' });
+    void _node;
+    void _seq;
+    f.closed.at(-1)!.resolve({ capacity: 500, closed: [bare] });
+    await flush();
+    expect(s.getSnapshot().closed!.list).toEqual([expect.objectContaining({ id: 'c-5', node: 'node-2', seq: 5, reason: 'node_lost' })]);
+  });
+
   it('Recently closed: a /closed answer that lists an id twice (a node lost, then back) shows its newest close once', async () => {
     const f = fakeApi();
     const s = liveStore(f, { closed: true });
