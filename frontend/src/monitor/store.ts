@@ -34,8 +34,10 @@
  * Cluster (`nodes` and `cluster` in stats and summary): the nodes of the
  * newest summary, and whether each node that answered reaches Redis
  * (`cluster.state`, taken from every answer whatever its `seq`: a degraded
- * node's numbers lag). While one is degraded, the summary is fetched every
- * DEGRADED_POLL_MS to see it recover (nothing pushes that).
+ * node's numbers lag). The stream's own node pushes its state with the
+ * summary after each `resync` (Redis lost, Redis back); another node's is
+ * known only from its answers, so while one is degraded the summary is
+ * fetched every DEGRADED_POLL_MS (round robin spreads those over the nodes).
  *
  * While the stream is down (reconnecting, refused, disconnected, replaced)
  * everything is fetched every `downPollMs` instead; a responder that does
@@ -265,6 +267,7 @@ export class MonitorStore {
   start(): void {
     this.disposed = false;
     this.armPoll();
+    this.armDegradedPoll();
     this.fetchAll();
   }
 
