@@ -499,12 +499,36 @@ describe('a cluster: stats and pushes from different nodes', () => {
     expect(s.getSnapshot().cluster!.degraded.map((d) => d.node)).toEqual(['node-2']);
     expect(s.getSnapshot().summary!.seq).toBe(10);
     const n = f.summaries.length;
-    vi.advanceTimersByTime(5_000);
+    vi.advanceTimersByTime(3_999);
+    expect(f.summaries.length).toBe(n);
+    vi.advanceTimersByTime(2_001); // 5 s ± 20 %
     expect(f.summaries.length).toBe(n + 1);
+    f.summaries.at(-1)!.resolve(summary(1, 10, { nodes: nodeList(), cluster: clusterOf('node-2', 'degraded') }));
+    await flush();
+    vi.advanceTimersByTime(6_000);
+    expect(f.summaries.length).toBe(n + 2);
     f.summaries.at(-1)!.resolve(summary(1, 10, { nodes: nodeList(), cluster: clusterOf('node-2', 'ok') }));
     await flush();
     expect(s.getSnapshot().cluster!.degraded).toEqual([]);
     vi.advanceTimersByTime(20_000);
-    expect(f.summaries.length).toBe(n + 1);
+    expect(f.summaries.length).toBe(n + 2);
+  });
+
+  it('degraded: when the stream\'s own node reaches Redis again, the other nodes\' degraded reports go (their next answers say if not)', async () => {
+    const f = fakeApi();
+    store = new MonitorStore({ api: f.api, table: {} });
+    const s = store;
+    s.start();
+    s.onConnected({ monitor: true, node: 'node-1' });
+    s.onSummary(summary(1, 10, { nodes: nodeList(), cluster: clusterOf('node-1', 'degraded') }));
+    f.pages.at(-1)!.answer.resolve(pageAnswer([], 10, 0, { nodes: nodeList(), cluster: clusterOf('node-3', 'degraded') }));
+    await flush();
+    expect(s.getSnapshot().cluster!.degraded.map((d) => d.node)).toEqual(['node-1', 'node-3']);
+    // Another node's ok does not speak for node-3 ...
+    s.onSummary(summary(1, 10, { nodes: nodeList(), cluster: clusterOf('node-2', 'ok') }));
+    expect(s.getSnapshot().cluster!.degraded.map((d) => d.node)).toEqual(['node-1', 'node-3']);
+    // ... the stream's node back to ok does.
+    s.onSummary(summary(1, 11, { nodes: nodeList(), cluster: clusterOf('node-1', 'ok') }));
+    expect(s.getSnapshot().cluster!.degraded).toEqual([]);
   });
 });

@@ -37,7 +37,12 @@
  * node's numbers lag). The stream's own node pushes its state with the
  * summary after each `resync` (Redis lost, Redis back); another node's is
  * known only from its answers, so while one is degraded the summary is
- * fetched every DEGRADED_POLL_MS (round robin spreads those over the nodes).
+ * fetched every DEGRADED_POLL_MS, give or take a fifth at random: round
+ * robin gives each request the next node, and at a fixed period the poll
+ * could land on the same node every time (the acks of the tab's stream go
+ * through the same web server). When the stream's own node says `ok` again
+ * after `degraded`, Redis is back: the other nodes' degraded reports are
+ * dropped, and their next answers say again if one is still cut off.
  *
  * While the stream is down (reconnecting, refused, disconnected, replaced)
  * everything is fetched every `downPollMs` instead; a responder that does
@@ -81,7 +86,7 @@ const COUNTER_REFRESH_MS = 2_000;
 export const ROLLING_MS = 30_000;
 /** The most entries kept in the rolling log. */
 export const ROLLING_MAX = 5_000;
-/** While a node says degraded, the summary is fetched this often. */
+/** While a node says degraded, the summary is fetched this often (±20 %). */
 export const DEGRADED_POLL_MS = 5_000;
 /** A node's report of its cluster state counts for this long after its last answer. */
 const CLUSTER_REPORT_MS = 120_000;
@@ -207,7 +212,9 @@ export class MonitorStore {
 
   // Cluster: each answering node's last cluster state.
   private reports = new Map<string, { state: string; since: number; at: number }>();
-  private degradedTimer: ReturnType<typeof setInterval> | null = null;
+  private degradedTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The node of the tab's stream (`connected`), whose summaries come pushed. */
+  private streamNode: string | null = null;
 
   private dirtyTimer: ReturnType<typeof setTimeout> | null = null;
   private refetchAfterFlight = false;
@@ -278,7 +285,7 @@ export class MonitorStore {
     this.flights.clear();
     if (this.dirtyTimer) clearTimeout(this.dirtyTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
-    if (this.degradedTimer) clearInterval(this.degradedTimer);
+    if (this.degradedTimer) clearTimeout(this.degradedTimer);
     this.dirtyTimer = null;
     this.pollTimer = null;
     this.degradedTimer = null;
@@ -346,6 +353,7 @@ export class MonitorStore {
   /** `connected` on the tab's stream: a new stream, whose pushes start now; what came before is fetched. */
   onConnected(data: unknown): void {
     const d = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+    this.streamNode = typeof d.node === 'string' ? d.node : null;
     this.update({
       staleAfterHeartbeats: numberOr(d.stale_after_heartbeats, this.snapshot.staleAfterHeartbeats),
       closeAfterHeartbeats: numberOr(d.close_after_heartbeats, this.snapshot.closeAfterHeartbeats),
@@ -356,6 +364,11 @@ export class MonitorStore {
 
   onSummary(data: unknown): void {
     if (!data || typeof data !== 'object') return;
+    const info = (data as Summary).cluster;
+    if (info && info.node === this.streamNode && info.state !== 'degraded' && this.reports.get(info.node)?.state === 'degraded') {
+      // The stream's node reaches Redis again: so, most likely, do the others; their answers say if not.
+      for (const [node, r] of this.reports) if (node !== info.node && r.state === 'degraded') this.reports.delete(node);
+    }
     this.acceptSummary(data as Summary);
   }
 
@@ -478,9 +491,15 @@ export class MonitorStore {
   /** While a node says degraded (and the stream is up: otherwise the slow poll runs), fetch the summary now and then. */
   private armDegradedPoll(): void {
     const want = !this.disposed && (this.snapshot.cluster?.degraded.length ?? 0) > 0 && (this.snapshot.mode === 'live' || this.snapshot.mode === 'starting');
-    if (want && !this.degradedTimer) this.degradedTimer = setInterval(() => this.fetchSummaryOnly(), DEGRADED_POLL_MS);
-    else if (!want && this.degradedTimer) {
-      clearInterval(this.degradedTimer);
+    if (want && !this.degradedTimer) {
+      const wait = DEGRADED_POLL_MS * (0.8 + 0.4 * Math.random());
+      this.degradedTimer = setTimeout(() => {
+        this.degradedTimer = null;
+        this.fetchSummaryOnly();
+        this.armDegradedPoll();
+      }, wait);
+    } else if (!want && this.degradedTimer) {
+      clearTimeout(this.degradedTimer);
       this.degradedTimer = null;
     }
   }
