@@ -30,11 +30,13 @@ export interface ConnectionInfo {
   bytes_sent?: number;
   /** The change sequence number of its last change (in `changes`). */
   seq?: number;
+  /** In a cluster: the node that holds it. */
+  node?: string;
 }
 
 export type ConnectionState = 'live' | 'stale';
 
-/** Why a connection ended (the eight reasons of the contract). */
+/** Why a connection ended (the eight reasons of one process; a cluster adds node_lost). */
 export const CLOSE_REASONS = [
   'client_closed',
   'write_failed',
@@ -45,6 +47,9 @@ export const CLOSE_REASONS = [
   'admin_closed',
   'shutdown',
 ] as const;
+
+/** The reason only a cluster has: the node that held the connection stopped answering. */
+export const CLUSTER_CLOSE_REASONS = ['node_lost'] as const;
 
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
@@ -84,6 +89,26 @@ export interface Summary {
   /** The change sequence number at the moment of the snapshot. */
   seq?: number;
   timestamp?: string;
+  /** In a cluster (`--cluster`): every node that said it is alive, by name. */
+  nodes?: ClusterNode[];
+  /** In a cluster: the node that answered, and whether it reaches Redis. */
+  cluster?: ClusterInfo;
+}
+
+/** One node of a cluster, as stats lists it. */
+export interface ClusterNode {
+  node: string;
+  /** up; lost: it stopped answering (listed for an hour). */
+  state: 'up' | 'lost' | string;
+  connections: number;
+  last_seen: string | null;
+}
+
+/** `data.cluster`: the node that answered; `degraded` while it cannot reach Redis. */
+export interface ClusterInfo {
+  backend?: string;
+  node: string;
+  state: 'ok' | 'degraded' | string;
 }
 
 export interface Stats extends Summary {
@@ -137,6 +162,8 @@ export interface ClosedConnection {
   bytes_sent?: number;
   reason: CloseReason | string;
   seq?: number;
+  /** In a cluster: the node that held it. */
+  node?: string;
 }
 
 export interface ClosedList {

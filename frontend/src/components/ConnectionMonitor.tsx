@@ -15,6 +15,7 @@ import type { UseMonitorResult } from '../monitor/useMonitor';
 import { useSSE } from '../sse';
 import { ConnectionsTable } from './ConnectionsTable';
 import { LiveUpdatesStatus } from './LiveUpdatesStatus';
+import { DegradedBanner, NodesPanel } from './NodesPanel';
 import { RosterPanel } from './RosterPanel';
 import { StatCard } from './StatCard';
 import { TypeBadge } from './TypeBadge';
@@ -23,7 +24,7 @@ type Outcome = { variant: 'success' | 'warning' | 'danger'; text: string };
 
 /** SSE Connection Monitor: counters, the roster and the live table, kept right by the tab's stream. */
 export function ConnectionMonitor({ monitor }: { monitor: UseMonitorResult }) {
-  const { summary, table, roster, error, loading, store, mode } = monitor;
+  const { summary, table, roster, error, loading, store, mode, cluster } = monitor;
   const { publicId } = useSSE();
   const now = useNow(1000);
   const [confirm, setConfirm] = useState<ConnectionInfo | null>(null);
@@ -33,7 +34,7 @@ export function ConnectionMonitor({ monitor }: { monitor: UseMonitorResult }) {
   async function disconnectConfirmed() {
     if (!confirm) return;
     const target = confirm;
-    const label = `${target.type} ${connectionName(target)} (${target.id})`;
+    const label = `${target.type} ${connectionName(target)} (${target.id}${target.node ? ` on ${target.node}` : ''})`;
     setClosing(true);
     try {
       await closeConnection(target.id);
@@ -78,6 +79,8 @@ export function ConnectionMonitor({ monitor }: { monitor: UseMonitorResult }) {
         </Alert>
       )}
 
+      <DegradedBanner cluster={cluster} />
+
       <Row xs={2} lg={4} className="g-3 mb-3">
         <Col>
           <StatCard
@@ -104,6 +107,8 @@ export function ConnectionMonitor({ monitor }: { monitor: UseMonitorResult }) {
           />
         </Col>
       </Row>
+
+      <NodesPanel cluster={cluster} rows={table?.complete ? table.rows : null} now={now} />
 
       <RosterPanel roster={roster ?? undefined} now={now} />
 
@@ -138,6 +143,7 @@ export function ConnectionMonitor({ monitor }: { monitor: UseMonitorResult }) {
             onPage={store.setPage}
             onPageSize={store.setPageSize}
             staleAfterHeartbeats={monitor.staleAfterHeartbeats}
+            nodeColumn={cluster !== null}
           />
         ) : (
           <Card.Body className="text-center text-body-secondary py-4">

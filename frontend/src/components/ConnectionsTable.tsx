@@ -14,7 +14,7 @@ import { SortHeader } from './SortHeader';
 import { TimeAgo } from './TimeAgo';
 import { TypeBadge } from './TypeBadge';
 
-type SortKey = 'type' | 'name' | 'state' | 'connected' | 'last_ping' | 'rtt' | 'events' | 'queue' | 'dropped';
+type SortKey = 'type' | 'name' | 'node' | 'state' | 'connected' | 'last_ping' | 'rtt' | 'events' | 'queue' | 'dropped';
 
 interface Props {
   table: TableSnapshot;
@@ -32,6 +32,8 @@ interface Props {
   typeFilter?: boolean;
   /** The server's liveness rule: stale after this many heartbeats without an ack. */
   staleAfterHeartbeats?: number | null;
+  /** Show which node holds each connection (in a cluster only). */
+  nodeColumn?: boolean;
 }
 
 const PAGE_SIZES = [50, 100, 200];
@@ -42,6 +44,8 @@ function sortValue(c: ConnectionInfo, key: SortKey): string | number | null {
       return c.type;
     case 'name':
       return connectionName(c).toLowerCase();
+    case 'node':
+      return c.node ?? null;
     case 'state':
       return c.state ?? null;
     case 'connected':
@@ -152,6 +156,7 @@ export function ConnectionsTable({
   onPageSize,
   typeFilter = true,
   staleAfterHeartbeats,
+  nodeColumn = false,
 }: Props) {
   const [sort, setSort] = useState<SortState<SortKey>>({ key: 'connected', dir: 'desc' });
   const [density, setDensity] = useDensity();
@@ -173,7 +178,7 @@ export function ConnectionsTable({
   const held = complete ? table.rows.length : null;
   const filteredOut = held === null ? 0 : held - filtered.length;
   const noneAtAll = complete ? held === 0 : table.total === 0 && !filter.q && !filter.type && !filter.state;
-  const columns = 9 + (onDisconnect ? 1 : 0);
+  const columns = 9 + (nodeColumn ? 1 : 0) + (onDisconnect ? 1 : 0);
   const emptyMessage = table.loading && rows.length === 0 ? 'Loading…' : noneAtAll ? emptyText : 'No connection matches the filter.';
 
   const header = (key: SortKey, label: string, className?: string, title?: string) =>
@@ -267,6 +272,7 @@ export function ConnectionsTable({
           <>
             {header('type', 'Type')}
             {header('name', 'User / display')}
+            {nodeColumn && header('node', 'Node', undefined, 'The cluster node that holds it')}
             {header('state', 'State', undefined, `live, or stale: ${staleText(staleAfterHeartbeats).toLowerCase()}`)}
             {header('connected', 'Connected')}
             {header('last_ping', 'Last ping', undefined, 'As of the last fetch of these rows')}
@@ -322,6 +328,11 @@ export function ConnectionsTable({
                   </>
                 )}
               </td>
+              {nodeColumn && (
+                <td className="font-monospace small" data-testid="conn-node">
+                  {c.node ?? '—'}
+                </td>
+              )}
               <td>
                 <StateCell c={c} staleAfter={staleAfterHeartbeats} compact={compact} />
               </td>

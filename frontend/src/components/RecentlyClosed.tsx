@@ -4,7 +4,7 @@ import Card from 'react-bootstrap/Card';
 import Form from 'react-bootstrap/Form';
 import Spinner from 'react-bootstrap/Spinner';
 import type { ApiError } from '../api/client';
-import { CLOSE_REASONS, type ClosedConnection } from '../api/types';
+import { CLOSE_REASONS, CLUSTER_CLOSE_REASONS, type ClosedConnection } from '../api/types';
 import { formatBytes, formatDuration, parseTime } from '../lib/format';
 import { reasonLabel } from '../lib/reasons';
 import { compareValues, connectionName, pageRange, paginate, type SortState } from '../lib/table';
@@ -28,6 +28,8 @@ interface Props {
   now: number;
   pageSize?: number;
   closeAfterHeartbeats?: number | null;
+  /** In a cluster: offer node_lost, and say which node held each connection. */
+  cluster?: boolean;
 }
 
 function sortValue(c: ClosedConnection, key: SortKey): string | number | null {
@@ -55,17 +57,18 @@ function sortValue(c: ClosedConnection, key: SortKey): string | number | null {
  * unless sorted by another column, with why each one ended, and the totals
  * per reason since start.
  */
-export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSize = 20, closeAfterHeartbeats }: Props) {
+export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSize = 20, closeAfterHeartbeats, cluster = false }: Props) {
   const [reason, setReason] = useState('all');
   const [page, setPage] = useState(1);
   const [sort, setSort] = useState<SortState<SortKey>>({ key: 'closed', dir: 'desc' });
   const [density] = useDensity();
   const sums = totals;
   const reasons = useMemo(() => {
-    const known: string[] = [...CLOSE_REASONS];
-    for (const r of Object.keys(sums ?? {})) if (!known.includes(r)) known.push(r);
+    const known: string[] = [...CLOSE_REASONS, ...(cluster ? CLUSTER_CLOSE_REASONS : [])];
+    // A reason this page does not know is listed once it counts (one process says node_lost: 0).
+    for (const [r, n] of Object.entries(sums ?? {})) if (!known.includes(r) && n > 0) known.push(r);
     return known;
-  }, [sums]);
+  }, [sums, cluster]);
   const list = useMemo(
     () =>
       (closed?.list ?? [])
@@ -158,7 +161,7 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
             empty={paged.rows.length === 0 ? emptyMessage : null}
           >
             {paged.rows.map((c) => (
-              <tr key={`${c.id}-${c.closed_at}`} data-connection-id={c.id} data-reason={c.reason}>
+              <tr key={c.id} data-connection-id={c.id} data-reason={c.reason}>
                 <td>
                   <TimeAgo iso={c.closed_at} now={now} />
                 </td>
@@ -173,6 +176,11 @@ export function RecentlyClosed({ closed, error, totals, closedTotal, now, pageSi
                   {c.client && (
                     <span className="text-body-secondary small ms-2 client-id" title={`Client id: ${c.client}`}>
                       client <span className="font-monospace">{c.client}</span>
+                    </span>
+                  )}
+                  {cluster && c.node && (
+                    <span className="text-body-secondary small ms-2" title="The cluster node that held it" data-testid="closed-node">
+                      on <span className="font-monospace">{c.node}</span>
                     </span>
                   )}
                 </td>

@@ -11,7 +11,11 @@ export const CLOSE_REASON_INFO: Record<string, { bg: string; dark?: boolean; lab
   slow_consumer: { bg: 'danger', label: 'Too slow', text: 'Too slow to read its events' },
   admin_closed: { bg: 'dark', label: 'Closed by an admin', text: 'Closed by an administrator from the monitor' },
   shutdown: { bg: 'secondary', label: 'Server shut down', text: 'The server shut down' },
-  node_lost: { bg: 'danger', label: 'Node lost', text: 'The cluster node holding it stopped answering' },
+  node_lost: {
+    bg: 'danger',
+    label: 'Node lost',
+    text: 'The cluster node that held it stopped answering (killed, or its host lost); the client reconnects to another node',
+  },
 };
 
 /** Short plain words for a reason code (the code itself when unknown). */

@@ -111,13 +111,28 @@ function byClosedDesc(a: ClosedConnection, b: ClosedConnection): number {
 }
 
 /**
- * The closed list with `more` added (ids are unique: one close per
- * connection), newest first, at most `capacity` long (the responder's ring).
+ * One close as two answers give it: `a`, with the members only `b` has (a
+ * cluster node's `/closed` lacks `node` and `seq`, which its pushes carry).
+ * `a` itself when `b` adds nothing.
+ */
+function filledIn(a: ClosedConnection, b: ClosedConnection): ClosedConnection {
+  const extra = Object.entries(b).filter(([k, v]) => v !== undefined && v !== null && (a as unknown as Record<string, unknown>)[k] === undefined);
+  return extra.length > 0 ? { ...a, ...Object.fromEntries(extra) } : a;
+}
+
+/**
+ * The closed list with `more` added, one entry per id (the newest close of
+ * it: a connection of a node that was lost and came back may close twice),
+ * newest first, at most `capacity` long (the responder's ring). Returns
+ * `list` itself when nothing changes.
  */
 export function mergeClosed(list: ClosedConnection[], more: ClosedConnection[], capacity: number): ClosedConnection[] {
-  if (more.length === 0) return list;
-  const seen = new Set(list.map((c) => c.id));
-  const added = more.filter((c) => !seen.has(c.id) && (seen.add(c.id), true));
-  if (added.length === 0) return list;
-  return [...added, ...list].sort(byClosedDesc).slice(0, capacity > 0 ? capacity : undefined);
+  const byId = new Map<string, ClosedConnection>();
+  for (const c of [...list, ...more]) {
+    const had = byId.get(c.id);
+    if (!had || byClosedDesc(c, had) < 0) byId.set(c.id, c);
+    else if (had.closed_at === c.closed_at) byId.set(c.id, filledIn(had, c));
+  }
+  if (byId.size === list.length && list.every((c) => byId.get(c.id) === c)) return list;
+  return [...byId.values()].sort(byClosedDesc).slice(0, capacity > 0 ? capacity : undefined);
 }

@@ -355,3 +355,180 @@ describe('the roster', () => {
     expect(s.getSnapshot().roster).toBeNull();
   });
 });
+
+describe('a cluster: stats and pushes from different nodes', () => {
+  const clusterOf = (node: string, state = 'ok') => ({ backend: 'redis', node, state });
+  const nodeList = (lost: string[] = []) =>
+    ['node-1', 'node-2', 'node-3'].map((node) => ({
+      node,
+      state: lost.includes(node) ? 'lost' : 'up',
+      connections: 0,
+      last_seen: '2026-12-08T10:00:00.000Z',
+    }));
+
+  it('a stats answer from a node behind the stream keeps the changes the stream pushed before the request', async () => {
+    const f = fakeApi();
+    const s = liveStore(f);
+    f.pages.at(-1)!.answer.resolve(pageAnswer([conn('c-a', { node: 'node-1' })], 10));
+    await flush();
+    // node-1 (the stream) pushes 11 and 12 before the page asks again.
+    s.onChanges({ seq: 11, opened: [conn('c-b', { node: 'node-2', seq: 11 })] });
+    s.onChanges({ seq: 12, closed: [closedOf('c-a', 12, { node: 'node-1' })] });
+    expect(ids(s)).toEqual(['c-b']);
+    // The counters are refetched; round robin sends it to node-3, which has applied only up to 10.
+    s.refresh();
+    f.pages.at(-1)!.answer.resolve(pageAnswer([conn('c-a', { node: 'node-1' })], 10, 1, { cluster: clusterOf('node-3') }));
+    await flush();
+    expect(ids(s)).toEqual(['c-b']);
+    // Later pushes apply on top, nothing twice.
+    s.onChanges({ seq: 13, opened: [conn('c-c', { node: 'node-3', seq: 13 })] });
+    expect(ids(s)).toEqual(['c-b', 'c-c']);
+  });
+
+  it('a stats answer from a node ahead of the stream: the entries it holds, pushed late, change nothing', async () => {
+    const f = fakeApi();
+    const s = liveStore(f);
+    f.pages.at(-1)!.answer.resolve(
+      pageAnswer([conn('c-b', { node: 'node-2' })], 20, 1, { cluster: clusterOf('node-2') }),
+    );
+    await flush();
+    // The stream's node is behind: it pushes c-a open (19), and c-b's open (20) is in the snapshot already.
+    s.onChanges({ seq: 19, closed: [closedOf('c-a', 19)] });
+    s.onChanges({ seq: 20, opened: [conn('c-b', { node: 'node-2', seq: 20 })] });
+    expect(ids(s)).toEqual(['c-b']);
+    expect(s.getSnapshot().table!.total).toBe(1);
+    s.onChanges({ seq: 21, closed: [closedOf('c-b', 21, { reason: 'node_lost', node: 'node-2' })] });
+    expect(ids(s)).toEqual([]);
+  });
+
+  it('the rolling log forgets entries after ROLLING_MS', async () => {
+    vi.useFakeTimers();
+    const f = fakeApi();
+    const s = liveStore(f);
+    f.pages.at(-1)!.answer.resolve(pageAnswer([], 1));
+    await flush();
+    s.onChanges({ seq: 2, opened: [conn('c-old', { seq: 2 })] });
+    vi.advanceTimersByTime(31_000);
+    s.onChanges({ seq: 3, opened: [conn('c-new', { seq: 3 })] });
+    s.refresh();
+    // An answer at seq 1 that lacks both: only the entry still logged is applied again.
+    f.pages.at(-1)!.answer.resolve(pageAnswer([], 1));
+    await flush();
+    expect(ids(s)).toEqual(['c-new']);
+  });
+
+  it('Recently closed: a /closed answer from a node that has not seen a pushed close keeps it, and lists each id once', async () => {
+    const f = fakeApi();
+    const s = liveStore(f, { closed: true });
+    f.closed.at(-1)!.resolve({ capacity: 500, closed: [closedOf('c-1', 2)] });
+    await flush();
+    s.onChanges({ seq: 5, closed: [closedOf('c-5', 5, { reason: 'node_lost', node: 'node-2' }), closedOf('c-4', 4, { reason: 'node_lost', node: 'node-2' })] });
+    expect(s.getSnapshot().closed!.list.map((c) => c.id)).toEqual(['c-5', 'c-4', 'c-1']);
+    // A resync: /closed lands on node-3, which has seen c-4 but not yet c-5.
+    s.onResync({ reason: 'overflow' });
+    f.closed.at(-1)!.resolve({ capacity: 500, closed: [closedOf('c-4', 4, { reason: 'node_lost' }), closedOf('c-1', 2)] });
+    await flush();
+    expect(s.getSnapshot().closed!.list.map((c) => c.id)).toEqual(['c-5', 'c-4', 'c-1']);
+    // The same close pushed again (a new stream on another node) adds nothing.
+    const before = s.getSnapshot().closed!.list;
+    s.onChanges({ seq: 5, closed: [closedOf('c-5', 5, { reason: 'node_lost' })] });
+    expect(s.getSnapshot().closed!.list).toBe(before);
+  });
+
+  it('Recently closed: the node and seq a pushed close carries fill in the same close from /closed, which lacks them', async () => {
+    const f = fakeApi();
+    const s = liveStore(f, { closed: true });
+    s.onChanges({ seq: 5, closed: [closedOf('c-5', 5, { reason: 'node_lost', node: 'node-2' })] });
+    const { node: _node, seq: _seq, ...bare } = closedOf('c-5', 5, { reason: 'node_lost', node: 'node-2' });
+    void _node;
+    void _seq;
+    f.closed.at(-1)!.resolve({ capacity: 500, closed: [bare] });
+    await flush();
+    expect(s.getSnapshot().closed!.list).toEqual([expect.objectContaining({ id: 'c-5', node: 'node-2', seq: 5, reason: 'node_lost' })]);
+  });
+
+  it('Recently closed: a /closed answer that lists an id twice (a node lost, then back) shows its newest close once', async () => {
+    const f = fakeApi();
+    const s = liveStore(f, { closed: true });
+    f.closed.at(-1)!.resolve({
+      capacity: 500,
+      closed: [closedOf('c-1', 9, { reason: 'client_closed' }), closedOf('c-2', 8), closedOf('c-1', 7, { reason: 'node_lost' })],
+    });
+    await flush();
+    const list = s.getSnapshot().closed!.list;
+    expect(list.map((c) => `${c.id}:${c.reason}`)).toEqual(['c-1:client_closed', 'c-2:client_closed']);
+  });
+
+  it('a resync with reason cluster forgets the logged entries (a node numbered them itself)', async () => {
+    const f = fakeApi();
+    const s = liveStore(f);
+    f.pages.at(-1)!.answer.resolve(pageAnswer([], 1));
+    await flush();
+    s.onChanges({ seq: 50, opened: [conn('c-local', { seq: 50 })] });
+    s.onResync({ reason: 'cluster' });
+    f.pages.at(-1)!.answer.resolve(pageAnswer([conn('c-b')], 30));
+    await flush();
+    expect(ids(s)).toEqual(['c-b']);
+  });
+
+  it('nodes come from the newest summary; no cluster for one process', async () => {
+    const f = fakeApi();
+    const s = liveStore(f);
+    expect(s.getSnapshot().cluster).toBeNull();
+    s.onSummary(summary(1, 3));
+    expect(s.getSnapshot().cluster).toBeNull();
+    s.onSummary(summary(1, 4, { nodes: nodeList(), cluster: clusterOf('node-1') }));
+    expect(s.getSnapshot().cluster!.nodes.map((n) => `${n.node}:${n.state}`)).toEqual(['node-1:up', 'node-2:up', 'node-3:up']);
+    s.onSummary(summary(0, 6, { nodes: nodeList(['node-2']), cluster: clusterOf('node-1') }));
+    expect(s.getSnapshot().cluster!.nodes.find((n) => n.node === 'node-2')!.state).toBe('lost');
+    // An older answer (a node behind) does not bring node-2 back.
+    f.pages.at(-1)!.answer.resolve(pageAnswer([], 5, 0, { nodes: nodeList(), cluster: clusterOf('node-3') }));
+    await flush();
+    expect(s.getSnapshot().cluster!.nodes.find((n) => n.node === 'node-2')!.state).toBe('lost');
+  });
+
+  it('degraded: kept per node from every answer, whatever its seq; the summary is fetched every 5 s until the node says ok', async () => {
+    vi.useFakeTimers();
+    const f = fakeApi();
+    const s = liveStore(f);
+    s.onSummary(summary(1, 10, { nodes: nodeList(), cluster: clusterOf('node-1') }));
+    expect(s.getSnapshot().cluster!.degraded).toEqual([]);
+    // node-2 cannot reach Redis; its numbers lag (seq 8), its state still counts.
+    f.pages.at(-1)!.answer.resolve(pageAnswer([], 8, 0, { nodes: nodeList(), cluster: clusterOf('node-2', 'degraded') }));
+    await flush();
+    expect(s.getSnapshot().cluster!.degraded.map((d) => d.node)).toEqual(['node-2']);
+    expect(s.getSnapshot().summary!.seq).toBe(10);
+    const n = f.summaries.length;
+    vi.advanceTimersByTime(3_999);
+    expect(f.summaries.length).toBe(n);
+    vi.advanceTimersByTime(2_001); // 5 s ± 20 %
+    expect(f.summaries.length).toBe(n + 1);
+    f.summaries.at(-1)!.resolve(summary(1, 10, { nodes: nodeList(), cluster: clusterOf('node-2', 'degraded') }));
+    await flush();
+    vi.advanceTimersByTime(6_000);
+    expect(f.summaries.length).toBe(n + 2);
+    f.summaries.at(-1)!.resolve(summary(1, 10, { nodes: nodeList(), cluster: clusterOf('node-2', 'ok') }));
+    await flush();
+    expect(s.getSnapshot().cluster!.degraded).toEqual([]);
+    vi.advanceTimersByTime(20_000);
+    expect(f.summaries.length).toBe(n + 2);
+  });
+
+  it('degraded: when the stream\'s own node reaches Redis again, the other nodes\' degraded reports go (their next answers say if not)', async () => {
+    const f = fakeApi();
+    store = new MonitorStore({ api: f.api, table: {} });
+    const s = store;
+    s.start();
+    s.onConnected({ monitor: true, node: 'node-1' });
+    s.onSummary(summary(1, 10, { nodes: nodeList(), cluster: clusterOf('node-1', 'degraded') }));
+    f.pages.at(-1)!.answer.resolve(pageAnswer([], 10, 0, { nodes: nodeList(), cluster: clusterOf('node-3', 'degraded') }));
+    await flush();
+    expect(s.getSnapshot().cluster!.degraded.map((d) => d.node)).toEqual(['node-1', 'node-3']);
+    // Another node's ok does not speak for node-3 ...
+    s.onSummary(summary(1, 10, { nodes: nodeList(), cluster: clusterOf('node-2', 'ok') }));
+    expect(s.getSnapshot().cluster!.degraded.map((d) => d.node)).toEqual(['node-1', 'node-3']);
+    // ... the stream's node back to ok does.
+    s.onSummary(summary(1, 11, { nodes: nodeList(), cluster: clusterOf('node-1', 'ok') }));
+    expect(s.getSnapshot().cluster!.degraded).toEqual([]);
+  });
+});

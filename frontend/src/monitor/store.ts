@@ -19,10 +19,30 @@
  * - `resync`, `reset` and every new stream (`connected`): fetch it all again.
  *
  * Races between a fetch and pushes: a stats answer carries the `seq` of its
- * snapshot. Entries that arrive while a fetch is in flight are logged; when
- * the answer lands they are applied to it if their `seq` is above the
- * snapshot's (the others are in it already). An entry cannot be newer than
- * a snapshot taken after it arrived, so the log starts with the fetch.
+ * snapshot. Every entry is kept for a while in a rolling log (ROLLING_MS, at
+ * most ROLLING_MAX); when an answer lands, the logged entries whose `seq` is
+ * above the snapshot's are applied to it (the others are in it already).
+ * One process never answers with a snapshot older than an entry it pushed
+ * before the request, but a cluster does: behind a round-robin web server
+ * the stats request lands on another node than the stream, and that node
+ * may not have applied the newest change yet (`seq` is the cluster's, the
+ * same on every node). So the log reaches back before the fetch, not only
+ * to its start. The closed list is merged with every logged close, by id.
+ * A `resync` with reason `cluster` (a node numbered changes itself) empties
+ * the log: its numbers may not be the cluster's.
+ *
+ * Cluster (`nodes` and `cluster` in stats and summary): the nodes of the
+ * newest summary, and whether each node that answered reaches Redis
+ * (`cluster.state`, taken from every answer whatever its `seq`: a degraded
+ * node's numbers lag). The stream's own node pushes its state with the
+ * summary after each `resync` (Redis lost, Redis back); another node's is
+ * known only from its answers, so while one is degraded the summary is
+ * fetched every DEGRADED_POLL_MS, give or take a fifth at random: round
+ * robin gives each request the next node, and at a fixed period the poll
+ * could land on the same node every time (the acks of the tab's stream go
+ * through the same web server). When the stream's own node says `ok` again
+ * after `degraded`, Redis is back: the other nodes' degraded reports are
+ * dropped, and their next answers say again if one is still cut off.
  *
  * While the stream is down (reconnecting, refused, disconnected, replaced)
  * everything is fetched every `downPollMs` instead; a responder that does
@@ -34,6 +54,7 @@ import type {
   ChangesEvent,
   ClosedConnection,
   ClosedList,
+  ClusterNode,
   ConnectionInfo,
   ExpectedDisplay,
   ResyncEvent,
@@ -61,6 +82,14 @@ const SMALL_AGAIN = 800;
 const DIRTY_DELAY_MS = 250;
 /** Counters (events sent, last ping, RTT) of the rows held are refreshed at most this often after a broadcast. */
 const COUNTER_REFRESH_MS = 2_000;
+/** How long pushed entries are kept for answers that come from a node behind the stream's. */
+export const ROLLING_MS = 30_000;
+/** The most entries kept in the rolling log. */
+export const ROLLING_MAX = 5_000;
+/** While a node says degraded, the summary is fetched this often (±20 %). */
+export const DEGRADED_POLL_MS = 5_000;
+/** A node's report of its cluster state counts for this long after its last answer. */
+const CLUSTER_REPORT_MS = 120_000;
 
 export interface MonitorApi {
   fetchSummary(signal: AbortSignal): Promise<Summary>;
@@ -87,6 +116,16 @@ export interface MonitorOptions {
  * (poll).
  */
 export type MonitorMode = 'starting' | 'live' | 'down' | 'legacy';
+
+/** What the page knows of the cluster; null for one process. */
+export interface ClusterSnapshot {
+  /** Every node of the newest summary (up or lost), by name. */
+  nodes: ClusterNode[];
+  /** Nodes whose last answer said `degraded` (cannot reach Redis), with when that answer came. */
+  degraded: { node: string; since: number; at: number }[];
+  /** The node that gave the newest summary. */
+  answeredBy: string | null;
+}
 
 export interface TableSnapshot {
   /** complete: every connection that passes `fixed` (filter, sort, page locally); else the page on screen. */
@@ -118,14 +157,13 @@ export interface MonitorSnapshot {
   updatedAt: number | null;
   loading: boolean;
   lastResync: { reason: string; at: number } | null;
+  cluster: ClusterSnapshot | null;
 }
 
 type Dataset = 'table' | 'closed' | 'roster' | 'summary';
 
 interface Flight {
   controller: AbortController;
-  /** Absolute index in the change log where this fetch began. */
-  logStart: number;
 }
 
 function toApiError(err: unknown): ApiError {
@@ -168,10 +206,15 @@ export class MonitorStore {
   private summarySeq = -Infinity;
   private lastTableFetch = 0;
 
-  // The change log kept while fetches are in flight.
-  private log: ChangeEntry[] = [];
-  private logBase = 0;
+  // The rolling log: recent entries, with when each arrived.
+  private log: { entry: ChangeEntry; at: number }[] = [];
   private readonly flights = new Map<Dataset, Flight>();
+
+  // Cluster: each answering node's last cluster state.
+  private reports = new Map<string, { state: string; since: number; at: number }>();
+  private degradedTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The node of the tab's stream (`connected`), whose summaries come pushed. */
+  private streamNode: string | null = null;
 
   private dirtyTimer: ReturnType<typeof setTimeout> | null = null;
   private refetchAfterFlight = false;
@@ -203,6 +246,7 @@ export class MonitorStore {
       updatedAt: null,
       loading: true,
       lastResync: null,
+      cluster: null,
     };
   }
 
@@ -230,6 +274,7 @@ export class MonitorStore {
   start(): void {
     this.disposed = false;
     this.armPoll();
+    this.armDegradedPoll();
     this.fetchAll();
   }
 
@@ -240,8 +285,10 @@ export class MonitorStore {
     this.flights.clear();
     if (this.dirtyTimer) clearTimeout(this.dirtyTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.degradedTimer) clearTimeout(this.degradedTimer);
     this.dirtyTimer = null;
     this.pollTimer = null;
+    this.degradedTimer = null;
   }
 
   // ---- inputs: the page ----
@@ -292,6 +339,7 @@ export class MonitorStore {
     if (mode === this.snapshot.mode && pollMs === this.snapshot.pollMs) return;
     this.update({ mode, pollMs });
     this.armPoll();
+    this.armDegradedPoll();
   }
 
   /** Poll in the modes that need it (down, legacy), at their period; not otherwise. */
@@ -305,6 +353,7 @@ export class MonitorStore {
   /** `connected` on the tab's stream: a new stream, whose pushes start now; what came before is fetched. */
   onConnected(data: unknown): void {
     const d = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+    this.streamNode = typeof d.node === 'string' ? d.node : null;
     this.update({
       staleAfterHeartbeats: numberOr(d.stale_after_heartbeats, this.snapshot.staleAfterHeartbeats),
       closeAfterHeartbeats: numberOr(d.close_after_heartbeats, this.snapshot.closeAfterHeartbeats),
@@ -315,6 +364,11 @@ export class MonitorStore {
 
   onSummary(data: unknown): void {
     if (!data || typeof data !== 'object') return;
+    const info = (data as Summary).cluster;
+    if (info && info.node === this.streamNode && info.state !== 'degraded' && this.reports.get(info.node)?.state === 'degraded') {
+      // The stream's node reaches Redis again: so, most likely, do the others; their answers say if not.
+      for (const [node, r] of this.reports) if (node !== info.node && r.state === 'degraded') this.reports.delete(node);
+    }
     this.acceptSummary(data as Summary);
   }
 
@@ -322,6 +376,8 @@ export class MonitorStore {
     const given = data && typeof data === 'object' ? (data as ResyncEvent).reason : undefined;
     const reason = typeof given === 'string' && given !== '' ? given : 'resync';
     this.update({ lastResync: { reason, at: Date.now() } });
+    // A node numbered these itself: they are not the cluster's numbers.
+    if (reason === 'cluster') this.log = [];
     this.fetchAll();
   }
 
@@ -341,7 +397,7 @@ export class MonitorStore {
     if (!data || typeof data !== 'object') return;
     const entries = changeEntries(data as ChangesEvent);
     if (entries.length === 0) return;
-    if (this.flights.size > 0) this.log.push(...entries);
+    this.remember(entries);
     this.applyEntries(entries, { table: this.tableSeq, roster: this.rosterSeq }, true);
   }
 
@@ -393,8 +449,64 @@ export class MonitorStore {
     if (stale) this.markDirty(DIRTY_DELAY_MS);
   }
 
+  /** Keep entries in the rolling log; forget those past ROLLING_MS or ROLLING_MAX. */
+  private remember(entries: ChangeEntry[]): void {
+    const at = Date.now();
+    for (const entry of entries) this.log.push({ entry, at });
+    let drop = Math.max(0, this.log.length - ROLLING_MAX);
+    while (drop < this.log.length && this.log[drop].at < at - ROLLING_MS) drop++;
+    if (drop > 0) this.log = this.log.slice(drop);
+  }
+
+  /** The logged entries above `seq` (newer than a snapshot), in seq order. */
+  private after(seq: number): ChangeEntry[] {
+    return this.log
+      .map((l) => l.entry)
+      .filter((e) => e.seq > seq)
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The cluster members of an answer: each node's state, whatever the answer's seq. */
+  private noteCluster(summary: Summary, accepted: boolean): void {
+    const info = summary.cluster;
+    if (!info || typeof info !== 'object' || typeof info.node !== 'string') {
+      if (accepted && this.snapshot.cluster && !summary.nodes) this.update({ cluster: null });
+      return;
+    }
+    const now = Date.now();
+    const before = this.reports.get(info.node);
+    const state = info.state === 'degraded' ? 'degraded' : 'ok';
+    this.reports.set(info.node, { state, since: before && before.state === state ? before.since : now, at: now });
+    const degraded = [...this.reports.entries()]
+      .filter(([, r]) => r.state === 'degraded' && r.at > now - CLUSTER_REPORT_MS)
+      .map(([node, r]) => ({ node, since: r.since, at: r.at }))
+      .sort((a, b) => a.node.localeCompare(b.node));
+    const prev = this.snapshot.cluster;
+    const nodes = accepted && Array.isArray(summary.nodes) ? summary.nodes : (prev?.nodes ?? []);
+    const answeredBy = accepted ? info.node : (prev?.answeredBy ?? null);
+    this.update({ cluster: { nodes, degraded, answeredBy } });
+    this.armDegradedPoll();
+  }
+
+  /** While a node says degraded (and the stream is up: otherwise the slow poll runs), fetch the summary now and then. */
+  private armDegradedPoll(): void {
+    const want = !this.disposed && (this.snapshot.cluster?.degraded.length ?? 0) > 0 && (this.snapshot.mode === 'live' || this.snapshot.mode === 'starting');
+    if (want && !this.degradedTimer) {
+      const wait = DEGRADED_POLL_MS * (0.8 + 0.4 * Math.random());
+      this.degradedTimer = setTimeout(() => {
+        this.degradedTimer = null;
+        this.fetchSummaryOnly();
+        this.armDegradedPoll();
+      }, wait);
+    } else if (!want && this.degradedTimer) {
+      clearTimeout(this.degradedTimer);
+      this.degradedTimer = null;
+    }
+  }
+
   private acceptSummary(summary: Summary): void {
     const seq = typeof summary.seq === 'number' ? summary.seq : -Infinity;
+    this.noteCluster(summary, seq >= this.summarySeq);
     // Equal seqs: the later one is newer (ages and hourly counts move without changes).
     if (seq < this.summarySeq) return;
     this.summarySeq = seq;
@@ -410,24 +522,15 @@ export class MonitorStore {
 
   private begin(dataset: Dataset): Flight {
     this.flights.get(dataset)?.controller.abort();
-    const flight = { controller: new AbortController(), logStart: this.logBase + this.log.length };
+    const flight = { controller: new AbortController() };
     this.flights.set(dataset, flight);
     this.update({ loading: true });
     return flight;
   }
 
-  /** The entries logged since `flight` began. */
-  private since(flight: Flight): ChangeEntry[] {
-    return this.log.slice(Math.max(0, flight.logStart - this.logBase));
-  }
-
   private end(dataset: Dataset, flight: Flight): void {
     if (this.flights.get(dataset) === flight) this.flights.delete(dataset);
-    if (this.flights.size === 0) {
-      this.logBase += this.log.length;
-      this.log = [];
-      this.update({ loading: false });
-    }
+    if (this.flights.size === 0) this.update({ loading: false });
   }
 
   private fetchAll(): void {
@@ -518,7 +621,7 @@ export class MonitorStore {
     this.acceptSummary(summary);
     const table = this.snapshot.table!;
     const connections = Array.isArray(stats.connections) ? stats.connections : [];
-    const later = this.since(flight);
+    const later = this.after(seq);
     let wasLarge = this.large;
     if (!stats.page) {
       // A responder without paging answered with everything: hold all of it.
@@ -580,7 +683,7 @@ export class MonitorStore {
         this.acceptSummary(summaryOf(stats));
         this.rosterSeq = seq;
         this.update({ roster: Array.isArray(stats.expected_displays) ? stats.expected_displays : null, error: null, updatedAt: Date.now() });
-        this.applyEntries(this.since(flight), { table: Infinity, roster: seq }, false);
+        this.applyEntries(this.after(seq), { table: Infinity, roster: seq }, false);
         this.end('roster', flight);
       },
       (err: unknown) => this.failed('roster', flight, err),
@@ -592,7 +695,8 @@ export class MonitorStore {
     this.api.fetchClosed(flight.controller.signal).then(
       (closed) => {
         if (flight.controller.signal.aborted) return;
-        const added = this.since(flight).flatMap((e) => (e.kind === 'closed' ? [e.closed] : []));
+        // Every close logged: the answer may come from a node that has not seen the newest yet.
+        const added = this.log.flatMap((l) => (l.entry.kind === 'closed' ? [l.entry.closed] : []));
         const capacity = closed.capacity;
         this.update({
           closed: { list: mergeClosed(closed.closed, added, capacity), capacity },

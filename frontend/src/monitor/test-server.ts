@@ -9,7 +9,8 @@
 import type { ChangesEvent, ClosedConnection, ConnectionInfo, ExpectedDisplay, Summary } from '../api/types';
 import { matchesFilter } from './apply';
 
-const REASONS = ['client_closed', 'write_failed', 'disconnect_route', 'superseded', 'ack_timeout', 'slow_consumer', 'admin_closed', 'shutdown'];
+// Every reason, node_lost included (one process counts it too, always 0).
+const REASONS = ['client_closed', 'write_failed', 'disconnect_route', 'superseded', 'ack_timeout', 'slow_consumer', 'admin_closed', 'shutdown', 'node_lost'];
 
 export interface ServerOptions {
   /** Answer like a responder without paging, seq or summary (every stats request gets the full answer). */
@@ -19,6 +20,8 @@ export interface ServerOptions {
   heartbeatSeconds?: number;
   staleAfter?: number;
   closeAfter?: number;
+  /** A cluster of these nodes (`nodes` and `cluster` in every answer); none: one process. */
+  nodes?: string[];
 }
 
 export class FakeMonitorServer {
@@ -34,6 +37,11 @@ export class FakeMonitorServer {
   publishAnswer: { status: number; body: unknown } | null = null;
   /** Stats answers wait for this promise, if set (to race them with pushes). */
   hold: Promise<void> | null = null;
+  /** Cluster: nodes that stopped answering. */
+  readonly lost = new Set<string>();
+  /** Cluster: the node that answers (round robin would change it), and whether it reaches Redis. */
+  answering = 'node-1';
+  degraded = false;
   private readonly options: ServerOptions;
 
   constructor(options: ServerOptions = {}) {
@@ -71,7 +79,25 @@ export class FakeMonitorServer {
           }
         : null,
       seq: this.seq,
+      ...(this.options.nodes
+        ? {
+            nodes: this.options.nodes.map((node) => ({
+              node,
+              state: this.lost.has(node) ? 'lost' : 'up',
+              connections: this.connections.filter((c) => c.node === node).length,
+              last_seen: new Date(Date.now() - (this.lost.has(node) ? 65_000 : 300)).toISOString(),
+            })),
+            cluster: { backend: 'redis', node: this.answering, state: this.degraded ? 'degraded' : 'ok' },
+          }
+        : {}),
     };
+  }
+
+  /** Cluster: a node stops answering; its connections close as node_lost, one entry (and seq) each. */
+  loseNode(node: string): ChangesEvent {
+    this.lost.add(node);
+    const gone = this.connections.filter((c) => c.node === node).map((c) => this.close(c.id, 'node_lost').closed![0]);
+    return { seq: this.seq, opened: [], closed: gone, updated: [] };
   }
 
   roster(): ExpectedDisplay[] | null {
@@ -97,6 +123,7 @@ export class FakeMonitorServer {
     const entry: ClosedConnection = {
       id: c.id,
       type: c.type,
+      ...(c.node ? { node: c.node } : {}),
       ...(c.type === 'display' ? { display: c.display } : { user: c.user }),
       client: c.client ?? null,
       opened_at: c.connected_at,

@@ -65,6 +65,7 @@ export function DisplaysPage() {
             onPage={store.setPage}
             onPageSize={store.setPageSize}
             staleAfterHeartbeats={monitor.staleAfterHeartbeats}
+            nodeColumn={monitor.cluster !== null}
           />
         )}
       </Card>

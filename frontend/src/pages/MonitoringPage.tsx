@@ -25,6 +25,7 @@ export function MonitoringPage() {
         closedTotal={monitor.summary?.closed_total}
         now={now}
         closeAfterHeartbeats={monitor.closeAfterHeartbeats}
+        cluster={monitor.cluster !== null}
       />
       <Row className="g-3">
         <Col lg={4}>
