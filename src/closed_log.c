@@ -8,9 +8,10 @@
 #include "closed_log.h"
 
 /* One closed connection as the log keeps it: a closed_info without its
- * fixed-size name arrays (129 + 65 bytes, mostly unused).  The names,
- * "name\0client\0", are kept in the entry when they fit (most do: a user
- * and a "tab-<16 hex>" id), else in a block of their own.  96 bytes instead
+ * fixed-size name arrays (129 + 65 + 65 bytes, mostly unused).  The names,
+ * "name\0client\0node\0", are kept in the entry when they fit (most do: a
+ * user, a "tab-<16 hex>" id and no node, or a short one), else in a block
+ * of their own.  96 bytes instead
  * of 264: the full ring is 47 KiB instead of 129 KiB, in one allocation,
  * not scattered over the heap in small blocks that pin its pages. */
 #define CLOSED_NAMES_INLINE 40
@@ -64,28 +65,30 @@ void closed_log_free(struct closed_log *lg)
     free(lg);
 }
 
-/* The entry's "name\0client\0" (both "" if they could not be kept). */
+/* The entry's "name\0client\0node\0" (all "" if they could not be kept). */
 static const char *closed_names(const struct closed_entry *ce)
 {
     if (!ce->boxed)
         return ce->names.in;
-    return ce->names.box ? ce->names.box : "\0";
+    return ce->names.box ? ce->names.box : "\0\0";
 }
 
 /* Adds one entry from its fields. */
 static void add(struct closed_log *lg, const char *public_id, enum conn_type type, const char *name,
-                const char *client, int64_t opened_ms, uint64_t events_sent, uint64_t bytes_sent,
-                enum close_reason reason, int64_t closed_ms)
+                const char *client, const char *node, int64_t opened_ms, uint64_t events_sent,
+                uint64_t bytes_sent, enum close_reason reason, int64_t closed_ms)
 {
     struct closed_entry *ce = &lg->ring[lg->next];
-    size_t nlen = strlen(name), clen = strlen(client);
+    size_t nlen = strlen(name), clen = strlen(client), dlen = strlen(node);
+    size_t size = nlen + clen + dlen + 3;
     if (lg->len == lg->capacity && ce->boxed)
         free(ce->names.box);        /* the oldest entry's, written over */
-    ce->boxed = nlen + clen + 2 > sizeof ce->names.in;
-    char *dst = ce->boxed ? (ce->names.box = malloc(nlen + clen + 2)) : ce->names.in;
+    ce->boxed = size > sizeof ce->names.in;
+    char *dst = ce->boxed ? (ce->names.box = malloc(size)) : ce->names.in;
     if (dst) {
         memcpy(dst, name, nlen + 1);
         memcpy(dst + nlen + 1, client, clen + 1);
+        memcpy(dst + nlen + clen + 2, node, dlen + 1);
     }
     memcpy(ce->public_id, public_id, sizeof ce->public_id);
     ce->type = (unsigned char)type;
@@ -104,15 +107,15 @@ static void add(struct closed_log *lg, const char *public_id, enum conn_type typ
 void closed_log_add(struct closed_log *lg, const struct conn *c, enum close_reason reason,
                     int64_t closed_ms)
 {
-    add(lg, c->public_id, c->type, c->name, c->client, c->connected_at_ms,
+    add(lg, c->public_id, c->type, c->name, c->client, "", c->connected_at_ms,
         atomic_load(&c->events_sent), atomic_load(&c->bytes_sent), reason, closed_ms);
 }
 
 void closed_log_add_info(struct closed_log *lg, const struct conn_info *ci,
                          enum close_reason reason, int64_t closed_ms)
 {
-    add(lg, ci->public_id, ci->type, ci->name, ci->client, ci->connected_at_ms, ci->events_sent,
-        ci->bytes_sent, reason, closed_ms);
+    add(lg, ci->public_id, ci->type, ci->name, ci->client, ci->node, ci->connected_at_ms,
+        ci->events_sent, ci->bytes_sent, reason, closed_ms);
 }
 
 long closed_log_copy(const struct closed_log *lg, struct closed_info **out,
@@ -128,10 +131,12 @@ long closed_log_copy(const struct closed_log *lg, struct closed_info **out,
         struct closed_info *ci = &v[i];
         const char *name = closed_names(ce);
         const char *client = name + strlen(name) + 1;
+        const char *node = client + strlen(client) + 1;
         memcpy(ci->public_id, ce->public_id, sizeof ci->public_id);
         ci->type = (enum conn_type)ce->type;
         snprintf(ci->name, sizeof ci->name, "%s", name);
         snprintf(ci->client, sizeof ci->client, "%s", client);
+        snprintf(ci->node, sizeof ci->node, "%s", node);
         ci->opened_ms = ce->opened_ms;
         ci->closed_ms = ce->closed_ms;
         ci->events_sent = ce->events_sent;

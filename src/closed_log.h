@@ -27,7 +27,8 @@ void closed_log_free(struct closed_log *lg);
 void closed_log_add(struct closed_log *lg, const struct conn *c, enum close_reason reason,
                     int64_t closed_ms);
 
-/* The same from what stats shows of a connection (another node's). */
+/* The same from what stats shows of a connection (another node's, with
+ * its node). */
 void closed_log_add_info(struct closed_log *lg, const struct conn_info *ci,
                          enum close_reason reason, int64_t closed_ms);
 

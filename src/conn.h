@@ -176,6 +176,7 @@ struct closed_info {
     uint64_t events_sent;
     uint64_t bytes_sent;
     enum close_reason reason;
+    char node[CONN_NODE_MAX + 1];   /* in a cluster, the node that held it; else "" */
 };
 
 /* Creates a connection with fresh token and public id; name and client

@@ -398,6 +398,8 @@ static long cluster_closed(struct hub *h, struct closed_info **out, uint64_t tot
         *out = NULL;
         return -1;
     }
+    for (long i = 0; i < a; i++)
+        snprintf(v[i].node, sizeof v[i].node, "%s", n->o.node);
     memcpy(v + a, theirs, (size_t)b * sizeof *v);
     free(theirs);
     qsort(v, (size_t)(a + b), sizeof *v, by_closed_desc);

@@ -136,6 +136,7 @@ void stats_write_closed_log(struct jw *w, const struct closed_info *closed, size
         memcpy(ci.public_id, c->public_id, sizeof ci.public_id);
         memcpy(ci.name, c->name, sizeof ci.name);
         memcpy(ci.client, c->client, sizeof ci.client);
+        memcpy(ci.node, c->node, sizeof ci.node);
         if (i)
             jw_lit(w, ",");
         stats_write_closed(w, &ci, c->reason, c->closed_ms, 0);

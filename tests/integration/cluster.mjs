@@ -287,7 +287,16 @@ test('disconnects sent to a node that does not hold the stream', async (c) => {
   assert(d.closed_by_reason.disconnect_route >= 0, 'closed_by_reason');
   const again = await c.nodes[1].api('disconnect', { method: 'POST', auth: false, body: { connection_id: streams[0].s.connectionId } });
   assert(again.status === 200 && again.json.data.disconnected === false, `a second disconnect: ${again.text}`);
-  return `${N} of ${N} effective, none left on any node; each answered in p50 ${ms(pct(lat, 50))}, max ${ms(Math.max(...lat))}`;
+  // Every node's GET /closed lists every close, with the node that held the stream.
+  const holder = new Map(streams.map(({ i, s }) => [s.events.find((e) => e.event === 'connected').json.public_id, c.nodes[i % 3].name]));
+  for (const node of c.nodes) {
+    const r = await node.api('closed');
+    assert(r.status === 200, `closed on ${node.name}: ${r.status} ${r.text}`);
+    const mine = r.json.data.closed.filter((x) => holder.has(x.id));
+    const wrong = mine.filter((x) => x.node !== holder.get(x.id) || x.reason !== 'disconnect_route');
+    assert(mine.length === N && wrong.length === 0, `closed on ${node.name}: ${mine.length} of ${N} listed; ${JSON.stringify(wrong.slice(0, 2))}`);
+  }
+  return `${N} of ${N} effective, none left on any node, each node's /closed lists all ${N} with the node that held it; each answered in p50 ${ms(pct(lat, 50))}, max ${ms(Math.max(...lat))}`;
 }, EVERY);
 
 test('through the front: streams spread over every node; acks, a publish and disconnects sent through it reach every stream', async (c) => {
