@@ -558,9 +558,17 @@ export const tests = [
           }
         }
       };
+      // The web server's access log, as the shipped configuration writes it, records the display
+      // requests (else "not in the log" would prove nothing): it is written when a request ends,
+      // at once by most, within a second or so by lighttpd.
+      const accessLog = path.join(ds.dir, `${ds.front}-access.log`);
+      const logged = () => fs.existsSync(accessLog) && fs.readFileSync(accessLog, 'latin1').includes('/display/lobby');
+      for (const t0 = now(); !logged() && now() - t0 < 5000;) await sleep(100);
+      assert(logged(), `${path.basename(accessLog)} has no line for /display/lobby`);
       walk(ds.dir);
       assert(leaks.length === 0, `the key is in ${leaks.join(', ')}`);
-      return `${refusals.length} streams without the key => 401, kiosk untouched; hall: 409 + Retry-After ${c.headers['retry-after']}, same client id replaces; the key replaces; key in no log`;
+      const lines = fs.readFileSync(accessLog, 'latin1').split('\n').filter((l) => l.includes('/display/lobby')).length;
+      return `${refusals.length} streams without the key => 401, kiosk untouched; hall: 409 + Retry-After ${c.headers['retry-after']}, same client id replaces; the key replaces; key in no log (${path.basename(accessLog)}: ${lines} lines for /display/lobby)`;
     },
   },
   {
