@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { sleep, now, waitUntil, which, startStack } from '../harness/stack.mjs';
+import { sleep, now, waitUntil, which, startStack, httpRequest } from '../harness/stack.mjs';
 import { apacheSizing } from '../harness/fronts.mjs';
 
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -558,6 +558,12 @@ export const tests = [
           }
         }
       };
+      // The kiosk page itself, opened with the key as a kiosk does: served with no Referer to
+      // follow it (the page's own <meta name="referrer"> aside), and in the logs checked below.
+      const page = await httpRequest(ds.port, `/display/lobby?key=${enc}&client=kiosk-lobby-1`);
+      assert(page.status === 200, `the kiosk page: ${page.status}`);
+      assert(page.headers['referrer-policy'] === 'no-referrer', `the kiosk page's Referrer-Policy: ${page.headers['referrer-policy']}`);
+
       // The web server's access log, as the shipped configuration writes it, records the display
       // requests (else "not in the log" would prove nothing): it is written when a request ends,
       // at once by most, within a second or so by lighttpd.
