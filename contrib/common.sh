@@ -104,7 +104,7 @@ sse_front_sizing() {
 
 # The last --max-connections N (or --max-connections=N) among the words of $1; 10000 without one.
 sse_max_connections() {
-  local max=10000 prev= w
+  local max=10000 prev='' w
   # shellcheck disable=SC2086 # a list of options
   for w in $1; do
     case "$w" in --max-connections=*) max=${w#*=} ;; *) [ "$prev" = --max-connections ] && max=$w ;; esac
