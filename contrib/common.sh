@@ -65,8 +65,8 @@ sse_build() {
 # each must carry the short requests (stats, publish, disconnect, acks) and the streams past the
 # limit that are being answered 503: MAX/8 + 64 more. nginx: a worker holds at most
 # WORKER_RLIMIT_NOFILE fds (never above the hard limit: nginx cannot raise it), so past it more
-# workers, with accept_mutex on (nginx-standalone.conf), under which a worker 7/8 full leaves new
-# connections to the others. lighttpd: one process of MAX_FDS fds that stops accepting at 9/10 of
+# workers, among which sse-fcgi.conf's "listen ... reuseport" spreads the connections; each sized
+# for 8/7 of its share, against an uneven spread. lighttpd: one process of MAX_FDS fds that stops accepting at 9/10 of
 # them (its high-water mark), so at most (MAX_FDS * 9/10 - 64) / 2 streams and short requests.
 sse_front_sizing() {
   local front=$1 max=${2:-10000} hard
