@@ -6,7 +6,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +25,44 @@ bool listen_is_unix(const char *spec)
     return strchr(spec, '/') || !strchr(spec, ':');
 }
 
-static int open_unix(const char *path, char *err, size_t errlen)
+/* A whole decimal number in [0, max), or -1. */
+static long parse_id(const char *s, long max)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v >= max)
+        return -1;
+    return v;
+}
+
+int listen_perms_resolve(const char *owner, const char *group, int mode,
+                         struct listen_perms *p, char *err, size_t errlen)
+{
+    struct listen_perms r = { (uid_t)-1, (gid_t)-1, mode < 0 ? 0660 : (mode_t)mode };
+    if (owner) {
+        struct passwd *pw = getpwnam(owner);
+        long id = pw ? (long)pw->pw_uid : parse_id(owner, INT_MAX);
+        if (id < 0) {
+            snprintf(err, errlen, "--socket-owner: no user '%s'", owner);
+            return -1;
+        }
+        r.uid = (uid_t)id;
+    }
+    if (group) {
+        struct group *gr = getgrnam(group);
+        long id = gr ? (long)gr->gr_gid : parse_id(group, INT_MAX);
+        if (id < 0) {
+            snprintf(err, errlen, "--socket-group: no group '%s'", group);
+            return -1;
+        }
+        r.gid = (gid_t)id;
+    }
+    *p = r;
+    return 0;
+}
+
+static int open_unix(const char *path, const struct listen_perms *perms, char *err, size_t errlen)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof sa.sun_path) {
@@ -54,12 +94,27 @@ static int open_unix(const char *path, char *err, size_t errlen)
             return -1;
         }
     }
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    /* Created for the owner alone, then opened up as asked: never, even
+     * for a moment, to whoever the umask would let in. */
+    mode_t old_umask = umask(0177);
+    int bound = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old_umask);
+    if (bound != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", path, strerror(errno));
         goto fail;
     }
-    /* Whoever can connect can claim any REMOTE_USER: owner and group only. */
-    if (chmod(path, 0660) != 0) {
+    /* Whoever can connect can claim any REMOTE_USER: owner and group only,
+     * unless told otherwise.  Owner and group first, so that the socket is
+     * never open to a group it was not meant for. */
+    mode_t mode = perms ? perms->mode : 0660;
+    if (perms && (perms->uid != (uid_t)-1 || perms->gid != (gid_t)-1) &&
+        chown(path, perms->uid, perms->gid) != 0) {
+        snprintf(err, errlen, "cannot set the owner or group of %s (--socket-owner, "
+                 "--socket-group): %s", path, strerror(errno));
+        unlink(path);
+        goto fail;
+    }
+    if (chmod(path, mode) != 0) {
         snprintf(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
         unlink(path);
         goto fail;
@@ -121,9 +176,9 @@ static int open_tcp(const char *spec, char *err, size_t errlen)
     return fd;
 }
 
-int listen_open(const char *spec, char *err, size_t errlen)
+int listen_open(const char *spec, const struct listen_perms *perms, char *err, size_t errlen)
 {
-    return listen_is_unix(spec) ? open_unix(spec, err, errlen) : open_tcp(spec, err, errlen);
+    return listen_is_unix(spec) ? open_unix(spec, perms, err, errlen) : open_tcp(spec, err, errlen);
 }
 
 static bool is_listening_socket(int fd)

@@ -86,14 +86,21 @@ int main(int argc, char **argv)
     sigaddset(&wanted, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &wanted, NULL);
 
-    /* Everything that can be refused (the displays file) is read before
-     * the socket is bound: a failed start leaves no socket file behind. */
+    /* Everything that can be refused (the socket's owner and group, the
+     * displays file) is checked before the socket is bound: a failed start
+     * leaves no socket file behind. */
+    struct listen_perms perms;
+    if (opt.socket && listen_perms_resolve(opt.socket_owner, opt.socket_group, opt.socket_mode,
+                                           &perms, err, sizeof err) < 0) {
+        fprintf(stderr, "sse-fcgi: %s\n", err);
+        return 2;
+    }
     the_server = server_create(&opt, err, sizeof err);
     if (!the_server) {
         fprintf(stderr, "sse-fcgi: %s\n", err);
         return 2;
     }
-    int fd = opt.socket ? listen_open(opt.socket, err, sizeof err)
+    int fd = opt.socket ? listen_open(opt.socket, &perms, err, sizeof err)
                         : listen_inherited(err, sizeof err);
     if (fd < 0) {
         fprintf(stderr, "sse-fcgi: %s\n", err);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "listen.h"
 #include "options.h"
 #include "rconn.h"
 
@@ -20,6 +21,9 @@ static const char usage[] =
     "\n"
     "  -s, --socket PATH|HOST:PORT  listen here (default: the socket on fd 0, or\n"
     "                               LISTEN_FDS from systemd)\n"
+    "      --socket-owner USER      owner of the unix socket --socket binds\n"
+    "      --socket-group GROUP     its group (e.g. the web server's own group)\n"
+    "      --socket-mode MODE       its mode, octal (default 0660)\n"
     "  -t, --threads N              worker threads for short requests (default 8)\n"
     "      --io-threads N           threads serving the streams (default: CPUs, at most 8)\n"
     "  -b, --heartbeat SECONDS      heartbeat interval, may be fractional (default 5)\n"
@@ -81,6 +85,20 @@ static int parse_seconds(const char *s, double lo, double hi, int64_t *ms)
     return 0;
 }
 
+/* Parses an octal file mode of 1-4 digits, 0 to 0777 (no set-id or sticky
+ * bits: they mean nothing on a socket). */
+static int parse_mode(const char *s, int *out)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 4 || strspn(s, "01234567") != n)
+        return -1;
+    long v = strtol(s, NULL, 8);
+    if (v > 0777)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 static int parse_prefix(struct options *o, const char *s)
 {
     size_t n = strlen(s);
@@ -106,6 +124,9 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
 {
     static const struct option longopts[] = {
         { "socket", required_argument, NULL, 's' },
+        { "socket-owner", required_argument, NULL, 'O' },
+        { "socket-group", required_argument, NULL, 'G' },
+        { "socket-mode", required_argument, NULL, 'M' },
         { "threads", required_argument, NULL, 't' },
         { "io-threads", required_argument, NULL, 'I' },
         { "heartbeat", required_argument, NULL, 'b' },
@@ -127,6 +148,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
         { NULL, 0, NULL, 0 }
     };
     memset(o, 0, sizeof *o);
+    o->socket_mode = -1;
     o->threads = 8;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o->io_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
@@ -151,6 +173,21 @@ enum options_result options_parse(struct options *o, int argc, char **argv,
             if (!*optarg)
                 return fail(err, errlen, "--socket needs a path or HOST:PORT");
             o->socket = optarg;
+            break;
+        case 'O':
+            if (!*optarg)
+                return fail(err, errlen, "--socket-owner needs a user name or uid");
+            o->socket_owner = optarg;
+            break;
+        case 'G':
+            if (!*optarg)
+                return fail(err, errlen, "--socket-group needs a group name or gid");
+            o->socket_group = optarg;
+            break;
+        case 'M':
+            if (parse_mode(optarg, &o->socket_mode) < 0)
+                return fail(err, errlen, "--socket-mode: '%s' is not an octal mode from 0 to 0777 "
+                            "(e.g. 0660)", optarg);
             break;
         case 't':
             if (parse_long(optarg, 1, 1024, &v) < 0)
@@ -256,6 +293,12 @@ static enum options_result check_together(const struct options *o, char *err, si
 {
     if (o->node && !o->cluster)
         return fail(err, errlen, "--node needs --cluster");
+    /* An inherited socket was made by whoever passed it (spawn-fcgi -U -G -M,
+     * systemd SocketUser= SocketGroup= SocketMode=). */
+    if ((o->socket_owner || o->socket_group || o->socket_mode >= 0) &&
+        (!o->socket || !listen_is_unix(o->socket)))
+        return fail(err, errlen, "--socket-owner, --socket-group and --socket-mode need "
+                    "--socket PATH (a unix socket this process binds)");
     return OPTIONS_OK;
 }
 

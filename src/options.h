@@ -16,6 +16,9 @@ enum auth_mode {
 
 struct options {
     const char *socket;         /* NULL: inherited fd 0 or LISTEN_FDS */
+    const char *socket_owner;   /* --socket-owner USER (name or uid); NULL: ours */
+    const char *socket_group;   /* --socket-group GROUP (name or gid); NULL: ours */
+    int socket_mode;            /* --socket-mode, 0-0777; -1: 0660 */
     int threads;
     int io_threads;             /* epoll loops serving the streams */
     int64_t heartbeat_ms;

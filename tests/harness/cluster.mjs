@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {
-  REPO, findResponder, freePort, frontClient, httpRequest, now, parseUnit, pidAlive, renderTemplate, seconds,
+  REPO, findResponder, freePort, frontClient, frontSizing, httpRequest, now, parseUnit, pidAlive, renderTemplate, seconds,
   sleep, socketActivateArgs, startProcess, stopProcess, tail, waitUntil, which,
 } from './stack.mjs';
 
@@ -300,9 +300,17 @@ export async function startCluster({
 
     // nginx: one server block per node (its own door), and with front nginx one over them all.
     const frontPort = await freePort();
-    const block = (listen, upstream) => renderTemplate('nginx/sse-fcgi.conf', {
-      LISTEN: listen, UPSTREAM: upstream, PREFIX: prefix, STATIC_DIR: staticDir, HTPASSWD: htpasswd,
-    });
+    // The template defines its access log's format ahead of its server block: that part once, first.
+    const access = path.join(dir, 'nginx-access.log');
+    let head = '';
+    const block = (listen, upstream) => {
+      const text = renderTemplate('nginx/sse-fcgi.conf', {
+        LISTEN: listen, UPSTREAM: upstream, PREFIX: prefix, STATIC_DIR: staticDir, HTPASSWD: htpasswd, ACCESS_LOG: access,
+      });
+      const at = text.indexOf('\nserver {');
+      head = text.slice(0, at);
+      return text.slice(at);
+    };
     const blocks = c.nodes.map((n) => block(`127.0.0.1:${n.port}`, n.address));
     if (front === 'nginx') {
       fs.writeFileSync(path.join(dir, 'sse-fcgi-cluster.conf'), renderTemplate('nginx/sse-fcgi-cluster.conf', {
@@ -310,10 +318,10 @@ export async function startCluster({
       }));
       blocks.unshift(block(`127.0.0.1:${frontPort}`, 'sse_fcgi_cluster'));
     }
-    fs.writeFileSync(path.join(dir, 'sse-fcgi.conf'), blocks.join('\n'));
+    fs.writeFileSync(path.join(dir, 'sse-fcgi.conf'), [head, ...blocks].join('\n'));
     fs.copyFileSync(path.join(CONTRIB, 'nginx/sse-fcgi-params'), path.join(dir, 'sse-fcgi-params'));
     fs.writeFileSync(path.join(dir, 'nginx.conf'), renderTemplate('nginx/nginx-standalone.conf', {
-      RUNDIR: dir, ERROR_LOG: path.join(dir, 'nginx-error.log'),
+      RUNDIR: dir, ERROR_LOG: path.join(dir, 'nginx-error.log'), ...frontSizing('nginx'),
     }));
     c.nginxProc = startProcess('nginx', nginx, ['-p', `${dir}/`, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'],
       { logFile: path.join(dir, 'nginx.log') });
@@ -322,6 +330,7 @@ export async function startCluster({
       const ldir = path.join(dir, 'lighttpd');
       fs.mkdirSync(path.join(ldir, 'tmp'), { recursive: true });
       frontErrorLog = path.join(ldir, 'lighttpd-error.log');
+      const sizing = frontSizing('lighttpd');
       const host = (n) => (n.tcpPort ? `"host" => "127.0.0.1", "port" => ${n.tcpPort}` : `"socket" => "${n.socket}"`);
       fs.writeFileSync(path.join(ldir, 'sse-fcgi.conf'), renderTemplate('lighttpd/sse-fcgi.conf', {
         SOCKET: c.nodes[0].socket, PREFIX: prefix, STATIC_DIR: staticDir, HTPASSWD: htpasswd, ERRORS_DIR: errorsDir,
@@ -329,6 +338,7 @@ export async function startCluster({
       }, ['cluster']));
       fs.writeFileSync(path.join(ldir, 'lighttpd.conf'), renderTemplate('lighttpd/lighttpd-standalone.conf', {
         RUNDIR: ldir, BIND: '127.0.0.1', PORT: frontPort, ERROR_LOG: frontErrorLog, ERRORS_DIR: errorsDir,
+        ACCESS_LOG: path.join(ldir, 'lighttpd-access.log'), MAX_FDS: sizing.MAX_FDS, MAX_CONNECTIONS: sizing.MAX_CONNECTIONS,
       }));
       c.frontProc = startProcess('lighttpd', lighttpd, ['-D', '-f', path.join(ldir, 'lighttpd.conf')], { logFile: path.join(ldir, 'lighttpd.log') });
     }

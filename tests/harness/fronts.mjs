@@ -50,7 +50,7 @@ export const FRONTS = {
       const ownGroup = this.socketGroup(c.mode) !== '';
       fs.writeFileSync(path.join(c.dir, 'sse-fcgi.conf'), c.render('apache/sse-fcgi.conf', {
         LISTEN: `127.0.0.1:${c.port}`, SOCKET: c.sock, PREFIX: c.prefix, STATIC_DIR: c.staticDir,
-        HTPASSWD: c.htpasswd, ERRORS_DIR: path.join(c.contrib, 'errors'),
+        HTPASSWD: c.htpasswd, ERRORS_DIR: path.join(c.contrib, 'errors'), ACCESS_LOG: path.join(c.dir, 'apache-access.log'),
       }, c.frontOptions?.enable || []));
       fs.writeFileSync(path.join(c.dir, 'apache2.conf'), c.render('apache/apache-standalone.conf', {
         RUNDIR: c.dir, LISTEN: `127.0.0.1:${c.port}`, ERROR_LOG: c.errorLogFile, MODULES: APACHE_MODULES,
@@ -83,7 +83,7 @@ export const FRONTS = {
       fs.writeFileSync(path.join(c.dir, 'Caddyfile'), c.render(template, {
         SITE: `http://:${c.port}`, BIND: '127.0.0.1', ADMIN: `unix/${path.join(c.dir, 'caddy-admin.sock')}`,
         SNIPPETS: path.join(c.dir, 'sse-fcgi-snippets.caddy'), SOCKET: c.sock, PREFIX: c.prefix,
-        STATIC_DIR: c.staticDir, USERS: users, ...(c.frontOptions?.vars || {}),
+        STATIC_DIR: c.staticDir, USERS: users, ACCESS_LOG: path.join(c.dir, 'caddy-access.log'), ...(c.frontOptions?.vars || {}),
       }));
     },
     command(c) {
@@ -110,7 +110,7 @@ export const FRONTS = {
       fs.writeFileSync(path.join(c.dir, 'h2o.conf'), c.render('h2o/h2o.conf', {
         HOST: '127.0.0.1', PORT: c.port, USER: 'root', PID_FILE: path.join(c.dir, 'h2o.pid'), ERROR_LOG: c.errorLogFile,
         TEMP_DIR: path.join(c.dir, 'tmp'), SOCKET: c.sock, PREFIX: c.prefix, STATIC_DIR: c.staticDir, HTPASSWD: c.htpasswd,
-        ERRORS_DIR: path.join(c.contrib, 'errors'),
+        ERRORS_DIR: path.join(c.contrib, 'errors'), ACCESS_LOG: path.join(c.dir, 'h2o-access.log'),
       }));
     },
     command: (c) => [c.tool('H2O', 'h2o', 'h2o'), ['-c', path.join(c.dir, 'h2o.conf')], {}],

@@ -134,6 +134,18 @@ export function httpsGet(port, urlPath, { timeout = 5000 } = {}) {
   });
 }
 
+/**
+ * How contrib/run-local sizes a web server for `max` streams of the responder within this
+ * machine's open-file hard limit (contrib/common.sh, sse_front_sizing): { NAME: value } for
+ * render-config (nginx: WORKER_PROCESSES, WORKER_CONNECTIONS, WORKER_RLIMIT_NOFILE; lighttpd:
+ * MAX_FDS, MAX_CONNECTIONS and RESPONDER_MAX_CONNECTIONS, the responder's limit to match).
+ */
+export function frontSizing(front, max = 10000) {
+  const out = execFileSync('bash', ['-c', `. "${CONTRIB}/common.sh" && sse_front_sizing "$1" "$2"`, 'sizing', front, String(max)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
 /** Prometheus text: { get(series), sum(series prefix), map } of every sample line. */
 export function parseMetrics(text) {
   const m = new Map();
@@ -628,7 +640,11 @@ export async function startStack({
   const authHeader = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   const credentials = authHeaders || { Authorization: authHeader };
   const hbArg = String(heartbeat);
-  const responderArgs = ['--heartbeat', hbArg, ...(FRONTS[front]?.responderArgs(frontOptions) || []), ...daemonArgs];
+  // lighttpd carries fewer streams than the responder's default limit in this machine's file
+  // limit: as run-local does, the responder gets a limit lighttpd carries.
+  const lighttpdSizing = front === 'lighttpd' ? frontSizing('lighttpd') : null;
+  const sizedArgs = lighttpdSizing ? ['--max-connections', lighttpdSizing.RESPONDER_MAX_CONNECTIONS] : [];
+  const responderArgs = ['--heartbeat', hbArg, ...(FRONTS[front]?.responderArgs(frontOptions) || []), ...sizedArgs, ...daemonArgs];
   const frontCtx = FRONTS[front] && {
     dir, mode, port, sock, prefix, staticDir, htpasswd, user, password, frontOptions, errorLogFile, contrib: CONTRIB,
     render: renderTemplate, tool,
@@ -639,11 +655,11 @@ export async function startStack({
     const upstream = mode === 'tcp' ? `127.0.0.1:${upstreamPort}` : `unix:${sock}`;
     fs.writeFileSync(path.join(dir, 'sse-fcgi.conf'), renderTemplate(frontOptions.template || 'nginx/sse-fcgi.conf', {
       LISTEN: `127.0.0.1:${port}`, UPSTREAM: upstream, PREFIX: prefix, STATIC_DIR: staticDir, HTPASSWD: htpasswd,
-      ...(frontOptions.vars || {}),
+      ACCESS_LOG: path.join(dir, 'nginx-access.log'), ...(frontOptions.vars || {}),
     }));
     fs.copyFileSync(path.join(CONTRIB, 'nginx/sse-fcgi-params'), path.join(dir, 'sse-fcgi-params'));
     fs.writeFileSync(path.join(dir, 'nginx.conf'), renderTemplate('nginx/nginx-standalone.conf', {
-      RUNDIR: dir, ERROR_LOG: errorLogFile,
+      RUNDIR: dir, ERROR_LOG: errorLogFile, ...frontSizing('nginx'),
     }));
   } else if (frontCtx) {
     FRONTS[front].configure(frontCtx);
@@ -653,7 +669,8 @@ export async function startStack({
       SSE_FCGI: bin, SSE_FCGI_ARGS: responderArgs.join(' '), ERRORS_DIR: path.join(CONTRIB, 'lighttpd/errors'),
     }, mode === 'bin-path' ? ['bin-path'] : []));
     fs.writeFileSync(path.join(dir, 'lighttpd.conf'), renderTemplate('lighttpd/lighttpd-standalone.conf', {
-      RUNDIR: dir, BIND: '127.0.0.1', PORT: port, ERROR_LOG: errorLogFile,
+      RUNDIR: dir, BIND: '127.0.0.1', PORT: port, ERROR_LOG: errorLogFile, ACCESS_LOG: path.join(dir, 'lighttpd-access.log'),
+      MAX_FDS: lighttpdSizing.MAX_FDS, MAX_CONNECTIONS: lighttpdSizing.MAX_CONNECTIONS,
     }));
   }
   if (tls) {

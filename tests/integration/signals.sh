@@ -2,7 +2,9 @@
 # signals.sh -- the daemon's signals, run by make check: SIGHUP re-reads
 # --config (log level and displays) without touching a stream; SIGTERM
 # drains and exits 0 within 2 s; the socket file is gone afterwards.  A start
-# refused for a bad displays file leaves no socket file either.
+# refused for a bad displays file, or an unknown socket group or user, or a
+# bad socket mode, leaves no socket file either; a good group and mode are the
+# socket's.
 # Talks FastCGI with cgi-fcgi (Debian: libfcgi-bin).  Exits 77 (skip) when
 # that is missing, unless SSE_FCGI_REQUIRE_ALL=1.
 set -u
@@ -35,6 +37,26 @@ code=$?
 check "a bad displays file: exit 2 (got $code)" test "$code" = 2
 check "... with one line naming the file's line" grep -q "bad-displays:2: " "$dir/start.log"
 check "... and no socket file left behind" test ! -e "$dir/s.sock"
+
+# The same for the socket's owner, group and mode: refused before it is bound.
+refused() { # OPTION VALUE MESSAGE
+  "$bin" --socket "$dir/s.sock" "$1" "$2" 2> "$dir/start.log"
+  code=$?
+  check "$1 $2: exit 2 (got $code)" test "$code" = 2
+  check "... saying \"$3\"" grep -q -- "$3" "$dir/start.log"
+  check "... and no socket file left behind" test ! -e "$dir/s.sock"
+}
+refused --socket-group no-such-group-sse "--socket-group: no group 'no-such-group-sse'"
+refused --socket-owner no-such-user-sse "--socket-owner: no user 'no-such-user-sse'"
+refused --socket-mode 0999 "--socket-mode: '0999' is not an octal mode"
+# A group this process is in, and a mode: the socket's, whatever the umask.
+group=$(id -gn)
+(umask 0; exec "$bin" --socket "$dir/s.sock" --socket-group "$group" --socket-mode 0640 2> "$dir/start.log") &
+pid=$!
+for _ in $(seq 50); do [ -S "$dir/s.sock" ] && break; sleep 0.1; done
+check "--socket-group $group --socket-mode 0640: the socket is srw-r----- of group $group" \
+  test "$(stat -c '%A %G' "$dir/s.sock")" = "srw-r----- $group"
+kill "$pid"; wait "$pid"; pid=
 
 printf 'log-level = warn\ndisplays = %s/displays\nheartbeat = 0.2\n' "$dir" > "$dir/config"
 printf 'lobby\n' > "$dir/displays"

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { sleep, now, waitUntil, which, startStack } from '../harness/stack.mjs';
+import { sleep, now, waitUntil, which, startStack, httpRequest } from '../harness/stack.mjs';
 import { apacheSizing } from '../harness/fronts.mjs';
 
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -558,9 +558,23 @@ export const tests = [
           }
         }
       };
+      // The kiosk page itself, opened with the key as a kiosk does: served with no Referer to
+      // follow it (the page's own <meta name="referrer"> aside), and in the logs checked below.
+      const page = await httpRequest(ds.port, `/display/lobby?key=${enc}&client=kiosk-lobby-1`);
+      assert(page.status === 200, `the kiosk page: ${page.status}`);
+      assert(page.headers['referrer-policy'] === 'no-referrer', `the kiosk page's Referrer-Policy: ${page.headers['referrer-policy']}`);
+
+      // The web server's access log, as the shipped configuration writes it, records the display
+      // requests (else "not in the log" would prove nothing): it is written when a request ends,
+      // at once by most, within a second or so by lighttpd.
+      const accessLog = path.join(ds.dir, `${ds.front}-access.log`);
+      const logged = () => fs.existsSync(accessLog) && fs.readFileSync(accessLog, 'latin1').includes('/display/lobby');
+      for (const t0 = now(); !logged() && now() - t0 < 5000;) await sleep(100);
+      assert(logged(), `${path.basename(accessLog)} has no line for /display/lobby`);
       walk(ds.dir);
       assert(leaks.length === 0, `the key is in ${leaks.join(', ')}`);
-      return `${refusals.length} streams without the key => 401, kiosk untouched; hall: 409 + Retry-After ${c.headers['retry-after']}, same client id replaces; the key replaces; key in no log`;
+      const lines = fs.readFileSync(accessLog, 'latin1').split('\n').filter((l) => l.includes('/display/lobby')).length;
+      return `${refusals.length} streams without the key => 401, kiosk untouched; hall: 409 + Retry-After ${c.headers['retry-after']}, same client id replaces; the key replaces; key in no log (${path.basename(accessLog)}: ${lines} lines for /display/lobby)`;
     },
   },
   {

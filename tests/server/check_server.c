@@ -54,7 +54,7 @@ static void start_with(int threads, size_t max, const char *displays)
     if (tweak)
         tweak(&o);
     log_set_level(LOG_WARN);
-    listen_fd = listen_open(sock, err, sizeof err);
+    listen_fd = listen_open(sock, NULL, err, sizeof err);
     ck_assert_msg(listen_fd >= 0, "%s", err);
     srv = server_create(&o, err, sizeof err);
     ck_assert_msg(srv != NULL, "%s", err);
@@ -1088,7 +1088,7 @@ static void setup_per_user(void)
     char *argv[] = { "sse-fcgi", "--max-streams-per-user", "2", "--max-streams-per-address", "3",
                      "--heartbeat", "0.2", NULL };
     ck_assert_int_eq(options_parse(&o, 7, argv, err, sizeof err), OPTIONS_OK);
-    listen_fd = listen_open(sock, err, sizeof err);
+    listen_fd = listen_open(sock, NULL, err, sizeof err);
     srv = server_create(&o, err, sizeof err);
     ck_assert_int_eq(server_start(srv, listen_fd, true, err, sizeof err), 0);
 }
@@ -1838,7 +1838,7 @@ START_TEST(inherited_socket_left_as_found)
     close(listen_fd);
     unlink(sock);
     char err[256];
-    listen_fd = listen_open(sock, err, sizeof err);     /* blocking, as inherited ones are */
+    listen_fd = listen_open(sock, NULL, err, sizeof err);     /* blocking, as inherited ones are */
     ck_assert_int_ge(listen_fd, 0);
     struct options o;
     char *argv[] = { "sse-fcgi", NULL };

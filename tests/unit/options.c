@@ -75,10 +75,75 @@ START_TEST(options_cluster_from_the_file)
 }
 END_TEST
 
+/* --socket-owner/-group/-mode: parsed here, names resolved by listen.c;
+ * only for a unix socket this process binds. */
+START_TEST(options_socket_permissions)
+{
+    struct options o;
+    char err[256], **storage;
+    ck_assert_int_eq(parse(&o, "", err), OPTIONS_OK);
+    ck_assert_ptr_null(o.socket_owner);
+    ck_assert_ptr_null(o.socket_group);
+    ck_assert_int_eq(o.socket_mode, -1);
+    /* An argv of its own: parse()'s strings do not outlive it. */
+    char *full[] = { "sse-fcgi", "--socket", "/run/s.sock", "--socket-owner", "sse-fcgi",
+                     "--socket-group", "sse-fcgi-web", "--socket-mode", "0660", NULL };
+    ck_assert_int_eq(options_parse(&o, 9, full, err, sizeof err), OPTIONS_OK);
+    ck_assert_str_eq(o.socket_owner, "sse-fcgi");
+    ck_assert_str_eq(o.socket_group, "sse-fcgi-web");
+    ck_assert_int_eq(o.socket_mode, 0660);
+    ck_assert_int_eq(parse(&o, "--socket-mode 600", err), OPTIONS_OK);
+    ck_assert_int_eq(o.socket_mode, 0600);
+    ck_assert_int_eq(parse(&o, "--socket-mode 0", err), OPTIONS_OK);
+    ck_assert_int_eq(o.socket_mode, 0);
+    const char *bad[] = { "--socket-mode 0668", "--socket-mode 1777", "--socket-mode 4660",
+                          "--socket-mode 06600", "--socket-mode rw", "--socket-mode -660",
+                          "--socket-mode= ", "--socket-owner=", "--socket-group=" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        ck_assert_msg(parse(&o, bad[i], err) == OPTIONS_ERROR, "accepted %s", bad[i]);
+        ck_assert(err[0] != '\0');
+    }
+    ck_assert_int_eq(parse(&o, "--socket-mode 0668", err), OPTIONS_ERROR);
+    ck_assert_str_eq(err, "--socket-mode: '0668' is not an octal mode from 0 to 0777 (e.g. 0660)");
+    /* Not without a unix socket of its own: an inherited one or TCP. */
+    const char *lines[][6] = {
+        { "sse-fcgi", "--socket-mode", "0600", NULL },
+        { "sse-fcgi", "--socket-group", "www-data", NULL },
+        { "sse-fcgi", "--socket", "127.0.0.1:9000", "--socket-owner", "root", NULL },
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        int argc = 0;
+        while (lines[i][argc])
+            argc++;
+        ck_assert_int_eq(options_load(&o, argc, (char **)lines[i], &storage, err, sizeof err),
+                         OPTIONS_ERROR);
+        ck_assert_str_eq(err, "--socket-owner, --socket-group and --socket-mode need --socket "
+                              "PATH (a unix socket this process binds)");
+        options_free_storage(storage);
+    }
+    /* And from --config, as any option. */
+    char path[] = "/tmp/sse-options-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char text[] = "socket = /run/sse-fcgi/sse-fcgi.sock\nsocket-group = sse-fcgi-web\n"
+                        "socket-mode = 0640\n";
+    ck_assert_int_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    char *with[] = { "sse-fcgi", "--config", path, NULL };
+    ck_assert_msg(options_load(&o, 3, with, &storage, err, sizeof err) == OPTIONS_OK, "%s", err);
+    ck_assert_str_eq(o.socket_group, "sse-fcgi-web");
+    ck_assert_int_eq(o.socket_mode, 0640);
+    options_free_storage(storage);
+    unlink(path);
+}
+END_TEST
+
 Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
     UNIT_TEST(s, options_defaults_and_errors);
     UNIT_TEST(s, options_cluster_from_the_file);
+    UNIT_TEST(s, options_socket_permissions);
     return s;
 }

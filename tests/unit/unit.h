@@ -28,7 +28,7 @@
 
 /* One per module, in the order the runner runs them. */
 #define UNIT_SUITES(X) \
-    X(buf) X(fcgi_record) X(fcgi_request) X(filter) X(output) X(pace) X(proto) X(sse) X(jsonw) X(window) X(token) X(sha256) X(timeutil) X(routes) X(rconn) X(json_strict) X(body) X(options) \
+    X(buf) X(fcgi_record) X(fcgi_request) X(filter) X(output) X(pace) X(proto) X(sse) X(jsonw) X(window) X(token) X(sha256) X(timeutil) X(routes) X(rconn) X(json_strict) X(body) X(options) X(listen) \
     X(displays) X(conn) X(closed_log) X(feed) X(registry) X(hub) X(monitor) X(mirror) X(history) X(stats) \
     X(cluster_wire)
 
