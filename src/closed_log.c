@@ -11,9 +11,9 @@
  * fixed-size name arrays (129 + 65 + 65 bytes, mostly unused).  The names,
  * "name\0client\0node\0", are kept in the entry when they fit (most do: a
  * user, a "tab-<16 hex>" id and no node, or a short one), else in a block
- * of their own.  96 bytes instead
- * of 264: the full ring is 47 KiB instead of 129 KiB, in one allocation,
- * not scattered over the heap in small blocks that pin its pages. */
+ * of their own.  96 bytes instead of 328: the full ring is 47 KiB instead
+ * of 160 KiB, in one allocation, not scattered over the heap in small
+ * blocks that pin its pages. */
 #define CLOSED_NAMES_INLINE 40
 
 struct closed_entry {
