@@ -733,9 +733,11 @@ static long sum_stat(size_t off)
  * 0 if nothing came): with the start time, splits a slow call into the
  * wait for the answer and the transfer of its body. */
 static int64_t http_first_byte_ns;
-/* How long http() waits for more of an answer (s): a stream that is
- * answered 200 instead of refused ends the call after this long. */
+/* How long http() waits for more of an answer (s), and, when not 0, the
+ * CLOCK_MONOTONIC ns at which it stops reading whatever comes: a stream
+ * answered 200 instead of refused keeps sending pings. */
 static int http_timeout_s = 30;
+static int64_t http_deadline_ns;
 
 /* Blocking HTTP request to 127.0.0.1:port with Connection: close.  Returns
  * the status (or -1) and the body (dechunked) in *body (caller frees). */
@@ -787,6 +789,8 @@ static int http(const char *method, const char *path, const char *ctype,
         if (len == 0)
             http_first_byte_ns = now_ns();
         len += (size_t)r;
+        if (http_deadline_ns && now_ns() > http_deadline_ns)
+            break;
     }
     close(fd);
     buf[len] = '\0';
@@ -1207,9 +1211,11 @@ static void scen_limit(void)
     size_t blen = 0;
     http_timeout_s = 5;
     int64_t t = now_ns();
+    http_deadline_ns = t + 5 * (int64_t)1000000000;
     int st = http("GET", opt.stream_path, NULL, NULL, &body, &blen);
     double ms = (double)(now_ns() - t) / 1e6;
     http_timeout_s = 30;
+    http_deadline_ns = 0;
     int json = body && strstr(body, "\"error\"") != NULL;
     int pass = ready == n && st == 503 && json;
     printf("== limit: %s, %d streams, then one more\n", opt.server, n);
