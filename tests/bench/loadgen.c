@@ -733,6 +733,11 @@ static long sum_stat(size_t off)
  * 0 if nothing came): with the start time, splits a slow call into the
  * wait for the answer and the transfer of its body. */
 static int64_t http_first_byte_ns;
+/* How long http() waits for more of an answer (s), and, when not 0, the
+ * CLOCK_MONOTONIC ns at which it stops reading whatever comes: a stream
+ * answered 200 instead of refused keeps sending pings. */
+static int http_timeout_s = 30;
+static int64_t http_deadline_ns;
 
 /* Blocking HTTP request to 127.0.0.1:port with Connection: close.  Returns
  * the status (or -1) and the body (dechunked) in *body (caller frees). */
@@ -747,7 +752,7 @@ static int http(const char *method, const char *path, const char *ctype,
         return -1;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct timeval tv = { 30, 0 };
+    struct timeval tv = { http_timeout_s, 0 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&srv, sizeof srv) != 0) {
         close(fd);
@@ -784,6 +789,8 @@ static int http(const char *method, const char *path, const char *ctype,
         if (len == 0)
             http_first_byte_ns = now_ns();
         len += (size_t)r;
+        if (http_deadline_ns && now_ns() > http_deadline_ns)
+            break;
     }
     close(fd);
     buf[len] = '\0';
@@ -1184,6 +1191,46 @@ static void scen_capacity(void)
            r1.fds, g1.rss_kib, per_g, per_r + per_g, opt.extra);
     free(ct);
     free(gaps);
+    ctl_send("closeall");
+}
+
+/* Fill the server to its stream limit (N streams, all ready), then ask for
+ * one more on a plain socket: it must be refused at once with a 503 and a
+ * JSON {"error": ...} body.  pass=1 only if both held. */
+static void scen_limit(void)
+{
+    int n = opt.n;
+    struct procsample r0 = proc_sum("responder"), g0 = proc_sum("nginx");
+    long ready;
+    double all_s = connect_all(0, n, &ready);
+    sleep_ms(500);
+    struct procsample r1 = proc_sum("responder"), g1 = proc_sum("nginx");
+    long live = SUM(live);
+    long cnt = server_count(NULL);
+    char *body = NULL;
+    size_t blen = 0;
+    http_timeout_s = 5;
+    int64_t t = now_ns();
+    http_deadline_ns = t + 5 * (int64_t)1000000000;
+    int st = http("GET", opt.stream_path, NULL, NULL, &body, &blen);
+    double ms = (double)(now_ns() - t) / 1e6;
+    http_timeout_s = 30;
+    http_deadline_ns = 0;
+    int json = body && strstr(body, "\"error\"") != NULL;
+    int pass = ready == n && st == 503 && json;
+    printf("== limit: %s, %d streams, then one more\n", opt.server, n);
+    printf("  ready %ld of %d, failed %ld (503: %ld, 429: %ld, other status: %ld), live %ld, server count %ld; all ready after %.2f s\n",
+           ready, n, SUM(failed), SUM(status503), SUM(status429), SUM(status_other), live, cnt, all_s);
+    printf("  stream %d: status %d in %.1f ms, body %.200s\n", n + 1, st, ms,
+           body && *body ? body : "(none)");
+    print_proc("baseline", r0, g0);
+    print_proc("all connected", r1, g1);
+    printf("  %s\n", pass ? "PASS" : "FAIL: not all ready, or the next stream not a JSON 503");
+    printf("BENCH scenario=limit server=%s n=%d ready=%ld failed=%ld next_status=%d next_json=%d next_ms=%.1f "
+           "pass=%d all_ready_s=%.2f resp_rss_kib=%ld nginx_rss_kib=%ld nginx_fds=%ld%s\n",
+           opt.server, n, ready, SUM(failed), st, json, ms, pass, all_s, r1.rss_kib, g1.rss_kib,
+           g1.fds, opt.extra);
+    free(body);
     ctl_send("closeall");
 }
 
@@ -1826,7 +1873,7 @@ static char *b64(const char *s)
 
 static void usage(void)
 {
-    puts("Usage: loadgen --scenario capacity|fanout|detect|churn|routes|steady [OPTION]...\n"
+    puts("Usage: loadgen --scenario capacity|fanout|detect|churn|routes|steady|limit [OPTION]...\n"
          "EventSource load generator: N clients over HTTP/1.1 to 127.0.0.1:PORT.\n\n"
          "  --port N            server port (8080)\n"
          "  --server NAME       label for the BENCH line (sse-fcgi)\n"
@@ -2004,6 +2051,8 @@ int main(int argc, char **argv)
         scen_churn();
     else if (!strcmp(opt.scenario, "routes"))
         scen_routes();
+    else if (!strcmp(opt.scenario, "limit"))
+        scen_limit();
     else if (steady)
         scen_steady();
     else
