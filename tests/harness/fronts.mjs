@@ -37,6 +37,17 @@ export function apacheSizing(o = {}) {
   return { threads, servers, serverLimit: 2 * servers, workers, reserve, maxConnections: workers - reserve };
 }
 
+/**
+ * contrib/errors copied into the stack's directory, which the web server's user may read: the
+ * checkout may sit where www-data cannot (a clone in a mktemp -d directory is mode 0700), and
+ * Apache then answers its errors in its own HTML.
+ */
+function errorsCopy(c) {
+  const dir = path.join(c.dir, 'errors');
+  fs.cpSync(path.join(c.contrib, 'errors'), dir, { recursive: true });
+  return dir;
+}
+
 export const FRONTS = {
   apache: {
     package: 'apache2',
@@ -50,7 +61,7 @@ export const FRONTS = {
       const ownGroup = this.socketGroup(c.mode) !== '';
       fs.writeFileSync(path.join(c.dir, 'sse-fcgi.conf'), c.render('apache/sse-fcgi.conf', {
         LISTEN: `127.0.0.1:${c.port}`, SOCKET: c.sock, PREFIX: c.prefix, STATIC_DIR: c.staticDir,
-        HTPASSWD: c.htpasswd, ERRORS_DIR: path.join(c.contrib, 'errors'), ACCESS_LOG: path.join(c.dir, 'apache-access.log'),
+        HTPASSWD: c.htpasswd, ERRORS_DIR: errorsCopy(c), ACCESS_LOG: path.join(c.dir, 'apache-access.log'),
       }, c.frontOptions?.enable || []));
       fs.writeFileSync(path.join(c.dir, 'apache2.conf'), c.render('apache/apache-standalone.conf', {
         RUNDIR: c.dir, LISTEN: `127.0.0.1:${c.port}`, ERROR_LOG: c.errorLogFile, MODULES: APACHE_MODULES,
@@ -110,7 +121,7 @@ export const FRONTS = {
       fs.writeFileSync(path.join(c.dir, 'h2o.conf'), c.render('h2o/h2o.conf', {
         HOST: '127.0.0.1', PORT: c.port, USER: 'root', PID_FILE: path.join(c.dir, 'h2o.pid'), ERROR_LOG: c.errorLogFile,
         TEMP_DIR: path.join(c.dir, 'tmp'), SOCKET: c.sock, PREFIX: c.prefix, STATIC_DIR: c.staticDir, HTPASSWD: c.htpasswd,
-        ERRORS_DIR: path.join(c.contrib, 'errors'), ACCESS_LOG: path.join(c.dir, 'h2o-access.log'),
+        ERRORS_DIR: errorsCopy(c), ACCESS_LOG: path.join(c.dir, 'h2o-access.log'),
       }));
     },
     command: (c) => [c.tool('H2O', 'h2o', 'h2o'), ['-c', path.join(c.dir, 'h2o.conf')], {}],
