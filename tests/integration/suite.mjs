@@ -445,12 +445,24 @@ export const tests = [
       // By then most of what it was behind by has moved from its queue into its output; every
       // event queued for it must still be either written (events_sent) or counted in
       // sse_events_dropped_total.
+      //
+      // h2o reads a stream's output whatever its client does (contrib/h2o/h2o.conf), so behind it
+      // the responder never sees a slow consumer: what bounds such a client there is acked
+      // liveness. Its streams are opened with ?ack=1, as the kiosk page opens them, and close as
+      // ack_timeout within 3 heartbeats; the accounting is the same.
       const N = 10;
+      const acked = stack.front === 'h2o';
+      const reasons = acked ? ['slow_consumer', 'ack_timeout'] : ['slow_consumer'];
       const streams = [];
-      for (let i = 0; i < N; i++) streams.push(ctx.track(await stack.openStream(`display/slow-${i}`)));
+      for (let i = 0; i < N; i++) streams.push(ctx.track(await stack.openStream(`display/slow-${i}`, acked ? { query: { ack: 1 } } : {})));
       const ids = streams.map((s) => s.events[0].json.public_id);
-      for (const s of streams) s.stopReading();
-      const before = (await stack.metrics()).get('sse_events_dropped_total');
+      for (const s of streams) {
+        s.acking = false;
+        s.stopReading();
+      }
+      const m0 = await stack.metrics();
+      const before = m0.get('sse_events_dropped_total');
+      const sentBefore = m0.get('sse_events_sent_total');
       const data = { big: 'd'.repeat(60000) };
       let queued = 0;
       let published = 0;
@@ -462,13 +474,27 @@ export const tests = [
         assert(published < 2000, `still ${rs[0].connections_notified} display(s) notified after ${published} events`);
       }
       const closed = (await stack.api('closed')).json.data.closed.filter((e) => ids.includes(e.id));
-      assert(closed.length === N && closed.every((e) => e.reason === 'slow_consumer'),
+      assert(closed.length === N && closed.every((e) => reasons.includes(e.reason)),
         `closed: ${JSON.stringify(closed.map((e) => [e.id, e.reason]))}`);
-      const sent = closed.reduce((n, e) => n + e.events_sent, 0);
-      const dropped = (await stack.metrics()).get('sse_events_dropped_total') - before;
-      assert(dropped > 0, `sse_events_dropped_total did not move (${queued} queued, ${sent} written)`);
+      // A stream's loop counts what it did not write as it ends the stream, a moment after the
+      // registry listed it as closed; one closed with a farewell (ack_timeout) first drains what
+      // it had framed, so its events_sent in /closed may be a few short: the counters decide.
+      let dropped = 0;
+      let sent = 0;
+      await waitUntil(async () => {
+        const m = await stack.metrics();
+        dropped = m.get('sse_events_dropped_total') - before;
+        sent = m.get('sse_events_sent_total') - sentBefore;
+        return dropped === queued - sent;
+      }, { ms: 2000, what: 'the drops counted' }).catch(() => {});
+      const listed = closed.reduce((n, e) => n + e.events_sent, 0);
+      assert(listed <= sent, `/closed lists ${listed} events sent to them, the counter ${sent}`);
+      // (behind h2o everything was written to h2o, which holds it: nothing may count as dropped
+      // but what the responder did not write)
+      if (!acked) assert(dropped > 0, `sse_events_dropped_total did not move (${queued} queued, ${sent} written)`);
       assert(dropped === queued - sent, `sse_events_dropped_total grew by ${dropped}; queued ${queued}, written ${sent}: want ${queued - sent}`);
-      return `${N} slow consumers dropped after ${published} events: ${queued} queued for them, ${sent} written, ${dropped} counted as dropped`;
+      const why = [...new Set(closed.map((e) => e.reason))].join('/');
+      return `${N} slow consumers dropped (${why}) after ${published} events: ${queued} queued for them, ${sent} written, ${dropped} counted as dropped`;
     },
   },
   {
