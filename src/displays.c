@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "displays.h"
+#include "percent.h"
 #include "routes.h"
 #include "sha256.h"
 
@@ -64,13 +65,6 @@ static bool blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* One line of the file, split: name (nlen 0 for a blank or comment line)
  * and key (klen 0 for none). */
@@ -113,7 +107,7 @@ static const char *parse_line(const char *s, size_t len, struct line *out)
     if (out->klen > plen && memcmp(out->key, SHA256_PREFIX, plen) == 0) {
         bool ok = out->klen == plen + 2 * SHA256_LEN;
         for (size_t i = plen; ok && i < out->klen; i++)
-            ok = hexval(out->key[i]) >= 0;
+            ok = hex_value(out->key[i]) >= 0;
         return ok ? NULL : "invalid key: sha256: must be followed by 64 hex digits";
     }
     if (out->klen < DISPLAYS_KEY_MIN || out->klen > DISPLAYS_KEY_MAX)
@@ -137,7 +131,7 @@ static void line_digest(const struct line *l, uint8_t out[SHA256_LEN])
     size_t plen = sizeof SHA256_PREFIX - 1;
     if (l->klen == plen + 2 * SHA256_LEN && memcmp(l->key, SHA256_PREFIX, plen) == 0) {
         for (size_t i = 0; i < SHA256_LEN; i++)
-            out[i] = (uint8_t)(hexval(l->key[plen + 2 * i]) * 16 + hexval(l->key[plen + 2 * i + 1]));
+            out[i] = (uint8_t)(hex_value(l->key[plen + 2 * i]) * 16 + hex_value(l->key[plen + 2 * i + 1]));
         return;
     }
     sha256(l->key, l->klen, out);

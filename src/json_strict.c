@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json_strict.h"
+#include "percent.h"
 
 static bool is_digit(unsigned char c)
 {
@@ -77,13 +78,6 @@ static bool scan_utf8(const unsigned char *p, size_t len, size_t *i)
     return true;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* The code unit of a \uXXXX escape at p[i] (p[i] == '\\'), or -1 if there
  * is none there. */
@@ -93,7 +87,7 @@ static long escape_unit(const unsigned char *p, size_t len, size_t i)
         return -1;
     long v = 0;
     for (size_t k = i + 2; k < i + 6; k++) {
-        int h = hexval(p[k]);
+        int h = hex_value(p[k]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

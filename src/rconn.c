@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "percent.h"
 #include "rconn.h"
 #include "timeutil.h"
 
@@ -23,40 +24,6 @@ struct rconn {
     char error[160];
 };
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Copies n bytes of s, %XX decoded, into out (cap with NUL).  Returns 0, or
- * -1 on a bad escape, a NUL, or no room. */
-static int decode(const char *s, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (c == '\0' || o + 1 >= cap)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return 0;
-}
 
 int rconn_url_parse(const char *s, struct rconn_url *u, char *err, size_t errlen)
 {
@@ -82,11 +49,11 @@ int rconn_url_parse(const char *s, struct rconn_url *u, char *err, size_t errlen
     if (at) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         const char *pw = colon ? colon + 1 : rest;
-        if (colon && decode(rest, (size_t)(colon - rest), u->user, sizeof u->user) < 0) {
+        if (colon && percent_decode(rest, (size_t)(colon - rest), false, u->user, sizeof u->user) < 0) {
             snprintf(err, errlen, "--cluster: bad user name");
             return -1;
         }
-        if (decode(pw, (size_t)(at - pw), u->password, sizeof u->password) < 0 || !u->password[0]) {
+        if (percent_decode(pw, (size_t)(at - pw), false, u->password, sizeof u->password) < 0 || !u->password[0]) {
             snprintf(err, errlen, "--cluster: bad password");
             return -1;
         }

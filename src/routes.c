@@ -8,18 +8,9 @@
 #include <string.h>
 
 #include "conn.h"
+#include "percent.h"
 #include "routes.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 const char *routes_path(const char *document_uri, const char *script_name,
                         const char *path_info, const char *request_uri,
@@ -48,7 +39,7 @@ const char *routes_path(const char *document_uri, const char *script_name,
         for (const char *p = request_uri; *p && *p != '?' && *p != '#'; p++) {
             char c = *p;
             if (c == '%') {
-                int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+                int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
                 if (hi < 0 || lo < 0)
                     return NULL;
                 c = (char)(hi * 16 + lo);
@@ -128,33 +119,6 @@ void routes_match(const char *prefix, const char *path, struct route *r)
     }
 }
 
-/* Decodes a query component (%XX, '+') of len bytes into out (cap bytes
- * with NUL).  Returns the decoded length, or -1 if it does not fit, has a
- * bad escape or decodes to a NUL. */
-static long query_decode(const char *s, size_t len, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= len)
-                return -1;
-            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-            if (h < 0 || l < 0)
-                return -1;
-            c = (char)(h * 16 + l);
-            i += 2;
-        }
-        if (c == '\0' || o + 1 >= cap)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return (long)o;
-}
-
 bool routes_decimal(const char *s, unsigned long long *v)
 {
     unsigned long long n = 0;
@@ -197,8 +161,8 @@ static int each_param(const char *qs, int (*fn)(void *ctx, const char *key, cons
         char key[32], val[QUERY_VALUE_MAX + 1];
         const char *v = klen < plen ? qs + klen + 1 : qs + plen;
         size_t vlen = (size_t)(qs + plen - v);
-        if (query_decode(qs, klen, key, sizeof key) > 0 &&
-            fn(ctx, key, val, query_decode(v, vlen, val, sizeof val), err) < 0)
+        if (percent_decode(qs, klen, true, key, sizeof key) > 0 &&
+            fn(ctx, key, val, percent_decode(v, vlen, true, val, sizeof val), err) < 0)
             return -1;
         qs += plen;
         if (*qs == '&')
@@ -315,8 +279,8 @@ long routes_query_value(const char *qs, const char *name, char *out, size_t cap)
         size_t plen = strcspn(qs, "&");
         size_t klen = strcspn(qs, "=&");
         const char *v = klen < plen ? qs + klen + 1 : qs + plen;
-        if (query_decode(qs, klen, key, sizeof key) == (long)nlen && memcmp(key, name, nlen) == 0) {
-            found = query_decode(v, (size_t)(qs + plen - v), out, cap);
+        if (percent_decode(qs, klen, true, key, sizeof key) == (long)nlen && memcmp(key, name, nlen) == 0) {
+            found = percent_decode(v, (size_t)(qs + plen - v), true, out, cap);
             if (found < 0) {
                 found = ROUTES_QUERY_BAD;
                 if (cap)
