@@ -748,8 +748,9 @@ static long sum_stat(size_t off)
 
 /* When the last http() call's answer began to arrive (CLOCK_MONOTONIC ns;
  * 0 if nothing came): with the start time, splits a slow call into the
- * wait for the answer and the transfer of its body. */
-static int64_t http_first_byte_ns;
+ * wait for the answer and the transfer of its body.  Per thread: the
+ * publisher thread's calls run while the stats calls are timed. */
+static __thread int64_t http_first_byte_ns;
 
 /* Blocking HTTP request to 127.0.0.1:port with Connection: close.  Returns
  * the status (or -1) and the body (dechunked) in *body (caller frees). */
@@ -1894,8 +1895,12 @@ static void *monitor_main(void *arg)
 {
     struct monitor_state *m = arg;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&srv, sizeof srv) != 0)
+    if (fd < 0)
         return NULL;
+    if (connect(fd, (struct sockaddr *)&srv, sizeof srv) != 0) {
+        close(fd);
+        return NULL;
+    }
     m->fd = fd;
     char req[1024];
     int rl = snprintf(req, sizeof req,
@@ -2140,6 +2145,8 @@ static void scen_monitor(void)
         shutdown(ms.fd, SHUT_RDWR);
     pthread_join(pth, NULL);
     pthread_join(mth, NULL);
+    if (ms.fd >= 0)
+        close(ms.fd);
     size_t cap = (size_t)1 << IDTAB_BITS;
     double *mo = malloc(cap * sizeof(double)), *mc = malloc(cap * sizeof(double)),
            *ma = malloc(2 * cap * sizeof(double)), *pa = malloc(2 * cap * sizeof(double));
