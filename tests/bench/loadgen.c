@@ -101,6 +101,8 @@ struct client {
     uint32_t seq_dup, seq_reorder;
     float lat_max_ms;           /* steady: delivery latency */
     double lat_sum_ms;
+    int64_t t_abort;            /* we closed it (monotonic ns), or 0 */
+    uint64_t pub_id;            /* the 16 hex digits of its public_id ("c-..."), or 0 */
     int linelen;
     char token[TOKEN_CAP];
     char line[LINE_CAP];
@@ -159,6 +161,10 @@ static struct {
     double pace_ms;             /* routes: one stats call every pace_ms (0: back to back) */
     int disconnects;
     double timeout_s;
+    double poll_ms;             /* monitor: the old dashboard's stats poll period */
+    const char *stats_shapes;   /* statsq: LABEL=PATH,... */
+    const char *redis_cli;      /* rediscost: the command that reaches the cluster's Redis */
+    int nodes;                  /* rediscost: nodes (0: one per --ports) */
     const char *extra;          /* appended to the BENCH line */
     int npids;
     char *pid_label[MAX_PIDS];
@@ -172,6 +178,8 @@ static struct {
     .n = 1000, .inflight = 256, .hold_s = 30, .events = 20, .interval_ms = 250,
     .heartbeat_s = 5, .cycles = 20000, .rounds = 2, .concurrency = 100, .abort_n = 1000,
     .abort_rst = 1, .rate = 10, .sample_s = 30, .samples = 100, .disconnects = 200, .timeout_s = 120,
+    .poll_ms = 5000, .redis_cli = "redis-cli",
+    .stats_shapes = "summary=/api/v1/events/stats?summary=1,page=/api/v1/events/stats?limit=100,full=/api/v1/events/stats",
     .extra = "",
 };
 
@@ -223,7 +231,10 @@ static void die(const char *fmt, ...)
 
 static int w_id, w_lo, w_hi, w_ep;
 static struct wstats *W;
-static struct sockaddr_in srv;
+static struct sockaddr_in srv;         /* short requests (the first of --ports) */
+#define MAX_PORTS 8
+static struct sockaddr_in srv_of[MAX_PORTS];    /* streams: client i to srv_of[i % nports] */
+static int nports = 1;
 static char request[1024];
 static size_t request_len;
 
@@ -250,6 +261,8 @@ static void client_reset(struct client *c)
     c->seq_got = c->seq_dup = c->seq_reorder = 0;
     c->lat_max_ms = 0;
     c->lat_sum_ms = 0;
+    c->t_abort = 0;
+    c->pub_id = 0;
 }
 
 static void client_close(struct client *c, int rst, int newstate)
@@ -261,6 +274,8 @@ static void client_close(struct client *c, int rst, int newstate)
         } else {
             shutdown(c->fd, SHUT_WR);
         }
+        if (newstate == CS_ABORTED)
+            c->t_abort = now_ns();
         close(c->fd);       /* also leaves the epoll set */
     }
     if (c->state == CS_READY)
@@ -287,7 +302,7 @@ static void start_connect(int i)
     c->fd = fd;
     c->state = CS_CONNECTING;
     inflight++;
-    int rc = connect(fd, (struct sockaddr *)&srv, sizeof srv);
+    int rc = connect(fd, (struct sockaddr *)&srv_of[i % nports], sizeof srv);
     if (rc != 0 && errno != EINPROGRESS) {
         client_close(c, 1, CS_FAILED);
         atomic_fetch_add(&W->failed, 1);
@@ -433,6 +448,8 @@ static int sse_line(int i, struct client *c, char *l, int len)
                 }
                 c->token[k] = '\0';
             }
+            if ((p = strstr(v, "\"public_id\":\"c-")))
+                c->pub_id = strtoull(p + 15, NULL, 16);
         } else {
             int64_t t = parse_i64_after(v, "\"t\":");
             if (t > 0) {
@@ -731,8 +748,9 @@ static long sum_stat(size_t off)
 
 /* When the last http() call's answer began to arrive (CLOCK_MONOTONIC ns;
  * 0 if nothing came): with the start time, splits a slow call into the
- * wait for the answer and the transfer of its body. */
-static int64_t http_first_byte_ns;
+ * wait for the answer and the transfer of its body.  Per thread: the
+ * publisher thread's calls run while the stats calls are timed. */
+static __thread int64_t http_first_byte_ns;
 /* How long http() waits for more of an answer (s), and, when not 0, the
  * CLOCK_MONOTONIC ns at which it stops reading whatever comes: a stream
  * answered 200 instead of refused keeps sending pings. */
@@ -1851,6 +1869,593 @@ static void scen_steady(void)
     ctl_send("closeall");
 }
 
+/* ---- pushed monitor ----------------------------------------------------- */
+
+/* What happened to one public id, and when each observer saw it (monotonic
+ * ns, 0: not yet).  Keyed by the 16 hex digits of "c-...". */
+struct idrec {
+    uint64_t id;
+    int64_t t_open;             /* connect() of the stream, if opened while measured */
+    int64_t t_close;            /* our abort of it, if measured */
+    int64_t mon_open, mon_close;    /* the monitor's changes event named it */
+    int64_t poll_open, poll_close;  /* the first 5 s stats poll that showed the change */
+};
+
+#define IDTAB_BITS 16
+static struct idrec *idtab;
+static pthread_mutex_t idmu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The record of id (created), under idmu; NULL if the table is full. */
+static struct idrec *idrec_get(uint64_t id)
+{
+    size_t mask = ((size_t)1 << IDTAB_BITS) - 1, h = (size_t)(id * 0x9E3779B97F4A7C15ull) & mask;
+    for (size_t k = 0; k <= mask; k++, h = (h + 1) & mask) {
+        if (idtab[h].id == id)
+            return &idtab[h];
+        if (idtab[h].id == 0) {
+            idtab[h].id = id;
+            return &idtab[h];
+        }
+    }
+    return NULL;
+}
+
+struct monitor_state {
+    atomic_int stop;
+    atomic_int connected;       /* its own `connected` came */
+    atomic_long changes, resyncs, summaries, opened, closed;
+    atomic_long bytes;
+    int fd;
+};
+
+/* The monitor stream's events: `changes` lists opened, closed and updated
+ * objects whose "id" is "c-<16 hex>"; each id is put in the list whose
+ * start precedes it. */
+static void monitor_changes(const char *d, int64_t t, struct monitor_state *m)
+{
+    const char *po = strstr(d, "\"opened\":["), *pc = strstr(d, "\"closed\":["),
+               *pu = strstr(d, "\"updated\":[");
+    pthread_mutex_lock(&idmu);
+    for (const char *p = d; (p = strstr(p, "\"id\":\"c-")); p += 8) {
+        uint64_t id = strtoull(p + 8, NULL, 16);
+        const char *best = NULL;
+        int which = 0;          /* 1 opened, 2 closed, 3 updated */
+        if (po && po < p && (!best || po > best)) { best = po; which = 1; }
+        if (pc && pc < p && (!best || pc > best)) { best = pc; which = 2; }
+        if (pu && pu < p && (!best || pu > best)) { best = pu; which = 3; }
+        struct idrec *r = which == 1 || which == 2 ? idrec_get(id) : NULL;
+        if (r && which == 1 && !r->mon_open) {
+            r->mon_open = t;
+            atomic_fetch_add(&m->opened, 1);
+        } else if (r && which == 2 && !r->mon_close) {
+            r->mon_close = t;
+            atomic_fetch_add(&m->closed, 1);
+        }
+    }
+    pthread_mutex_unlock(&idmu);
+}
+
+/* One admin stream with ?monitor=1, read on a thread of its own with a
+ * parser that takes lines of any length (a `changes` event is one line of
+ * up to 500 objects). */
+static void *monitor_main(void *arg)
+{
+    struct monitor_state *m = arg;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    if (connect(fd, (struct sockaddr *)&srv, sizeof srv) != 0) {
+        close(fd);
+        return NULL;
+    }
+    m->fd = fd;
+    char req[1024];
+    int rl = snprintf(req, sizeof req,
+                      "GET %s%smonitor=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n%s%s%s\r\n",
+                      opt.stream_path, strchr(opt.stream_path, '?') ? "&" : "?",
+                      opt.auth_b64 ? "Authorization: Basic " : "", opt.auth_b64 ? opt.auth_b64 : "",
+                      opt.auth_b64 ? "\r\n" : "");
+    if (send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl)
+        return NULL;
+    size_t cap = 1 << 20, len = 0, lcap = 1 << 20, ll = 0;
+    char *raw = malloc(cap), *line = malloc(lcap), ev[32] = "";
+    int head = 1, chunked = 0;
+    long chunk_left = -1;       /* -1: reading a size line */
+    char sizebuf[32];
+    size_t sl = 0;
+    while (!atomic_load(&m->stop)) {
+        ssize_t r = read(fd, raw + len, cap - len);
+        if (r <= 0)
+            break;
+        int64_t t = now_ns();
+        atomic_fetch_add(&m->bytes, r);
+        len += (size_t)r;
+        size_t k = 0;
+        if (head) {
+            char *e = memmem(raw, len, "\r\n\r\n", 4);
+            if (!e)
+                continue;
+            chunked = memmem(raw, (size_t)(e - raw), "chunked", 7) != NULL;
+            k = (size_t)(e - raw) + 4;
+            head = 0;
+        }
+        for (; k < len; k++) {
+            char ch = raw[k];
+            if (chunked && chunk_left < 0) {        /* the size line */
+                if (ch == '\n') {
+                    sizebuf[sl] = '\0';
+                    chunk_left = strtol(sizebuf, NULL, 16);
+                    sl = 0;
+                    if (chunk_left == 0)
+                        goto done;
+                } else if (ch != '\r' && sl < sizeof sizebuf - 1) {
+                    sizebuf[sl++] = ch;
+                }
+                continue;
+            }
+            if (chunked && chunk_left == 0) {       /* CRLF after a chunk */
+                if (ch == '\n')
+                    chunk_left = -1;
+                continue;
+            }
+            if (chunked)
+                chunk_left--;
+            if (ch != '\n') {
+                if (ll + 1 >= lcap) {
+                    lcap *= 2;
+                    line = realloc(line, lcap);
+                }
+                line[ll++] = ch;
+                continue;
+            }
+            line[ll] = '\0';
+            if (ll && line[ll - 1] == '\r')
+                line[--ll] = '\0';
+            if (!strncmp(line, "event:", 6)) {
+                snprintf(ev, sizeof ev, "%s", line + 6 + (line[6] == ' '));
+            } else if (!strncmp(line, "data:", 5)) {
+                if (!strcmp(ev, "changes")) {
+                    atomic_fetch_add(&m->changes, 1);
+                    monitor_changes(line + 5, t, m);
+                } else if (!strcmp(ev, "resync")) {
+                    atomic_fetch_add(&m->resyncs, 1);
+                } else if (!strcmp(ev, "summary")) {
+                    atomic_fetch_add(&m->summaries, 1);
+                } else if (!strcmp(ev, "connected")) {
+                    atomic_store(&m->connected, 1);
+                }
+            } else if (ll == 0) {
+                ev[0] = '\0';
+            }
+            ll = 0;
+        }
+        len = 0;
+    }
+done:
+    free(raw);
+    free(line);
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The old dashboard: the full stats answer every poll_s, its list of live
+ * public ids (active_connection_ids) compared with the previous one. */
+struct poll_state {
+    atomic_int stop;
+    double period_ms;
+    int calls;
+    double ms[4096];
+    size_t bytes;
+};
+
+static size_t parse_ids(const char *body, uint64_t **out)
+{
+    const char *p = strstr(body, "\"active_connection_ids\":[");
+    size_t n = 0, cap = 1024;
+    uint64_t *v = malloc(cap * sizeof *v);
+    if (p) {
+        const char *end = strchr(p, ']');
+        for (p += 25; (p = strstr(p, "\"c-")) && (!end || p < end); p += 3) {
+            if (n == cap)
+                v = realloc(v, (cap *= 2) * sizeof *v);
+            v[n++] = strtoull(p + 3, NULL, 16);
+        }
+    }
+    qsort(v, n, sizeof *v, cmp_u64);
+    *out = v;
+    return n;
+}
+
+static void *poll_stats_main(void *arg)
+{
+    struct poll_state *ps = arg;
+    uint64_t *prev = NULL;
+    size_t np = 0;
+    int64_t next = now_ns();
+    while (!atomic_load(&ps->stop)) {
+        char *body;
+        size_t bl;
+        int64_t t0 = now_ns();
+        int st = http("GET", opt.stats_path, NULL, NULL, &body, &bl);
+        int64_t t1 = now_ns();
+        if (st == 200 && body) {
+            if (ps->calls < 4096)
+                ps->ms[ps->calls++] = (double)(t1 - t0) / 1e6;
+            ps->bytes = bl;
+            uint64_t *cur;
+            size_t nc = parse_ids(body, &cur);
+            pthread_mutex_lock(&idmu);
+            for (size_t k = 0; k < nc; k++) {       /* appeared */
+                if (prev && bsearch(&cur[k], prev, np, sizeof *prev, cmp_u64))
+                    continue;
+                struct idrec *r = idrec_get(cur[k]);
+                if (r && !r->poll_open)
+                    r->poll_open = t1;
+            }
+            for (size_t k = 0; prev && k < np; k++) {   /* gone */
+                if (bsearch(&prev[k], cur, nc, sizeof *cur, cmp_u64))
+                    continue;
+                struct idrec *r = idrec_get(prev[k]);
+                if (r && !r->poll_close)
+                    r->poll_close = t1;
+            }
+            pthread_mutex_unlock(&idmu);
+            free(prev);
+            prev = cur;
+            np = nc;
+        }
+        free(body);
+        pace(&next, (int64_t)(ps->period_ms * 1e6), &ps->stop);
+    }
+    free(prev);
+    return NULL;
+}
+
+/* Percentiles of the latencies in v (ms, n of them), into p50/p99/max. */
+struct pcts {
+    double p50, p99, max;
+    size_t n;
+};
+
+static struct pcts pcts_of(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    struct pcts r = { pct(v, n, 50), pct(v, n, 99), pct(v, n, 100), n };
+    return r;
+}
+
+/* monitor: N streams held, opt.rate of them a second aborted (RST) and
+ * replaced by a new one, for hold_s seconds; an admin stream with
+ * ?monitor=1 and, as the old dashboard did, a full stats call every
+ * --poll-ms (5000) both watch.  Latency of each change: from our connect()
+ * or abort to the `changes` event naming it, and to the first poll that
+ * showed it. */
+static void scen_monitor(void)
+{
+    int n = opt.n;
+    idtab = calloc((size_t)1 << IDTAB_BITS, sizeof *idtab);
+    long ready;
+    double all_s = connect_all(0, n, &ready);
+    struct monitor_state ms = { .fd = -1 };
+    pthread_t mth, pth;
+    pthread_create(&mth, NULL, monitor_main, &ms);
+    for (int k = 0; k < 500 && !atomic_load(&ms.connected); k++)
+        sleep_ms(10);
+    struct poll_state *ps = calloc(1, sizeof *ps);
+    ps->period_ms = opt.poll_ms;
+    pthread_create(&pth, NULL, poll_stats_main, ps);
+    sleep_ms(1000);
+    int64_t tm = now_ns(), period = (int64_t)(1e9 / opt.rate), next = tm;
+    int64_t tend = tm + (int64_t)(opt.hold_s * 1e9);
+    long churned = 0, skipped = 0;
+    for (int slot = 0; now_ns() < tend; slot = (slot + 1) % n) {
+        struct client *c = &clients[slot];
+        if (c->state == CS_READY && c->pub_id) {
+            uint64_t id = c->pub_id;
+            int64_t t_start = c->t_start;
+            ctl_send("abort %d %d rst", slot, slot + 1);
+            pthread_mutex_lock(&idmu);
+            struct idrec *r = idrec_get(id);
+            if (r) {
+                r->t_close = c->t_abort;
+                if (t_start >= tm)
+                    r->t_open = t_start;
+            }
+            pthread_mutex_unlock(&idmu);
+            churned++;
+        } else {
+            skipped++;
+        }
+        ctl_send("connect %d %d", slot, slot + 1);
+        pace(&next, period, &pub_stop);
+    }
+    double churn_s = (double)(now_ns() - tm) / 1e9;
+    sleep_ms(1000);             /* the last connects; then theirs are recorded */
+    pthread_mutex_lock(&idmu);
+    for (int i = 0; i < n; i++)
+        if (clients[i].state == CS_READY && clients[i].pub_id && clients[i].t_start >= tm) {
+            struct idrec *r = idrec_get(clients[i].pub_id);
+            if (r)
+                r->t_open = clients[i].t_start;
+        }
+    pthread_mutex_unlock(&idmu);
+    /* One more poll period and a bit, so the last changes reach the poller too. */
+    sleep_ms(opt.poll_ms + 1000);
+    atomic_store(&ps->stop, 1);
+    atomic_store(&ms.stop, 1);
+    if (ms.fd >= 0)
+        shutdown(ms.fd, SHUT_RDWR);
+    pthread_join(pth, NULL);
+    pthread_join(mth, NULL);
+    if (ms.fd >= 0)
+        close(ms.fd);
+    size_t cap = (size_t)1 << IDTAB_BITS;
+    double *mo = malloc(cap * sizeof(double)), *mc = malloc(cap * sizeof(double)),
+           *ma = malloc(2 * cap * sizeof(double)), *pa = malloc(2 * cap * sizeof(double));
+    size_t nmo = 0, nmc = 0, nma = 0, npa = 0, want = 0, mon_missing = 0, poll_missing = 0;
+    for (size_t h = 0; h < cap; h++) {
+        struct idrec *r = &idtab[h];
+        if (!r->id)
+            continue;
+        if (r->t_open) {
+            want++;
+            if (r->mon_open >= r->t_open) {
+                mo[nmo++] = ma[nma++] = (double)(r->mon_open - r->t_open) / 1e6;
+            } else {
+                mon_missing++;
+            }
+            if (r->poll_open > r->t_open)
+                pa[npa++] = (double)(r->poll_open - r->t_open) / 1e6;
+            else
+                poll_missing++;
+        }
+        if (r->t_close) {
+            want++;
+            if (r->mon_close >= r->t_close) {
+                mc[nmc++] = ma[nma++] = (double)(r->mon_close - r->t_close) / 1e6;
+            } else {
+                mon_missing++;
+            }
+            if (r->poll_close > r->t_close)
+                pa[npa++] = (double)(r->poll_close - r->t_close) / 1e6;
+            else
+                poll_missing++;
+        }
+    }
+    struct pcts po = pcts_of(mo, nmo), pc = pcts_of(mc, nmc), pall = pcts_of(ma, nma),
+                pp = pcts_of(pa, npa), pst = pcts_of(ps->ms, (size_t)ps->calls);
+    printf("== monitor: %s, %d streams (%ld ready in %.2f s), %.0f replaced a second (RST, then a new one) "
+           "for %.1f s: %ld churned, %ld slots not ready when their turn came\n",
+           opt.server, n, ready, all_s, opt.rate, churn_s, churned, skipped);
+    printf("  pushed monitor (?monitor=1): %ld changes events, %ld summary, %ld resync, %ld bytes\n",
+           atomic_load(&ms.changes), atomic_load(&ms.summaries), atomic_load(&ms.resyncs),
+           atomic_load(&ms.bytes));
+    printf("    change -> `changes` naming it, ms: all p50 %.1f p99 %.1f max %.1f (%zu of %zu; missing %zu)\n",
+           pall.p50, pall.p99, pall.max, nma, want, mon_missing);
+    printf("    opened (from connect()) p50 %.1f p99 %.1f max %.1f; closed (from the RST) p50 %.1f p99 %.1f max %.1f\n",
+           po.p50, po.p99, po.max, pc.p50, pc.p99, pc.max);
+    printf("  the old way, full stats every %.0f ms (%d calls, ms p50 %.1f p99 %.1f max %.1f, %zu bytes):\n"
+           "    change -> first poll that shows it, ms: p50 %.0f p99 %.0f max %.0f (%zu; missing %zu)\n",
+           opt.poll_ms, ps->calls, pst.p50, pst.p99, pst.max, ps->bytes, pp.p50, pp.p99, pp.max, npa,
+           poll_missing);
+    printf("BENCH scenario=monitor server=%s n=%d ready=%ld rate=%g secs=%.1f churned=%ld changes_expected=%zu "
+           "mon_events=%ld mon_resyncs=%ld mon_summaries=%ld mon_missing=%zu mon_p50_ms=%.1f mon_p99_ms=%.1f "
+           "mon_max_ms=%.1f mon_open_p50_ms=%.1f mon_open_p99_ms=%.1f mon_close_p50_ms=%.1f mon_close_p99_ms=%.1f "
+           "poll_ms=%.0f poll_missing=%zu poll_p50_ms=%.1f poll_p99_ms=%.1f poll_max_ms=%.1f "
+           "poll_stats_p50_ms=%.1f poll_stats_p99_ms=%.1f poll_stats_bytes=%zu%s\n",
+           opt.server, n, ready, opt.rate, churn_s, churned, want, atomic_load(&ms.changes),
+           atomic_load(&ms.resyncs), atomic_load(&ms.summaries), mon_missing, pall.p50, pall.p99, pall.max,
+           po.p50, po.p99, pc.p50, pc.p99, opt.poll_ms, poll_missing, pp.p50, pp.p99, pp.max, pst.p50,
+           pst.p99, ps->bytes, opt.extra);
+    free(mo);
+    free(mc);
+    free(ma);
+    free(pa);
+    free(ps);
+    free(idtab);
+    ctl_send("closeall");
+}
+
+/* ---- stats shapes --------------------------------------------------------- */
+
+/* statsq: N streams held while opt.rate events/s are broadcast; each stats
+ * shape of --stats-shapes (LABEL=PATH,...) called opt.samples times, one
+ * every pace_ms, one shape after the other. */
+static void scen_statsq(void)
+{
+    int n = opt.n;
+    long ready;
+    double all_s = connect_all(0, n, &ready);
+    sleep_ms(500);
+    pthread_t th;
+    int have_pub = opt.rate > 0;
+    int64_t tp = now_ns();
+    if (have_pub)
+        pthread_create(&th, NULL, publisher, NULL);
+    char *shapes = strdup(opt.stats_shapes), *save = NULL;
+    char bench[4096];
+    size_t bo = 0;
+    printf("== stats shapes: %s, %d streams held (%ld ready in %.2f s), broadcasting %.1f events/s; "
+           "%d calls of each, one every %.0f ms\n", opt.server, n, ready, all_s, opt.rate, opt.samples,
+           opt.pace_ms);
+    for (char *tok = strtok_r(shapes, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        const char *label = tok, *path = eq + 1;
+        double *st = calloc((size_t)opt.samples, sizeof(double));
+        double *fb = calloc((size_t)opt.samples, sizeof(double));
+        size_t ns = 0, bytes = 0;
+        int bad = 0;
+        int64_t next = now_ns();
+        atomic_int never = 0;
+        for (int k = 0; k < opt.samples; k++) {
+            char *body;
+            size_t bl;
+            int64_t t0 = now_ns();
+            int s = http("GET", path, NULL, NULL, &body, &bl);
+            if (s == 200) {
+                fb[ns] = (double)(http_first_byte_ns - t0) / 1e6;
+                st[ns++] = (double)(now_ns() - t0) / 1e6;
+                bytes = bl;
+            } else {
+                bad++;
+            }
+            free(body);
+            if (opt.pace_ms > 0)
+                pace(&next, (int64_t)(opt.pace_ms * 1e6), &never);
+        }
+        struct pcts a = pcts_of(st, ns), f = pcts_of(fb, ns);
+        printf("  %-8s %-40s ms p50 %.2f p99 %.2f max %.2f; first byte p99 %.2f; %zu bytes; %d not 200\n",
+               label, path, a.p50, a.p99, a.max, f.p99, bytes, bad);
+        bo += (size_t)snprintf(bench + bo, sizeof bench - bo,
+                               " %s_p50_ms=%.2f %s_p99_ms=%.2f %s_max_ms=%.2f %s_first_byte_p99_ms=%.2f %s_bytes=%zu %s_bad=%d",
+                               label, a.p50, label, a.p99, label, a.max, label, f.p99, label, bytes, label, bad);
+        free(st);
+        free(fb);
+    }
+    if (have_pub) {
+        atomic_store(&pub_stop, 1);
+        pthread_join(th, NULL);
+        atomic_store(&pub_stop, 0);
+    }
+    double pub_rate = (double)atomic_load(&pub_count) / ((double)(now_ns() - tp) / 1e9);
+    printf("  broadcast meanwhile %.1f events/s\n", pub_rate);
+    printf("BENCH scenario=statsq server=%s n=%d ready=%ld rate_asked=%g rate=%.1f calls=%d pace_ms=%.0f%s%s\n",
+           opt.server, n, ready, opt.rate, pub_rate, opt.samples, opt.pace_ms, bench, opt.extra);
+    free(shapes);
+    ctl_send("closeall");
+}
+
+/* ---- Redis cost of a cluster ------------------------------------------------ */
+
+struct cmdstats {
+    int n;
+    char name[128][40];
+    long calls[128];
+};
+
+/* INFO commandstats (and used_memory) of the cluster's Redis, through
+ * --redis-cli; INFO itself left out. */
+static struct cmdstats redis_cmdstats(long *used_memory)
+{
+    struct cmdstats cs = { 0 };
+    char cmd[512], line[512];
+    snprintf(cmd, sizeof cmd, "%s INFO commandstats", opt.redis_cli);
+    FILE *f = popen(cmd, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *c = strstr(line, ":calls=");
+        if (strncmp(line, "cmdstat_", 8) != 0 || !c || cs.n >= 128)
+            continue;
+        *c = '\0';
+        if (!strcmp(line + 8, "info"))
+            continue;
+        snprintf(cs.name[cs.n], sizeof cs.name[0], "%.39s", line + 8);
+        cs.calls[cs.n++] = atol(c + 7);
+    }
+    if (f)
+        pclose(f);
+    if (used_memory) {
+        *used_memory = -1;
+        snprintf(cmd, sizeof cmd, "%s INFO memory", opt.redis_cli);
+        if ((f = popen(cmd, "r"))) {
+            while (fgets(line, sizeof line, f))
+                if (!strncmp(line, "used_memory:", 12))
+                    *used_memory = atol(line + 12);
+            pclose(f);
+        }
+    }
+    return cs;
+}
+
+static long cs_calls(const struct cmdstats *cs, const char *name)
+{
+    for (int k = 0; k < cs->n; k++)
+        if (!strcmp(cs->name[k], name))
+            return cs->calls[k];
+    return 0;
+}
+
+static long cs_total(const struct cmdstats *cs)
+{
+    long t = 0;
+    for (int k = 0; k < cs->n; k++)
+        t += cs->calls[k];
+    return t;
+}
+
+/* Per command, b - a, as "name:calls/div,..." of the largest, into out. */
+static void cs_delta(const struct cmdstats *a, const struct cmdstats *b, double div, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int k = 0; k < b->n; k++) {
+        long d = b->calls[k] - cs_calls(a, b->name[k]);
+        if (d > 0 && o < cap)
+            o += (size_t)snprintf(out + o, cap - o, "%s%s:%.2f", o ? "," : "", b->name[k], (double)d / div);
+    }
+}
+
+/* rediscost: N streams over the cluster's nodes (--ports); the Redis
+ * commands in hold_s idle seconds (heartbeats alone) and while opt.events
+ * publishes go out interval_ms apart; Redis memory before and after the
+ * streams connected. */
+static void scen_rediscost(void)
+{
+    int n = opt.n, nodes = opt.nodes > 0 ? opt.nodes : nports;
+    long mem0, mem1, mem2;
+    redis_cmdstats(&mem0);
+    long ready;
+    double all_s = connect_all(0, n, &ready);
+    sleep_ms(2000);
+    struct cmdstats c0 = redis_cmdstats(&mem1);
+    int64_t t0 = now_ns();
+    sleep_ms(opt.hold_s * 1000);
+    struct cmdstats c1 = redis_cmdstats(NULL);
+    int64_t t1 = now_ns();
+    double *pubms = calloc((size_t)opt.events, sizeof(double));
+    int pubfail = 0;
+    for (int e = 0; e < opt.events; e++) {
+        if (publish(e, &pubms[e]) != 200)
+            pubfail++;
+        sleep_ms(opt.interval_ms);
+    }
+    sleep_ms(500);
+    struct cmdstats c2 = redis_cmdstats(&mem2);
+    int64_t t2 = now_ns();
+    double idle_s = (double)(t1 - t0) / 1e9, pub_s = (double)(t2 - t1) / 1e9;
+    double beats = idle_s / opt.heartbeat_s;
+    long idle_calls = cs_total(&c1) - cs_total(&c0), pub_calls = cs_total(&c2) - cs_total(&c1);
+    double idle_rate = (double)idle_calls / idle_s;
+    double per_beat_node = (double)idle_calls / beats / nodes;
+    double per_pub = ((double)pub_calls - idle_rate * pub_s) / opt.events;
+    double mem_per = ready ? (double)(mem1 - mem0) / (double)ready : -1;
+    char dbeat[2048], dpub[2048];
+    cs_delta(&c0, &c1, beats * nodes, dbeat, sizeof dbeat);
+    cs_delta(&c1, &c2, opt.events, dpub, sizeof dpub);
+    struct pcts pp = pcts_of(pubms, (size_t)opt.events);
+    printf("== rediscost: %s, %d streams over %d nodes (%ld ready in %.2f s)\n", opt.server, n, nodes, ready, all_s);
+    printf("  Redis used_memory: %ld before the streams, %ld with them (%.0f bytes a stream), %ld after the publishes\n",
+           mem0, mem1, mem_per, mem2);
+    printf("  idle %.1f s (%.1f heartbeats): %ld commands, %.1f per heartbeat per node: %s\n",
+           idle_s, beats, idle_calls, per_beat_node, dbeat);
+    printf("  %d publishes in %.1f s (request p50 %.2f ms, %d failed): %ld commands, %.1f per publish after the "
+           "idle rate (raw per publish: %s)\n", opt.events, pub_s, pp.p50, pubfail, pub_calls, per_pub, dpub);
+    printf("BENCH scenario=rediscost server=%s n=%d nodes=%d ready=%ld idle_s=%.1f heartbeats=%.1f idle_calls=%ld "
+           "cmds_per_heartbeat_node=%.2f publishes=%d pub_failed=%d cmds_per_publish=%.2f publish_p50_ms=%.2f "
+           "redis_mem_before=%ld redis_mem_streams=%ld redis_bytes_per_stream=%.0f per_beat=%s per_publish=%s%s\n",
+           opt.server, n, nodes, ready, idle_s, beats, idle_calls, per_beat_node, opt.events, pubfail, per_pub,
+           pp.p50, mem0, mem1, mem_per, dbeat, dpub, opt.extra);
+    free(pubms);
+    ctl_send("closeall");
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static char *b64(const char *s)
@@ -1873,9 +2478,12 @@ static char *b64(const char *s)
 
 static void usage(void)
 {
-    puts("Usage: loadgen --scenario capacity|fanout|detect|churn|routes|steady|limit [OPTION]...\n"
+    puts("Usage: loadgen --scenario capacity|fanout|detect|churn|routes|steady|limit|monitor|statsq|\n"
+         "               rediscost [OPTION]...\n"
          "EventSource load generator: N clients over HTTP/1.1 to 127.0.0.1:PORT.\n\n"
          "  --port N            server port (8080)\n"
+         "  --ports P1,P2,..    streams spread over these ports (client i: P[i % count]); short\n"
+         "                      requests to P1\n"
          "  --server NAME       label for the BENCH line (sse-fcgi)\n"
          "  --n N               clients (1000)\n"
          "  --procs P           worker processes (0: ceil(N/9000))\n"
@@ -1894,6 +2502,11 @@ static void usage(void)
          "  --rate R --samples S --disconnects D  routes: events/s (10), stats calls, disconnects\n"
          "  --pace MS           routes: one stats call every MS (0: back to back)\n"
          "  --rate R --sample-every S  steady: events/s (1), RSS sample interval (30)\n"
+         "  --rate R --hold S --poll-ms MS  monitor: R of N streams replaced a second for S s,\n"
+         "                      watched by a ?monitor=1 stream and a full stats poll every MS (5000)\n"
+         "  --stats-shapes L=PATH,...  statsq: stats paths, --samples calls each (--rate: events/s)\n"
+         "  --redis-cli CMD --nodes K  rediscost: the cluster's Redis (INFO), K nodes; idle --hold S,\n"
+         "                      then --events publishes --interval MS apart\n"
          "  --pid LABEL=PID     sample /proc/PID (labels responder*, nginx*); repeatable\n"
          "  --extra 'k=v ..'    appended to the BENCH line\n"
          "  --timeout S         connect phase limit (120)");
@@ -1912,7 +2525,9 @@ int main(int argc, char **argv)
         {"concurrency", 1, 0, 'C'}, {"rate", 1, 0, 'R'}, {"samples", 1, 0, 'x'},
         {"disconnects", 1, 0, 'D'}, {"pid", 1, 0, 'q'}, {"extra", 1, 0, 'X'},
         {"timeout", 1, 0, 'T'}, {"count-name", 1, 0, 'Y'}, {"rounds", 1, 0, 'O'},
-        {"sample-every", 1, 0, 'W'}, {"pace", 1, 0, 'Z'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"sample-every", 1, 0, 'W'}, {"pace", 1, 0, 'Z'}, {"help", 0, 0, 'h'},
+        {"ports", 1, 0, 'o'}, {"poll-ms", 1, 0, 'L'}, {"stats-shapes", 1, 0, 'Q'},
+        {"redis-cli", 1, 0, 'U'}, {"nodes", 1, 0, 'V'}, {0, 0, 0, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -1948,6 +2563,23 @@ int main(int argc, char **argv)
         case 'T': opt.timeout_s = atof(optarg); break;
         case 'Y': opt.count_name = optarg; break;
         case 'O': opt.rounds = atoi(optarg); break;
+        case 'o': {
+            char *save = NULL, *dup = strdup(optarg);
+            nports = 0;
+            for (char *t = strtok_r(dup, ",", &save); t && nports < MAX_PORTS; t = strtok_r(NULL, ",", &save)) {
+                srv_of[nports].sin_family = AF_INET;
+                srv_of[nports].sin_port = htons((uint16_t)atoi(t));
+                srv_of[nports++].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            }
+            if (nports == 0)
+                die("bad --ports %s", optarg);
+            opt.port = ntohs(srv_of[0].sin_port);
+            break;
+        }
+        case 'L': opt.poll_ms = atof(optarg); break;
+        case 'Q': opt.stats_shapes = optarg; break;
+        case 'U': opt.redis_cli = optarg; break;
+        case 'V': opt.nodes = atoi(optarg); break;
         case 'q': {
             char *eq = strchr(optarg, '=');
             if (!eq || opt.npids >= MAX_PIDS)
@@ -1991,6 +2623,8 @@ int main(int argc, char **argv)
     srv.sin_family = AF_INET;
     srv.sin_port = htons((uint16_t)opt.port);
     srv.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (nports == 1)
+        srv_of[0] = srv;
     request_len = (size_t)snprintf(request, sizeof request,
         "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
         "Cache-Control: no-cache\r\n%s%s%s\r\n",
@@ -2055,6 +2689,12 @@ int main(int argc, char **argv)
         scen_limit();
     else if (steady)
         scen_steady();
+    else if (!strcmp(opt.scenario, "monitor"))
+        scen_monitor();
+    else if (!strcmp(opt.scenario, "statsq"))
+        scen_statsq();
+    else if (!strcmp(opt.scenario, "rediscost"))
+        scen_rediscost();
     else
         fprintf(stderr, "loadgen: unknown scenario %s\n", opt.scenario);
     fflush(stdout);
