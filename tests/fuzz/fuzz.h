@@ -43,7 +43,7 @@
         }                                                              \
     } while (0)
 
-/* A promise src/ is known to break, reported to the lead and not fixed yet:
+/* A promise src/ is known to break, reported and not fixed yet:
  * printed once per place, counted as a crash only with FUZZ_STRICT=1 in the
  * environment, so one open finding does not hide the others or fail every
  * make check.  When src/ is fixed, make it a FUZZ_CHECK.  fuzz_strict()
