@@ -2129,6 +2129,32 @@ static struct pcts pcts_of(double *v, size_t n)
     return r;
 }
 
+/* Where scen_monitor sorts one change's delays (ms): opened or closed,
+ * all of them, and the old poll's. */
+struct tally {
+    double *all;
+    size_t *nall;
+    double *poll;
+    size_t *npoll;
+    size_t *want, *mon_missing, *poll_missing;
+};
+
+/* One change made at t (ns), seen by the monitor at mon and by the poll at
+ * poll (0: never): its delays go to kind[] and the tallies. */
+static void tally_change(struct tally *tl, double *kind, size_t *nkind, int64_t t, int64_t mon,
+                         int64_t poll)
+{
+    (*tl->want)++;
+    if (mon >= t)
+        kind[(*nkind)++] = tl->all[(*tl->nall)++] = (double)(mon - t) / 1e6;
+    else
+        (*tl->mon_missing)++;
+    if (poll > t)
+        tl->poll[(*tl->npoll)++] = (double)(poll - t) / 1e6;
+    else
+        (*tl->poll_missing)++;
+}
+
 /* monitor: N streams held, opt.rate of them a second aborted (RST) and
  * replaced by a new one, for hold_s seconds; an admin stream with
  * ?monitor=1 and, as the old dashboard did, a full stats call every
@@ -2198,34 +2224,15 @@ static void scen_monitor(void)
     double *mo = malloc(cap * sizeof(double)), *mc = malloc(cap * sizeof(double)),
            *ma = malloc(2 * cap * sizeof(double)), *pa = malloc(2 * cap * sizeof(double));
     size_t nmo = 0, nmc = 0, nma = 0, npa = 0, want = 0, mon_missing = 0, poll_missing = 0;
+    struct tally all = { ma, &nma, pa, &npa, &want, &mon_missing, &poll_missing };
     for (size_t h = 0; h < cap; h++) {
         struct idrec *r = &idtab[h];
         if (!r->id)
             continue;
-        if (r->t_open) {
-            want++;
-            if (r->mon_open >= r->t_open) {
-                mo[nmo++] = ma[nma++] = (double)(r->mon_open - r->t_open) / 1e6;
-            } else {
-                mon_missing++;
-            }
-            if (r->poll_open > r->t_open)
-                pa[npa++] = (double)(r->poll_open - r->t_open) / 1e6;
-            else
-                poll_missing++;
-        }
-        if (r->t_close) {
-            want++;
-            if (r->mon_close >= r->t_close) {
-                mc[nmc++] = ma[nma++] = (double)(r->mon_close - r->t_close) / 1e6;
-            } else {
-                mon_missing++;
-            }
-            if (r->poll_close > r->t_close)
-                pa[npa++] = (double)(r->poll_close - r->t_close) / 1e6;
-            else
-                poll_missing++;
-        }
+        if (r->t_open)
+            tally_change(&all, mo, &nmo, r->t_open, r->mon_open, r->poll_open);
+        if (r->t_close)
+            tally_change(&all, mc, &nmc, r->t_close, r->mon_close, r->poll_close);
     }
     struct pcts po = pcts_of(mo, nmo), pc = pcts_of(mc, nmc), pall = pcts_of(ma, nma),
                 pp = pcts_of(pa, npa), pst = pcts_of(ps->ms, (size_t)ps->calls);
