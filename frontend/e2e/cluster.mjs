@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { exitWith, summarize } from './summary.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const frontendDir = resolve(here, '..');
@@ -531,17 +532,7 @@ async function main() {
   } finally {
     await browser.close().catch(() => {});
   }
-  const passed = results.filter(Boolean).length;
-  const failed = results.length - passed;
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed === 0 && results.length > 0 ? 0 : 1;
+  return summarize(results);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.log(`# ${err?.stack ?? err}`);
-    console.log(`${results.filter(Boolean).length} passed, ${results.filter((r) => !r).length + 1} failed`);
-    process.exit(1);
-  },
-);
+exitWith(main, results);
